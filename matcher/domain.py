@@ -1,0 +1,133 @@
+"""Domain vocabulary shared by every layer: engagement modes, institution kinds, titles, roles, states.
+
+The Chinese labels are what users read; the English values are what code and the database store, so a
+label can be reworded without a migration.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class Mode(StrEnum):
+    TECH_VP = "tech_vp"
+    DUAL_APPOINTMENT = "dual_appointment"
+    FLEXIBLE = "flexible"
+
+
+class FlexibleForm(StrEnum):
+    ADVISORY = "advisory"
+    PART_TIME = "part_time"
+    PROJECT = "project"
+    SEASONAL = "seasonal"
+
+
+class InstitutionType(StrEnum):
+    UNIVERSITY = "university"
+    INSTITUTE = "institute"
+    ENTERPRISE = "enterprise"
+    OVERSEAS = "overseas"
+    OTHER = "other"
+
+
+class TitleLevel(StrEnum):
+    SENIOR = "senior"  # 正高
+    ASSOCIATE = "associate"  # 副高
+    INTERMEDIATE = "intermediate"  # 中级
+    OTHER = "other"
+
+
+class TieKind(StrEnum):
+    BORN = "born"  # 晋籍
+    HISTORY = "history"  # 晋历: studied or worked in the province
+    OTHER = "other"  # 晋缘: spouse, alumni, former projects
+
+
+class Role(StrEnum):
+    ENTERPRISE = "enterprise"
+    INTERMEDIARY = "intermediary"
+    OFFICIAL = "official"
+    ADMIN = "admin"
+
+
+class DemandStatus(StrEnum):
+    OPEN = "open"
+    TAKEN_UP = "taken_up"
+    MATCHED = "matched"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class MatchStatus(StrEnum):
+    SHORTLISTED = "shortlisted"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RESUBMITTED = "resubmitted"
+    ENGAGED = "engaged"
+    OUTCOME_REPORTED = "outcome_reported"
+    REWARDED = "rewarded"
+    NOT_REWARDED = "not_rewarded"
+
+
+class Sector(StrEnum):
+    ENERGY = "energy"
+    COAL_CHEMICAL = "coal_chemical"
+    EQUIPMENT = "equipment"
+    ELECTRONICS = "electronics"
+    MATERIALS = "materials"
+    AI = "ai"
+    OTHER = "other"
+
+
+LABELS: dict[str, str] = {
+    Mode.TECH_VP: "科技副总",
+    Mode.DUAL_APPOINTMENT: "双聘",
+    Mode.FLEXIBLE: "柔性引才",
+    FlexibleForm.ADVISORY: "顾问指导",
+    FlexibleForm.PART_TIME: "短期兼职",
+    FlexibleForm.PROJECT: "项目合作",
+    FlexibleForm.SEASONAL: "候鸟服务",
+    InstitutionType.UNIVERSITY: "高校",
+    InstitutionType.INSTITUTE: "科研院所",
+    InstitutionType.ENTERPRISE: "企业",
+    InstitutionType.OVERSEAS: "海外",
+    InstitutionType.OTHER: "其他",
+    TitleLevel.SENIOR: "正高",
+    TitleLevel.ASSOCIATE: "副高",
+    TitleLevel.INTERMEDIATE: "中级",
+    TitleLevel.OTHER: "其他",
+    TieKind.BORN: "晋籍",
+    TieKind.HISTORY: "晋历",
+    TieKind.OTHER: "晋缘",
+    Sector.ENERGY: "能源",
+    Sector.COAL_CHEMICAL: "现代煤化工",
+    Sector.EQUIPMENT: "高端装备",
+    Sector.ELECTRONICS: "电子信息",
+    Sector.MATERIALS: "新材料",
+    Sector.AI: "人工智能",
+    Sector.OTHER: "其他",
+    DemandStatus.OPEN: "已出榜",
+    DemandStatus.TAKEN_UP: "已揭榜",
+    DemandStatus.MATCHED: "已匹配",
+    DemandStatus.CLOSED: "已结束",
+    DemandStatus.WITHDRAWN: "已撤回",
+}
+
+
+def label(value: str) -> str:
+    """Chinese label for a stored enum value (the value itself when none is known)."""
+    return LABELS.get(value, value)
+
+
+def parse_enum(enum: type[E], raw: str) -> E:
+    """Accept either the stored English value or its Chinese label, so imports can use either."""
+    text = raw.strip()
+    for member in enum:
+        if text == member.value or text == LABELS.get(member):
+            return member
+    allowed = "、".join(f"{m.value}/{LABELS.get(m, m.value)}" for m in enum)
+    raise ValueError(f"'{raw}' is not one of {allowed}")

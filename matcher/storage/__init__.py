@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, sessions and Alembic migrations (SQLite by default, PostgreSQL by URL)."""

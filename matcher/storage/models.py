@@ -1,0 +1,180 @@
+"""SQLAlchemy 2 models.
+
+Portable types only (no SQLite- or PostgreSQL-specific columns): lists and per-mode capacities are
+``JSON``, which both back ends store natively. Workflow tables (matches, reviews, engagements,
+outcomes) are here from the start so that the service issues add behaviour, not schema rework.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, dict[str, int]: JSON}
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    city: Mapped[str] = mapped_column(String(50), default="")
+    industry_code: Mapped[str] = mapped_column(String(8), default="")
+    # An enterprise with an R&D centre or a provincial lab can host a 双聘 post.
+    can_host_joint_post: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    demands: Mapped[list[Demand]] = relationship(back_populates="enterprise")
+
+
+class Intermediary(Base):
+    __tablename__ = "intermediaries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    city: Mapped[str] = mapped_column(String(50), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Demand(Base):
+    __tablename__ = "demands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    sector: Mapped[str] = mapped_column(String(20), default="other", index=True)
+    industry_code: Mapped[str] = mapped_column(String(8), default="")
+    keywords: Mapped[list[str]] = mapped_column(default=list)
+    modes: Mapped[list[str]] = mapped_column(default=list)
+    city: Mapped[str] = mapped_column(String(50), default="", index=True)
+    budget_min: Mapped[float | None] = mapped_column(Float)  # 万元
+    budget_max: Mapped[float | None] = mapped_column(Float)
+    duration_months: Mapped[int | None] = mapped_column(Integer)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    proposals_wanted: Mapped[int] = mapped_column(Integer, default=3)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    intermediary_id: Mapped[int | None] = mapped_column(ForeignKey("intermediaries.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="demands")
+
+
+class Talent(Base):
+    __tablename__ = "talents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    affiliation: Mapped[str] = mapped_column(String(200), default="")
+    institution_type: Mapped[str] = mapped_column(String(20), default="other")
+    title_level: Mapped[str] = mapped_column(String(20), default="other")
+    title: Mapped[str] = mapped_column(String(50), default="")  # 教授, 研究员, 正高级工程师 ...
+    discipline_codes: Mapped[list[str]] = mapped_column(default=list)
+    sector: Mapped[str] = mapped_column(String(20), default="other", index=True)
+    research_fields: Mapped[list[str]] = mapped_column(default=list)
+    profile: Mapped[str] = mapped_column(Text)
+    achievements: Mapped[str] = mapped_column(Text, default="")
+    patents: Mapped[int] = mapped_column(Integer, default=0)
+    projects: Mapped[int] = mapped_column(Integer, default=0)
+    # Per-mode capacity the talent is willing to take, e.g. {"tech_vp": 1, "flexible": 2}.
+    mode_capacity: Mapped[dict[str, int]] = mapped_column(default=dict)
+    flexible_forms: Mapped[list[str]] = mapped_column(default=list)
+    city: Mapped[str] = mapped_column(String(50), default="")
+    in_province: Mapped[bool] = mapped_column(Boolean, default=True)
+    province_ties: Mapped[list[str]] = mapped_column(default=list)  # TieKind values
+    tie_detail: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    email: Mapped[str] = mapped_column(String(120), default="")
+    employer_enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    def embedding_text(self) -> str:
+        """The text the embedding model and the lexical index read for this talent."""
+        parts = [self.profile]
+        if self.research_fields:
+            parts.append("研究领域：" + "、".join(self.research_fields))
+        if self.achievements:
+            parts.append(self.achievements)
+        return "\n".join(p for p in parts if p)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    intermediary_id: Mapped[int | None] = mapped_column(ForeignKey("intermediaries.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Match(Base):
+    """A proposed pairing of a demand and a talent as it moves through review (see workflow)."""
+
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("demand_id", "talent_id", "mode", name="uq_match_demand_talent_mode"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
+    talent_id: Mapped[int] = mapped_column(ForeignKey("talents.id"), index=True)
+    intermediary_id: Mapped[int | None] = mapped_column(ForeignKey("intermediaries.id"))
+    round_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    flexible_form: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="shortlisted", index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    explanation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    plan: Mapped[str] = mapped_column(Text, default="")
+    contact_log: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    review_reason: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(20))  # solved / partly / not
+    outcome_text: Mapped[str] = mapped_column(Text, default="")
+    reward_amount: Mapped[float | None] = mapped_column(Float)  # 万元
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only: rows are inserted and never updated or deleted by the application."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(20), default="system")
+    action: Mapped[str] = mapped_column(String(50))
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(64), index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
