@@ -110,6 +110,8 @@ class Talent(Base):
     phone: Mapped[str] = mapped_column(String(30), default="")
     email: Mapped[str] = mapped_column(String(120), default="")
     employer_enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    # Posts held outside this platform (e.g. already 科技副总 elsewhere): lowers tech_vp ranking.
+    external_engagements: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

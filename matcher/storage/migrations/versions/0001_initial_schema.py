@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 00:58:37.332112
+Create Date: 2026-11-26 01:04:14.062524
 """
 from alembic import op
 import sqlalchemy as sa
@@ -91,6 +91,7 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=30), nullable=False),
     sa.Column('email', sa.String(length=120), nullable=False),
     sa.Column('employer_enterprise_id', sa.Integer(), nullable=True),
+    sa.Column('external_engagements', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),

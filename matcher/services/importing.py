@@ -1,0 +1,207 @@
+"""Bulk import of talents and demands from CSV or XLSX, all-or-nothing.
+
+Why all-or-nothing: officials fix a spreadsheet and upload it again; a half-imported file would leave
+them guessing which rows landed. So every row is parsed and checked first, and only a file without
+problems is written, in one transaction; rows whose ``external_id`` exists update in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matcher.reference import sector_for_industry
+from matcher.services.audit import record
+from matcher.storage.db import Database
+from matcher.storage.models import Demand, Enterprise, Talent
+from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, Column, header_map, parse_row
+
+MAX_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # spreadsheet row number: the header is row 1, the first data row is row 2
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" if self.row else "file"
+        return f"{where}, column '{self.column}': {self.reason}" if self.column else f"{where}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"{self.kind}: {self.rows} rows, {self.created} created, {self.updated} updated"
+        return f"{self.kind}: {len(self.errors)} problem(s) in {self.rows} rows, nothing was written"
+
+
+class ImportRejected(Exception):
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} problem(s)")
+        self.errors = errors
+
+
+def read_table(path: Path | str, filename: str | None = None, sheet: str | None = None) -> pd.DataFrame:
+    """Read CSV (UTF-8, with or without BOM, or GB18030 as Excel on Chinese Windows saves it) or XLSX.
+
+    In a workbook the sheet named ``sheet`` is read when present (an export holds both kinds), else the first.
+    """
+    name = (filename or str(path)).lower()
+    if name.endswith((".xlsx", ".xlsm")):
+        sheets = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl", sheet_name=None)
+        return sheets[sheet] if sheet in sheets else next(iter(sheets.values()))
+    if name.endswith(".csv"):
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
+    raise ValueError("only .csv and .xlsx files can be imported")
+
+
+def _parse_frame(columns: tuple[Column, ...], frame: pd.DataFrame,
+                 report: ImportReport) -> list[tuple[int, dict[str, Any]]]:
+    mapping, unknown = header_map(columns, [str(c) for c in frame.columns])
+    if unknown:
+        report.warnings.append("ignored column(s): " + ", ".join(unknown))
+    present = set(mapping.values())
+    for col in columns:
+        if col.required and col.name not in present:
+            report.errors.append(RowError(1, col.name, "required column is missing"))
+    dupes = [v for v in set(mapping.values()) if list(mapping.values()).count(v) > 1]
+    for d in dupes:
+        report.errors.append(RowError(1, d, "column appears more than once (an alias and its name?)"))
+    if report.errors:
+        return []
+    if len(frame) > MAX_ROWS:
+        report.errors.append(RowError(0, "", f"more than {MAX_ROWS} rows; split the file"))
+        return []
+    frame = frame.rename(columns=mapping)[list(mapping.values())]
+    out: list[tuple[int, dict[str, Any]]] = []
+    first_row: dict[str, int] = {}
+    for n, cells in enumerate(frame.to_dict(orient="records"), start=2):
+        if not any(str(v).strip() for v in cells.values()):
+            continue  # blank spreadsheet line
+        values, problems = parse_row(columns, {k: str(v) for k, v in cells.items()})
+        report.errors.extend(RowError(n, c, r) for c, r in problems)
+        ext = values.get("external_id")
+        if ext:
+            if ext in first_row:
+                report.errors.append(RowError(n, "external_id", f"'{ext}' repeats row {first_row[ext]}"))
+            else:
+                first_row[ext] = n
+        out.append((n, values))
+    report.rows = len(out)
+    return out
+
+
+def _existing(session: Session, model: type[Talent] | type[Demand], ids: Iterable[str]) -> dict[str, Any]:
+    ids = list(ids)
+    found: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for obj in session.scalars(select(model).where(model.external_id.in_(chunk))):
+            found[obj.external_id] = obj
+    return found
+
+
+def write_talents(session: Session, rows: list[tuple[int, dict[str, Any]]], report: ImportReport) -> None:
+    existing = _existing(session, Talent, (v["external_id"] for _, v in rows))
+    for _, values in rows:
+        obj = existing.get(values["external_id"])
+        if obj is None:
+            session.add(Talent(**values))
+            report.created += 1
+        else:
+            for k, v in values.items():
+                setattr(obj, k, v)
+            report.updated += 1
+
+
+def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], report: ImportReport) -> None:
+    existing = _existing(session, Demand, (v["external_id"] for _, v in rows))
+    companies = {e.name: e for e in session.scalars(select(Enterprise))}
+    by_code = {e.credit_code: e for e in companies.values() if e.credit_code}
+    errors: list[RowError] = []
+    for n, values in rows:
+        values = dict(values)
+        name, code = values.pop("enterprise"), values.pop("credit_code")
+        company = companies.get(name)
+        if code and code in by_code and by_code[code].name != name:
+            errors.append(RowError(n, "credit_code", f"already belongs to '{by_code[code].name}'"))
+            continue
+        if company is None:
+            company = Enterprise(name=name, credit_code=code, city=values["city"],
+                                 industry_code=values["industry_code"])
+            session.add(company)
+            companies[name] = company
+            if code:
+                by_code[code] = company
+        elif code and not company.credit_code:
+            company.credit_code = code
+            by_code[code] = company
+        elif code and company.credit_code != code:
+            errors.append(RowError(n, "credit_code", f"'{name}' is registered with {company.credit_code}"))
+            continue
+        if values["sector"] is None:
+            values["sector"] = sector_for_industry(values["industry_code"]) if values["industry_code"] else "other"
+        if values["budget_min"] is not None and values["budget_max"] is not None \
+                and values["budget_min"] > values["budget_max"]:
+            errors.append(RowError(n, "budget_max", "smaller than budget_min"))
+            continue
+        obj = existing.get(values["external_id"])
+        if obj is None:
+            session.add(Demand(enterprise=company, **values))
+            report.created += 1
+        else:
+            obj.enterprise = company
+            for k, v in values.items():
+                setattr(obj, k, v)
+            report.updated += 1
+    if errors:
+        raise ImportRejected(errors)
+
+
+def import_file(db: Database, kind: str, path: Path | str, filename: str | None = None,
+                actor_user_id: int | None = None, actor_role: str = "system") -> ImportReport:
+    """Import ``kind`` ('talents' or 'demands'); returns the report. Writes nothing unless all rows are good."""
+    columns = TALENT_COLUMNS if kind == "talents" else DEMAND_COLUMNS
+    report = ImportReport(kind=kind)
+    try:
+        frame = read_table(path, filename, sheet=kind)
+    except Exception as exc:  # any unreadable file is a user error, reported, never a crash
+        report.errors.append(RowError(0, "", f"cannot read the file: {exc}"))
+        return report
+    rows = _parse_frame(columns, frame, report)
+    if report.errors:
+        report.created = report.updated = 0
+        return report
+    try:
+        with db.session() as session:
+            (write_talents if kind == "talents" else write_demands)(session, rows, report)
+            record(session, action="import", entity=kind, entity_id=Path(filename or str(path)).name,
+                   actor_user_id=actor_user_id, actor_role=actor_role,
+                   after={"rows": report.rows, "created": report.created, "updated": report.updated})
+    except ImportRejected as rejected:
+        report.errors.extend(rejected.errors)
+        report.created = report.updated = 0
+    return report

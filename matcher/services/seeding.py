@@ -1,0 +1,104 @@
+"""Writes the demo data set (and the large benchmark pools) into the database.
+
+Talents are streamed in batches with ``INSERT ... executemany`` so that a million rows need bounded
+memory; the demo's labels (which talents fit which demand) are not stored in the database but written
+as an evaluation dataset by ``write_eval_dataset``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from tqdm import tqdm
+
+from matcher.demo import generator
+from matcher.services.audit import record
+from matcher.storage.db import Database
+from matcher.storage.models import Demand, Enterprise, Intermediary, Talent
+from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, format_row
+
+
+def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size: int = 5000,
+              progress: bool = True, log: Callable[[str], None] = print) -> dict[str, int]:
+    """Idempotent: a database that already holds talents is left as it is (returns what it holds)."""
+    with db.session() as s:
+        have = s.scalar(select(func.count()).select_from(Talent)) or 0
+        if have:
+            n_demands = s.scalar(select(func.count()).select_from(Demand)) or 0
+            log(f"database already holds {have} talents and {n_demands} demands; nothing seeded")
+            return {"talents": have, "demands": n_demands, "seeded": 0}
+    companies = generator.enterprises(seed)
+    with db.session() as s:
+        ents = {}
+        for c in companies:
+            e = Enterprise(name=c["name"], credit_code=c["credit_code"], city=c["city"],
+                           industry_code=c["industry_code"], can_host_joint_post=c["can_host_joint_post"])
+            s.add(e)
+            ents[c["name"]] = e
+        for m in generator.intermediaries():
+            s.add(Intermediary(**m))
+        rows, _ = generator.demands(seed, demands, companies)
+        for r in rows:
+            r = dict(r)
+            s.add(Demand(enterprise=ents[r.pop("enterprise")], **r))
+        s.flush()
+        employer_ids = {name: e.id for name, e in ents.items()}
+        record(s, action="seed", entity="demo", entity_id=str(seed),
+               after={"talents": talents, "demands": demands, "enterprises": len(companies)})
+    bar = tqdm(total=talents, desc="talents", unit="row", disable=not progress, mininterval=1.0)
+    batch: list[dict[str, Any]] = []
+    for row, _topic in generator.iter_talents(seed, talents):
+        row = dict(row)
+        employer = row.pop("_employer")
+        row["employer_enterprise_id"] = employer_ids.get(employer) if employer else None
+        batch.append(row)
+        if len(batch) >= batch_size:
+            _insert_talents(db, batch)
+            bar.update(len(batch))
+            batch = []
+    if batch:
+        _insert_talents(db, batch)
+        bar.update(len(batch))
+    bar.close()
+    return {"talents": talents, "demands": demands, "seeded": 1}
+
+
+def _insert_talents(db: Database, batch: list[dict[str, Any]]) -> None:
+    with db.session() as s:
+        s.execute(insert(Talent), batch)
+
+
+def write_eval_dataset(out_dir: Path, *, talents: int, demands: int, seed: int) -> dict[str, int]:
+    """The demo's labelled set in the import format: talents.csv, demands.csv, qrels.csv."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    companies = generator.enterprises(seed)
+    t_rows, t_topics = [], []
+    for row, topic in generator.iter_talents(seed, talents):
+        t_rows.append(format_row(TALENT_COLUMNS, row, with_contact=False))
+        t_topics.append(topic)
+    d_rows, d_topics = generator.demands(seed, demands, companies)
+    by_name = {c["name"]: c for c in companies}
+    d_out = []
+    for r in d_rows:
+        values = dict(r, credit_code=by_name[r["enterprise"]]["credit_code"])
+        d_out.append(format_row(DEMAND_COLUMNS, values))
+    _write_csv(out_dir / "talents.csv", t_rows)
+    _write_csv(out_dir / "demands.csv", d_out)
+    labels = generator.qrels(d_topics, t_topics)
+    with open(out_dir / "qrels.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["demand_external_id", "talent_external_id", "grade"])
+        for d, t, g in labels:
+            w.writerow([d_rows[d]["external_id"], t_rows[t]["external_id"], g])
+    return {"talents": len(t_rows), "demands": len(d_out), "qrels": len(labels)}
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)

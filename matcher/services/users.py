@@ -1,0 +1,64 @@
+"""Users and their API tokens. Tokens are random, shown once, and stored only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from matcher.domain import Role
+from matcher.services.audit import record
+from matcher.storage.db import Database
+from matcher.storage.models import Enterprise, Intermediary, User
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(db: Database, username: str, role: str, *, display_name: str = "", enterprise: str | None = None,
+                intermediary: str | None = None, token: str | None = None) -> str:
+    """Create a user and return its token (``token`` is only given for the documented demo accounts)."""
+    role = Role(role).value
+    token = token or "mt_" + secrets.token_urlsafe(32)
+    with db.session() as s:
+        if s.scalar(select(User).where(User.username == username)):
+            raise ValueError(f"user '{username}' already exists")
+        user = User(username=username, display_name=display_name or username, role=role, token_hash=hash_token(token))
+        if role == Role.ENTERPRISE:
+            ent = s.scalar(select(Enterprise).where(Enterprise.name == enterprise)) if enterprise else None
+            if ent is None:
+                raise ValueError("an enterprise user needs --enterprise with the name of an existing enterprise")
+            user.enterprise_id = ent.id
+        if role == Role.INTERMEDIARY:
+            agency = s.scalar(select(Intermediary).where(Intermediary.name == intermediary)) if intermediary else None
+            if agency is None:
+                raise ValueError("an intermediary user needs --intermediary with the name of an existing agency")
+            user.intermediary_id = agency.id
+        s.add(user)
+        s.flush()
+        record(s, action="create", entity="user", entity_id=user.id, after={"username": username, "role": role})
+    return token
+
+
+DEMO_USERS = (
+    ("official", "official", "省人才办审核员", None, None),
+    ("admin", "admin", "平台管理员", None, None),
+    ("enterprise", "enterprise", "潞安化工煤基清洁能源公司技术部", "潞安化工集团煤基清洁能源公司", None),
+    ("intermediary", "intermediary", "山西省人才交流服务中心经办人", None, "山西省人才交流服务中心"),
+)
+
+
+def ensure_demo_users(db: Database) -> dict[str, str]:
+    """Demo accounts with well-known tokens (``demo-<role>``), for the demo database only."""
+    tokens = {}
+    with db.session() as s:
+        existing = {u.username for u in s.scalars(select(User))}
+    for username, role, display, ent, agency in DEMO_USERS:
+        token = f"demo-{username}"
+        if f"demo_{username}" not in existing:
+            create_user(db, f"demo_{username}", role, display_name=display, enterprise=ent, intermediary=agency,
+                        token=token)
+        tokens[username] = token
+    return tokens
