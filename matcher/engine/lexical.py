@@ -1,0 +1,129 @@
+"""Lexical scoring over Chinese text: character 1–3-gram TF-IDF (scikit-learn).
+
+Why characters: Chinese has no spaces and technical terms (气化炉, 钕铁硼) are split inconsistently by
+word segmenters; overlapping character n-grams match them without a dictionary. Retrieval over the
+whole pool only reads the postings of the query's informative n-grams (document frequency below
+``retrieval_max_df``), so it stays cheap on large pools; scoring given candidates uses all n-grams.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+_SPACE = re.compile(r"\s+")
+
+
+def _normalise(text: str) -> str:
+    return _SPACE.sub(" ", text.lower()).strip()
+
+
+class LexicalIndex:
+    def __init__(self, ngram_range: tuple[int, int] = (1, 3), retrieval_max_df: float = 0.05,
+                 max_features: int | None = 2_000_000) -> None:
+        self.ngram_range = ngram_range
+        self.retrieval_max_df = retrieval_max_df
+        self.max_features = max_features
+        self._vec: TfidfVectorizer | None = None
+        self._X: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+        self._Xc: sp.csc_matrix | None = None
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._row: dict[int, int] = {}
+        self._alive = np.zeros(0, dtype=bool)
+        self._df_ok: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def fit(self, ids: Sequence[int], texts: Sequence[str]) -> None:
+        vec = TfidfVectorizer(analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True,
+                              dtype=np.float32, max_features=self.max_features, preprocessor=_normalise)
+        X = vec.fit_transform(texts).tocsr() if len(texts) else sp.csr_matrix((0, 0), dtype=np.float32)
+        with self._lock:
+            self._vec = vec
+            self._X = X
+            self._ids = np.asarray(ids, dtype=np.int64)
+            self._row = {int(t): i for i, t in enumerate(self._ids)}
+            self._alive = np.ones(len(self._ids), dtype=bool)
+            self._Xc = None
+            self._df_ok = None
+
+    @property
+    def fitted(self) -> bool:
+        return self._vec is not None
+
+    def __len__(self) -> int:
+        return int(self._alive.sum())
+
+    def upsert(self, ids: Sequence[int], texts: Sequence[str]) -> None:
+        """Add or replace documents with the fitted vocabulary (a rebuild refreshes the vocabulary)."""
+        if self._vec is None:
+            self.fit(ids, texts)
+            return
+        new = self._vec.transform(texts).tocsr()
+        with self._lock:
+            for tid in ids:
+                r = self._row.get(int(tid))
+                if r is not None:
+                    self._alive[r] = False
+            start = self._X.shape[0]
+            self._X = sp.vstack([self._X, new], format="csr")
+            self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
+            self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
+            for j, tid in enumerate(ids):
+                self._row[int(tid)] = start + j
+            self._Xc = None
+            self._df_ok = None
+
+    def remove(self, ids: Sequence[int]) -> None:
+        with self._lock:
+            for tid in ids:
+                r = self._row.pop(int(tid), None)
+                if r is not None:
+                    self._alive[r] = False
+
+    def _query(self, text: str) -> sp.csr_matrix:
+        assert self._vec is not None
+        return self._vec.transform([text]).tocsr()
+
+    def score(self, text: str, ids: Sequence[int]) -> np.ndarray:
+        """Cosine similarity of the query with each given talent (0 for unknown ids)."""
+        if self._vec is None or not len(ids):
+            return np.zeros(len(ids), dtype=np.float32)
+        q = self._query(text)
+        rows = np.array([self._row.get(int(t), -1) for t in ids])
+        out = np.zeros(len(ids), dtype=np.float32)
+        ok = rows >= 0
+        if ok.any():
+            out[ok] = np.asarray(self._X[rows[ok]] @ q.T.toarray()).ravel()
+        return out
+
+    def search(self, text: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (ids, scores) over the pool, using only the query's informative n-grams."""
+        if self._vec is None or self._X.shape[0] == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        with self._lock:
+            if self._Xc is None:
+                self._Xc = self._X.tocsc()
+                df = np.diff(self._Xc.indptr)
+                self._df_ok = df <= max(5, self.retrieval_max_df * self._X.shape[0])
+            Xc, df_ok, alive, ids_arr = self._Xc, self._df_ok, self._alive, self._ids
+        assert df_ok is not None
+        q = self._query(text)
+        cols = q.indices[df_ok[q.indices]]
+        if not len(cols):
+            cols = q.indices
+        weights = q[:, cols].toarray().ravel()
+        scores = np.asarray(Xc[:, cols] @ weights).ravel()
+        scores[~alive] = -1.0
+        if allowed is not None:
+            mask = np.isin(ids_arr, allowed)
+            scores[~mask] = -1.0
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        top = top[scores[top] > 0]
+        return ids_arr[top], scores[top].astype(np.float32)

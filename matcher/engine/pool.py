@@ -1,0 +1,252 @@
+"""The talent pool as the engine sees it: facts, vectors (FAISS), lexical index, and the search that
+turns one demand into ranked, explained proposals.
+
+Why one object: the service loads the model and the index once and then answers many requests; the
+pool owns that state, keeps it consistent on add/update/remove, and persists the vector index with a
+manifest so a restart reuses it only when it still matches the talents it is given.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matcher.engine.embedding import CachedEmbedder, text_hash
+from matcher.engine.index import IndexCorrupt, VectorIndex, content_checksum
+from matcher.engine.lexical import LexicalIndex
+from matcher.engine.ranking import (
+    MODE_RULES,
+    DemandFacts,
+    RankedTalent,
+    RankingConfig,
+    TalentFacts,
+    exclusion,
+    explain,
+    fuse,
+    rank,
+)
+
+log = logging.getLogger(__name__)
+
+# Talent-only view of the mode rules (a demand that can host everything), used to pre-filter inside FAISS.
+_ANY_DEMAND = DemandFacts(id=-1, text="", can_host_joint_post=True)
+
+
+@dataclass(frozen=True)
+class Filters:
+    sector: str | None = None
+    city: str | None = None
+    institution_type: str | None = None
+    in_province: bool | None = None
+
+
+@dataclass
+class Proposal:
+    talent: TalentFacts
+    ranked: RankedTalent
+    explanation: dict[str, Any]
+
+
+class TalentPool:
+    def __init__(self, embedder: CachedEmbedder, index_dir: Path | None, kind: str = "flat",
+                 cfg: RankingConfig | None = None, hnsw_m: int = 32, ef_search: int = 128,
+                 persist_threshold: int = 200_000) -> None:
+        self.embedder = embedder
+        self.index_dir = index_dir
+        self.kind = kind
+        self.cfg = cfg or RankingConfig()
+        self.hnsw_m = hnsw_m
+        self.ef_search = ef_search
+        self.persist_threshold = persist_threshold
+        self.index = VectorIndex(embedder.dim, kind, hnsw_m, ef_search)
+        self.lexical = LexicalIndex()
+        self.facts: dict[int, TalentFacts] = {}
+        self._arrays: dict[str, np.ndarray] | None = None
+        self._write = threading.Lock()
+        self.ready = False
+
+    # ------------------------------------------------------------ life cycle
+    def checksum(self) -> str:
+        return content_checksum((f.id, text_hash(f.text)) for f in self.facts.values())
+
+    def load_or_build(self, facts: Iterable[TalentFacts], progress: bool = False,
+                      log_fn: Callable[[str], None] | None = None) -> str:
+        """Use the persisted index if its manifest matches these talents; otherwise rebuild it.
+
+        Returns 'loaded' or 'rebuilt: <why>'."""
+        say = log_fn or log.info
+        with self._write:
+            self.facts = {f.id: f for f in facts}
+            self._arrays = None
+            checksum = self.checksum()
+            outcome = "rebuilt"
+            if self.index_dir is not None:
+                try:
+                    index, manifest = VectorIndex.load(self.index_dir, self.ef_search)
+                    if manifest.model_id != self.embedder.model_id:
+                        outcome = "rebuilt: model changed"
+                    elif manifest.kind != self.kind:
+                        outcome = "rebuilt: index kind changed"
+                    elif manifest.content_checksum != checksum:
+                        outcome = "rebuilt: talents changed since the index was saved"
+                    else:
+                        self.index = index
+                        outcome = "loaded"
+                except IndexCorrupt as exc:
+                    outcome = f"rebuilt: {exc}" if (self.index_dir / "manifest.json").exists() else "rebuilt: none"
+            if outcome != "loaded":
+                say(f"index {outcome}; encoding {len(self.facts)} profiles (cached ones are reused)")
+                self._rebuild_vectors(progress)
+            ids = list(self.facts)
+            self.lexical.fit(ids, [self.facts[i].text for i in ids])
+            self.ready = True
+            return outcome
+
+    def _rebuild_vectors(self, progress: bool) -> None:
+        ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
+        index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search)
+        if len(ids):
+            vecs = self.embedder.encode_passages([self.facts[int(i)].text for i in ids], progress=progress)
+            index.add(ids, vecs)
+        self.index = index
+        self._save()
+
+    def _save(self) -> None:
+        if self.index_dir is not None:
+            self.index.save(self.index_dir, self.embedder.model_id, self.checksum())
+
+    def upsert(self, talents: Sequence[TalentFacts]) -> None:
+        """Add or update talents; only changed texts are re-encoded."""
+        if not talents:
+            return
+        with self._write:
+            changed = [t for t in talents if t.id not in self.facts or self.facts[t.id].text != t.text]
+            for t in talents:
+                self.facts[t.id] = t
+            self._arrays = None
+            if changed:
+                vecs = self.embedder.encode_passages([t.text for t in changed])
+                if self.kind == "hnsw" and any(t.id in self.index for t in changed):
+                    self._rebuild_vectors(False)  # HNSW cannot replace in place
+                else:
+                    self.index.add(np.array([t.id for t in changed], dtype=np.int64), vecs)
+                self.lexical.upsert([t.id for t in changed], [t.text for t in changed])
+            if len(self.facts) <= self.persist_threshold:
+                self._save()
+
+    def remove(self, ids: Sequence[int]) -> None:
+        with self._write:
+            for i in ids:
+                self.facts.pop(int(i), None)
+            self._arrays = None
+            self.index.remove(ids)
+            self.lexical.remove(ids)
+            if len(self.facts) <= self.persist_threshold:
+                self._save()
+
+    # --------------------------------------------------------------- search
+    def _attribute_arrays(self) -> dict[str, np.ndarray]:
+        arrays = self._arrays
+        if arrays is None:
+            facts = list(self.facts.values())
+            arrays = {
+                "id": np.array([f.id for f in facts], dtype=np.int64),
+                "sector": np.array([f.sector for f in facts], dtype=object),
+                "city": np.array([f.city for f in facts], dtype=object),
+                "institution_type": np.array([f.institution_type for f in facts], dtype=object),
+                "in_province": np.array([f.in_province for f in facts], dtype=bool),
+            }
+            for mode in MODE_RULES:
+                arrays["mode:" + mode] = np.array([exclusion(mode, _ANY_DEMAND, f) is None for f in facts],
+                                                  dtype=bool)
+            self._arrays = arrays
+        return arrays
+
+    def allowed_ids(self, filters: Filters, mode: str | None) -> np.ndarray | None:
+        a = self._attribute_arrays()
+        mask = np.ones(len(a["id"]), dtype=bool)
+        narrowed = False
+        for name in ("sector", "city", "institution_type"):
+            value = getattr(filters, name)
+            if value:
+                mask &= a[name] == value
+                narrowed = True
+        if filters.in_province is not None:
+            mask &= a["in_province"] == filters.in_province
+            narrowed = True
+        if mode:
+            mask &= a["mode:" + mode]
+            narrowed = True
+        return a["id"][mask] if narrowed else None
+
+    def candidates(self, text: str, n: int, allowed: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Union of the dense and lexical top-n, with both scores for every candidate."""
+        q = self.embedder.encode_queries([text])
+        d_scores, d_ids = self.index.search(q, n, allowed)
+        d_ids, d_scores = d_ids[0], d_scores[0]
+        keep = d_ids >= 0
+        d_ids, d_scores = d_ids[keep], d_scores[keep]
+        l_ids, l_scores = self.lexical.search(text, n, allowed)
+        dense = dict(zip(d_ids.tolist(), d_scores.tolist(), strict=True))
+        lex = dict(zip(l_ids.tolist(), l_scores.tolist(), strict=True))
+        ids = np.array(sorted(set(dense) | set(lex)), dtype=np.int64)
+        missing_dense = [i for i in ids.tolist() if i not in dense]
+        if missing_dense:
+            vecs = np.stack([self.index._index.reconstruct(int(i)) for i in missing_dense])
+            for i, s in zip(missing_dense, (vecs @ q[0]).tolist(), strict=True):
+                dense[i] = s
+        missing_lex = [i for i in ids.tolist() if i not in lex]
+        if missing_lex:
+            for i, s in zip(missing_lex, self.lexical.score(text, missing_lex).tolist(), strict=True):
+                lex[i] = s
+        return (ids, np.array([dense[i] for i in ids.tolist()], dtype=np.float32),
+                np.array([lex[i] for i in ids.tolist()], dtype=np.float32))
+
+    def propose(self, demand: DemandFacts, mode: str, k: int = 10, offset: int = 0,
+                filters: Filters | None = None, include_excluded: bool = False,
+                explain_results: bool = True) -> tuple[list[Proposal], int]:
+        """Ranked proposals for one demand in one mode. Returns (page, number of candidates ranked)."""
+        if mode not in MODE_RULES:
+            raise ValueError(f"unknown mode '{mode}'")
+        filters = filters or Filters()
+        allowed = self.allowed_ids(filters, None if include_excluded else mode)
+        pool_size = len(self.facts) if allowed is None else len(allowed)
+        want = offset + k
+        n = max(100, 4 * want)
+        while True:
+            ids, dense, lexical = self.candidates(demand.text, n, allowed)
+            talents = [self.facts[int(i)] for i in ids]
+            ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=include_excluded)
+            if len(ranked) >= want or n >= pool_size:
+                break
+            n = min(pool_size, n * 4)
+        page = ranked[offset:offset + k]
+        out = []
+        for r in page:
+            t = self.facts[r.talent_id]
+            out.append(Proposal(t, r, explain(demand, t, r) if explain_results else r.as_dict()))
+        return out, len(ranked)
+
+    def rank_variants(self, text: str, k: int, demand: DemandFacts | None = None,
+                      n: int = 200) -> dict[str, list[int]]:
+        """Rankings of the whole pool by lexical, dense, hybrid and full scoring (for evaluation)."""
+        q = self.embedder.encode_queries([text])
+        d_scores, d_ids = self.index.search(q, k)
+        l_ids, _ = self.lexical.search(text, k)
+        ids, dense, lexical = self.candidates(text, n)
+        hybrid = fuse(dense.astype(np.float64), lexical.astype(np.float64), self.cfg.dense_weight)
+        order = np.lexsort((ids, -hybrid))
+        out = {"lexical": l_ids.tolist()[:k], "dense": [int(i) for i in d_ids[0] if i >= 0][:k],
+               "hybrid": ids[order].tolist()[:k]}
+        if demand is not None:
+            talents = [self.facts[int(i)] for i in ids]
+            ranked = rank("flexible", demand, talents, dense, lexical, self.cfg, include_excluded=True)
+            out["full"] = [r.talent_id for r in ranked][:k]
+        return out

@@ -1,0 +1,281 @@
+"""Ranking by engagement mode: eligibility rules, features, fused scores and readable explanations.
+
+All rules and weights live here, in ``RankingConfig`` and ``MODE_RULES``, so an official can read in
+one place why a talent was proposed or left out. The ranker takes plain data (``DemandFacts``,
+``TalentFacts`` and retrieval scores) and knows nothing of databases or HTTP.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from matcher.domain import InstitutionType, Mode, TitleLevel, label
+from matcher.reference import NEIGHBOURS
+
+NEAR_REGIONS = ("北京", "河北", "内蒙古", "陕西", "河南", "天津")
+
+
+@dataclass(frozen=True)
+class TalentFacts:
+    id: int
+    external_id: str
+    name: str
+    text: str
+    institution_type: str = "other"
+    title_level: str = "other"
+    sector: str = "other"
+    city: str = ""
+    in_province: bool = True
+    province_ties: tuple[str, ...] = ()
+    mode_capacity: dict[str, int] = field(default_factory=dict)
+    flexible_forms: tuple[str, ...] = ()
+    load: dict[str, int] = field(default_factory=dict)  # current engagements on the platform, per mode
+    external_engagements: int = 0
+    patents: int = 0
+    projects: int = 0
+    employer_enterprise_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DemandFacts:
+    id: int
+    text: str
+    modes: tuple[str, ...] = ("flexible",)
+    city: str = ""
+    sector: str = "other"
+    enterprise_id: int | None = None
+    can_host_joint_post: bool = False
+    declined_talent_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class RankingConfig:
+    dense_weight: float = 0.5  # share of the dense score in the fused semantic score (rest: lexical)
+    tie_bonus: dict[str, float] = field(default_factory=lambda: {"born": 0.03, "history": 0.02, "other": 0.01})
+    same_city_bonus: float = 0.02
+    neighbour_city_bonus: float = 0.01
+    in_province_bonus: float = 0.01
+    evidence_weight: float = 0.03  # patents and projects, saturating
+    tech_vp_load_penalty: float = 0.04  # per post already held (platform or elsewhere)
+    senior_title_bonus: float = 0.005  # small on purpose: contribution counts more than titles
+
+
+@dataclass
+class Contribution:
+    name: str
+    label: str
+    value: float
+    contribution: float
+
+
+@dataclass
+class RankedTalent:
+    talent_id: int
+    score: float
+    dense: float
+    lexical: float
+    semantic: float
+    eligible: bool
+    excluded_by: str | None
+    contributions: list[Contribution]
+    mode_fit: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "talent_id": self.talent_id, "score": round(self.score, 4), "eligible": self.eligible,
+            "excluded_by": self.excluded_by, "mode_fit": self.mode_fit,
+            "features": [{"name": c.name, "label": c.label, "value": round(c.value, 4),
+                          "contribution": round(c.contribution, 4)} for c in self.contributions],
+        }
+
+
+# ------------------------------------------------------------------ mode rules
+Rule = Callable[[DemandFacts, TalentFacts], str | None]  # returns the reason a talent is excluded, or None
+
+
+def _free(t: TalentFacts, mode: str) -> int:
+    return t.mode_capacity.get(mode, 0) - t.load.get(mode, 0)
+
+
+def _academic(t: TalentFacts) -> bool:
+    return t.institution_type in (InstitutionType.UNIVERSITY, InstitutionType.INSTITUTE)
+
+
+def _near(t: TalentFacts) -> bool:
+    return t.in_province or any(t.city.startswith(r) for r in NEAR_REGIONS)
+
+
+def _not_own_employer(d: DemandFacts, t: TalentFacts) -> str | None:
+    if d.enterprise_id is not None and t.employer_enterprise_id == d.enterprise_id:
+        return "人才为发榜企业本单位人员（利益冲突）"
+    if t.id in d.declined_talent_ids:
+        return "人才已婉拒该需求"
+    return None
+
+
+def _tech_vp(d: DemandFacts, t: TalentFacts) -> str | None:
+    if not _academic(t):
+        return "科技副总须来自高校或科研院所"
+    if t.title_level not in (TitleLevel.SENIOR, TitleLevel.ASSOCIATE):
+        return "科技副总须具有正高或副高职称"
+    if t.mode_capacity.get(Mode.TECH_VP, 0) <= 0:
+        return "本人未表示愿意担任科技副总"
+    if _free(t, Mode.TECH_VP) <= 0:
+        return "科技副总名额已满"
+    if not _near(t):
+        return "科技副总须在省内或周边地区，便于驻企服务"
+    return None
+
+
+def _dual(d: DemandFacts, t: TalentFacts) -> str | None:
+    if not _academic(t):
+        return "双聘须为高校或科研院所科研人员"
+    if not d.can_host_joint_post:
+        return "发榜企业暂不具备设立双聘岗位的条件"
+    if t.mode_capacity.get(Mode.DUAL_APPOINTMENT, 0) <= 0:
+        return "本人未表示愿意双聘"
+    if _free(t, Mode.DUAL_APPOINTMENT) <= 0:
+        return "双聘名额已满"
+    return None
+
+
+def _flexible(d: DemandFacts, t: TalentFacts) -> str | None:
+    if t.mode_capacity.get(Mode.FLEXIBLE, 0) <= 0:
+        return "本人未表示接受柔性引才"
+    if _free(t, Mode.FLEXIBLE) <= 0:
+        return "柔性服务名额已满"
+    return None
+
+
+MODE_RULES: dict[str, tuple[Rule, ...]] = {
+    Mode.TECH_VP: (_not_own_employer, _tech_vp),
+    Mode.DUAL_APPOINTMENT: (_not_own_employer, _dual),
+    Mode.FLEXIBLE: (_not_own_employer, _flexible),
+}
+
+
+def exclusion(mode: str, demand: DemandFacts, talent: TalentFacts) -> str | None:
+    for rule in MODE_RULES[mode]:
+        reason = rule(demand, talent)
+        if reason:
+            return reason
+    return None
+
+
+def mode_fit_text(mode: str, t: TalentFacts) -> str:
+    who = f"{label(t.institution_type)}·{label(t.title_level)}"
+    if mode == Mode.TECH_VP:
+        return f"{who}，愿任科技副总，剩余名额{_free(t, Mode.TECH_VP)}"
+    if mode == Mode.DUAL_APPOINTMENT:
+        return f"{who}，愿意校企双聘，剩余名额{_free(t, Mode.DUAL_APPOINTMENT)}"
+    forms = "、".join(label(f) for f in t.flexible_forms) or "柔性服务"
+    where = "省内" if t.in_province else "省外"
+    return f"{where}{who}，可提供{forms}，剩余名额{_free(t, Mode.FLEXIBLE)}"
+
+
+# -------------------------------------------------------------------- features
+def features(mode: str, d: DemandFacts, t: TalentFacts, cfg: RankingConfig) -> list[Contribution]:
+    out: list[Contribution] = []
+    ties = sum(cfg.tie_bonus.get(k, 0.0) for k in t.province_ties)
+    if ties:
+        out.append(Contribution("province_ties", "晋籍/晋历/晋缘", len(t.province_ties), ties))
+    if d.city and t.city == d.city:
+        out.append(Contribution("proximity", "同城", 1.0, cfg.same_city_bonus))
+    elif d.city and t.city in NEIGHBOURS.get(d.city, ()):
+        out.append(Contribution("proximity", "邻近城市", 0.5, cfg.neighbour_city_bonus))
+    elif t.in_province:
+        out.append(Contribution("proximity", "省内", 0.25, cfg.in_province_bonus))
+    evidence = math.log1p(t.patents + t.projects) / math.log1p(40)
+    if evidence > 0:
+        out.append(Contribution("evidence", "专利与项目业绩", t.patents + t.projects,
+                                cfg.evidence_weight * min(evidence, 1.0)))
+    if t.title_level == TitleLevel.SENIOR:
+        out.append(Contribution("title", "正高职称", 1.0, cfg.senior_title_bonus))
+    if mode == Mode.TECH_VP:
+        posts = t.load.get(Mode.TECH_VP, 0) + t.external_engagements
+        if posts:
+            out.append(Contribution("load", "已在其他单位任职", posts, -cfg.tech_vp_load_penalty * posts))
+    return out
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    if not len(x):
+        return x
+    lo, hi = float(x.min()), float(x.max())
+    return (x - lo) / (hi - lo) if hi > lo else np.ones_like(x)
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, dense_weight: float) -> np.ndarray:
+    """Convex combination of min–max normalised scores over the candidate set (scales differ: e5
+    cosines sit in a narrow band near 0.8, TF-IDF cosines spread over 0–0.5)."""
+    return dense_weight * _minmax(dense) + (1.0 - dense_weight) * _minmax(lexical)
+
+
+def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: np.ndarray,
+         lexical: np.ndarray, cfg: RankingConfig, include_excluded: bool = False,
+         use_features: bool = True) -> list[RankedTalent]:
+    """Score candidates for one demand in one mode, best first; excluded talents only when asked."""
+    if mode not in MODE_RULES:
+        raise ValueError(f"unknown mode '{mode}'")
+    semantic = fuse(np.asarray(dense, dtype=np.float64), np.asarray(lexical, dtype=np.float64),
+                    cfg.dense_weight)
+    out: list[RankedTalent] = []
+    for i, t in enumerate(talents):
+        reason = exclusion(mode, demand, t)
+        if reason and not include_excluded:
+            continue
+        contribs = [Contribution("semantic", "内容匹配度", float(semantic[i]), float(semantic[i]))]
+        if use_features:
+            contribs += features(mode, demand, t, cfg)
+        score = sum(c.contribution for c in contribs)
+        out.append(RankedTalent(t.id, score, float(dense[i]), float(lexical[i]), float(semantic[i]),
+                                reason is None, reason, contribs, mode_fit_text(mode, t)))
+    out.sort(key=lambda r: (not r.eligible, -r.score, r.talent_id))
+    return out
+
+
+# ----------------------------------------------------------------- explanation
+_STOP = set("我们 公司 企业 需要 希望 专家 技术 问题 进行 开展 提出 方案 相关 以及 方面 研究 工作 系统 "
+            "主要 目前 现有 实现 提高 建立 优化 项目 方式 提供 采用 通过 导致 影响 一个 没有 能够 "
+            "万元 周期 预算 预计 省内外 欢迎 揭榜 个月 科技 副总 双聘 柔性 顾问 指导 合作".split())
+_SENT = re.compile(r"[^。；;！？\n]+[。；;！？]?")
+
+
+def matched_terms(demand_text: str, talent_text: str, limit: int = 8) -> list[str]:
+    """Words of the demand (jieba) that also occur in the talent's text, longest first."""
+    import jieba
+
+    seen: list[str] = []
+    for w in jieba.cut(demand_text):
+        w = w.strip()
+        if len(w) < 2 or w in _STOP or w in seen or w.isdigit():
+            continue
+        if w in talent_text:
+            seen.append(w)
+    seen.sort(key=lambda w: (-len(w), demand_text.index(w)))
+    return seen[:limit]
+
+
+def phrases_with(text: str, terms: Sequence[str], limit: int = 2) -> list[str]:
+    """The sentences of ``text`` that contain the most matched terms (what a reviewer reads)."""
+    sentences = [s.strip() for s in _SENT.findall(text) if s.strip()]
+    scored = sorted(((sum(t in s for t in terms), -i, s) for i, s in enumerate(sentences)), reverse=True)
+    return [s for n, _, s in scored[:limit] if n > 0]
+
+
+def explain(demand: DemandFacts, talent: TalentFacts, ranked: RankedTalent) -> dict[str, Any]:
+    terms = matched_terms(demand.text, talent.text)
+    return {
+        **ranked.as_dict(),
+        "matched_terms": terms,
+        "demand_phrases": phrases_with(demand.text, terms),
+        "talent_phrases": phrases_with(talent.text, terms),
+        "scores": {"dense": round(ranked.dense, 4), "lexical": round(ranked.lexical, 4),
+                   "semantic": round(ranked.semantic, 4)},
+    }
