@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 class Problem:
     title: str
     description: str
+    focus: int = 0  # index of the topic method this problem needs most (finer relevance labels)
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,61 @@ class Topic:
 
 def _t(key: str, sector: str, group: str, direction: str, nsfc: str, industry: str, methods: str,
        applications: str, keywords: str, problems: list[tuple[str, str]]) -> Topic:
+    focus = [int(x) for x in FOCUS[key].split()]
     return Topic(key, sector, group, direction, nsfc, industry, tuple(methods.split("；")),
                  tuple(applications.split("；")), tuple(keywords.split("、")),
-                 tuple(Problem(t, d) for t, d in problems))
+                 tuple(Problem(t, d, f) for (t, d), f in zip(problems, focus, strict=True)))
+
+
+# For each topic, the method (index into ``methods``) each of its three problems needs most; assigned by
+# hand from the problem text. A talent of the topic who lists that method is the best fit (grade 3).
+FOCUS: dict[str, str] = {
+    "mine_gas": "1 3 4",
+    "rock_control": "0 2 3",
+    "smart_mining": "0 2 4",
+    "coal_power": "0 2 1",
+    "pv_storage": "0 1 2",
+    "hydrogen": "1 4 0",
+    "grid": "3 2 4",
+    "gasification": "0 2 2",
+    "fischer_tropsch": "0 2 1",
+    "c1_chemistry": "4 0 3",
+    "coking": "0 1 2",
+    "chem_wastewater": "3 1 0",
+    "coal_carbon": "2 0 1",
+    "coal_solid_waste": "2 4 0",
+    "mining_machinery": "2 1 0",
+    "heavy_equipment": "0 1 2",
+    "rail_equipment": "0 3 1",
+    "hydraulics": "3 1 0",
+    "precision_manufacturing": "0 2 1",
+    "condition_monitoring": "1 0 0",
+    "welding_robotics": "0 3 2",
+    "wide_bandgap": "0 4 2",
+    "optoelectronics": "1 0 2",
+    "mems_sensors": "2 3 1",
+    "industrial_network": "0 1 4",
+    "industrial_internet": "0 3 2",
+    "ics_security": "1 2 0",
+    "power_electronics": "1 0 2",
+    "stainless_steel": "1 4 2",
+    "light_alloys": "2 1 3",
+    "permanent_magnets": "1 2 3",
+    "refractory_ceramics": "1 3 4",
+    "carbon_fiber_composites": "4 1 0",
+    "biodegradable_polymers": "0 4 3",
+    "battery_materials": "0 1 4",
+    "visual_inspection": "0 2 3",
+    "video_safety": "0 1 2",
+    "process_ai": "0 1 2",
+    "energy_forecasting": "0 3 1",
+    "llm_knowledge": "0 1 2",
+    "robotics": "1 4 3",
+    "operations_research": "4 0 3",
+    "dryland_crops": "0 1 3",
+    "herbal_medicine": "1 0 4",
+    "mine_ecology": "2 0 3",
+}
 
 
 TOPICS: tuple[Topic, ...] = (

@@ -3,16 +3,17 @@
 Every item is drawn from its own ``random.Random`` seeded by (seed, kind, index), so the n-th talent
 is the same whether 2,000 or 1,000,000 are generated, and the stream can be written in batches with
 bounded memory. Labels follow from construction: a talent whose topic is the demand's topic is
-relevant with grade 2; a talent of another topic in the same group (e.g. mine gas vs. roadway
-support, both "mine") has grade 1; everything else, including other groups of the same sector (the
-hard distractors), has grade 0.
+relevant; if the talent also works on the method the demand's problem needs most (hand-assigned in the
+catalogue) the grade is 3, otherwise 2. A talent of another topic in the same group (e.g. mine gas vs.
+roadway support, both "mine") has grade 1; everything else, including other groups of the same sector
+(the hard distractors), has grade 0.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -69,15 +70,6 @@ DEMAND_EXPECT = {
                  "可采用候鸟式服务，专家每季度来企业现场工作一周，其余时间远程指导。",
                  "以项目合作方式推进，按节点考核，欢迎省内外专家团队揭榜。"),
 }
-
-
-@dataclass
-class DemoData:
-    enterprises: list[dict[str, Any]]
-    intermediaries: list[dict[str, Any]]
-    demands: list[dict[str, Any]]
-    talent_topics: list[str] = field(default_factory=list)
-    demand_topics: list[str] = field(default_factory=list)
 
 
 def credit_code(rng: random.Random, region: str = "140000") -> str:
@@ -177,14 +169,23 @@ def _topic_for_talent(rng: random.Random) -> Topic:
     return rng.choices(TOPICS, weights=weights, k=1)[0]
 
 
-def talent(seed: int, i: int) -> tuple[dict[str, Any], str]:
-    """The i-th talent as model column values, and its topic key (for labels)."""
+@dataclass(frozen=True)
+class Label:
+    """What a generated item is about, for relevance labels: its topic and method indices."""
+
+    topic: str
+    methods: frozenset[int]
+
+
+def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
+    """The i-th talent as model column values, and its label (topic and methods)."""
     rng = _rng(seed, "talent", i)
     topic = _topic_for_talent(rng)
     org, kind = _pick_institution(rng, topic)
     titles = TITLE_BY_KIND[kind]
     title, level = rng.choices(titles, weights=(0.45, 0.38, 0.17), k=1)[0]
-    methods = rng.sample(topic.methods, 3)
+    method_idx = rng.sample(range(len(topic.methods)), 3)
+    methods = [topic.methods[m] for m in method_idx]
     apps = rng.sample(topic.applications, 2)
     years = rng.randint(8, 30) if level == "senior" else rng.randint(4, 16)
     fmt = {"d": topic.direction, "m1": methods[0], "m2": methods[1], "m3": methods[2], "y": years,
@@ -281,10 +282,10 @@ def talent(seed: int, i: int) -> tuple[dict[str, Any], str]:
         "external_engagements": rng.choices((0, 1, 2), weights=(0.75, 0.2, 0.05), k=1)[0],
         "_employer": org.name if isinstance(org, Company) else None,
     }
-    return row, topic.key
+    return row, Label(topic.key, frozenset(method_idx))
 
 
-def iter_talents(seed: int, n: int, start: int = 0) -> Iterator[tuple[dict[str, Any], str]]:
+def iter_talents(seed: int, n: int, start: int = 0) -> Iterator[tuple[dict[str, Any], Label]]:
     for i in range(start, n):
         yield talent(seed, i)
 
@@ -302,10 +303,10 @@ def _problem_schedule(seed: int, n: int) -> list[tuple[Topic, int]]:
     return out[:n]
 
 
-def demands(seed: int, n: int, companies: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+def demands(seed: int, n: int, companies: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Label]]:
     schedule = _problem_schedule(seed, n)
     seen: dict[tuple[str, int], int] = {}
-    out, topics = [], []
+    out, labels = [], []
     base = date(2026, 12, 1)
     for j, (topic, k) in enumerate(schedule):
         rng = _rng(seed, "demand", j)
@@ -343,22 +344,22 @@ def demands(seed: int, n: int, companies: list[dict[str, Any]]) -> tuple[list[di
             "duration_months": months,
             "deadline": base + timedelta(days=rng.randint(30, 210)),
         })
-        topics.append(topic.key)
-    return out, topics
+        labels.append(Label(topic.key, frozenset({problem.focus})))
+    return out, labels
 
 
 def intermediaries() -> list[dict[str, Any]]:
     return [{"name": n, "city": c} for n, c in INTERMEDIARIES]
 
 
-def qrels(demand_topics: list[str], talent_topics: list[str]) -> list[tuple[int, int, int]]:
+def qrels(demand_labels: list[Label], talent_labels: list[Label]) -> list[tuple[int, int, int]]:
     """(demand index, talent index, grade) for every pair with grade ≥ 1, by construction."""
     group = {t.key: t.group for t in TOPICS}
     out = []
-    for d, dt in enumerate(demand_topics):
-        for t, tt in enumerate(talent_topics):
-            if tt == dt:
-                out.append((d, t, 2))
-            elif group[tt] == group[dt]:
+    for d, dl in enumerate(demand_labels):
+        for t, tl in enumerate(talent_labels):
+            if tl.topic == dl.topic:
+                out.append((d, t, 3 if dl.methods <= tl.methods else 2))
+            elif group[tl.topic] == group[dl.topic]:
                 out.append((d, t, 1))
     return out

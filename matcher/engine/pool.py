@@ -67,6 +67,7 @@ class TalentPool:
         self.index = VectorIndex(embedder.dim, kind, hnsw_m, ef_search)
         self.lexical = LexicalIndex()
         self.facts: dict[int, TalentFacts] = {}
+        self.neighbours: dict[int, np.ndarray] = {}
         self._arrays: dict[str, np.ndarray] | None = None
         self._write = threading.Lock()
         self.ready = False
@@ -98,6 +99,7 @@ class TalentPool:
                     else:
                         self.index = index
                         outcome = "loaded"
+                        self._load_neighbours()
                 except IndexCorrupt as exc:
                     outcome = f"rebuilt: {exc}" if (self.index_dir / "manifest.json").exists() else "rebuilt: none"
             if outcome != "loaded":
@@ -111,15 +113,60 @@ class TalentPool:
     def _rebuild_vectors(self, progress: bool) -> None:
         ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
         index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search)
+        self.neighbours = {}
         if len(ids):
             vecs = self.embedder.encode_passages([self.facts[int(i)].text for i in ids], progress=progress)
             index.add(ids, vecs)
+            self.index = index
+            self._compute_neighbours(ids, vecs, progress)
         self.index = index
         self._save()
+
+    def _compute_neighbours(self, ids: np.ndarray, vecs: np.ndarray, progress: bool = False,
+                            batch: int = 4096) -> None:
+        """Each talent's nearest colleagues by profile vector (for the cluster-support feature)."""
+        k = self.cfg.graph_k
+        if k <= 0 or len(self.index) < 2:
+            return
+        from tqdm import tqdm
+
+        for start in tqdm(range(0, len(ids), batch), desc="neighbour graph", disable=not progress or len(ids) < batch):
+            _, nb = self.index.search(vecs[start:start + batch], k + 1)
+            for row, tid in enumerate(ids[start:start + batch]):
+                self.neighbours[int(tid)] = nb[row][(nb[row] != tid) & (nb[row] >= 0)][:k]
+
+    def neighbours_of(self, tid: int) -> np.ndarray:
+        return self.neighbours.get(tid, np.zeros(0, dtype=np.int64))
 
     def _save(self) -> None:
         if self.index_dir is not None:
             self.index.save(self.index_dir, self.embedder.model_id, self.checksum())
+            if self.neighbours:
+                ids = np.fromiter(self.neighbours, dtype=np.int64, count=len(self.neighbours))
+                k = self.cfg.graph_k
+                table = np.full((len(ids), k), -1, dtype=np.int64)
+                for r, tid in enumerate(ids):
+                    nb = self.neighbours[int(tid)]
+                    table[r, :len(nb)] = nb
+                np.savez(self.index_dir / "neighbours.npz", ids=ids, table=table)
+
+    def _load_neighbours(self) -> None:
+        """Neighbour lists saved with the index; recomputed from the index when missing or stale."""
+        self.neighbours = {}
+        path = self.index_dir / "neighbours.npz" if self.index_dir else None
+        try:
+            if path is None:
+                raise OSError
+            data = np.load(path, allow_pickle=False)
+            ids, table = data["ids"], data["table"]
+            if set(ids.tolist()) != set(self.facts) or table.shape[1] != self.cfg.graph_k:
+                raise ValueError("stale")
+            self.neighbours = {int(t): row[row >= 0] for t, row in zip(ids, table, strict=True)}
+        except (OSError, ValueError, KeyError):
+            ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
+            vecs = np.stack([self.index._index.reconstruct(int(i)) for i in ids]) if len(ids) else None
+            if vecs is not None:
+                self._compute_neighbours(ids, vecs)
 
     def upsert(self, talents: Sequence[TalentFacts]) -> None:
         """Add or update talents; only changed texts are re-encoded."""
@@ -132,10 +179,12 @@ class TalentPool:
             self._arrays = None
             if changed:
                 vecs = self.embedder.encode_passages([t.text for t in changed])
+                ids = np.array([t.id for t in changed], dtype=np.int64)
                 if self.kind == "hnsw" and any(t.id in self.index for t in changed):
                     self._rebuild_vectors(False)  # HNSW cannot replace in place
                 else:
-                    self.index.add(np.array([t.id for t in changed], dtype=np.int64), vecs)
+                    self.index.add(ids, vecs)
+                    self._compute_neighbours(ids, vecs)
                 self.lexical.upsert([t.id for t in changed], [t.text for t in changed])
             if len(self.facts) <= self.persist_threshold:
                 self._save()
@@ -144,6 +193,7 @@ class TalentPool:
         with self._write:
             for i in ids:
                 self.facts.pop(int(i), None)
+                self.neighbours.pop(int(i), None)
             self._arrays = None
             self.index.remove(ids)
             self.lexical.remove(ids)
@@ -223,7 +273,8 @@ class TalentPool:
         while True:
             ids, dense, lexical = self.candidates(demand.text, n, allowed)
             talents = [self.facts[int(i)] for i in ids]
-            ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=include_excluded)
+            ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=include_excluded,
+                          neighbours=self.neighbours_of)
             if len(ranked) >= want or n >= pool_size:
                 break
             n = min(pool_size, n * 4)
@@ -247,6 +298,7 @@ class TalentPool:
                "hybrid": ids[order].tolist()[:k]}
         if demand is not None:
             talents = [self.facts[int(i)] for i in ids]
-            ranked = rank("flexible", demand, talents, dense, lexical, self.cfg, include_excluded=True)
+            ranked = rank("flexible", demand, talents, dense, lexical, self.cfg, include_excluded=True,
+                          neighbours=self.neighbours_of)
             out["full"] = [r.talent_id for r in ranked][:k]
         return out
