@@ -271,18 +271,28 @@ _SENT = re.compile(r"[^。；;！？\n]+[。；;！？]?")
 
 
 def matched_terms(demand_text: str, talent_text: str, limit: int = 8) -> list[str]:
-    """Words of the demand (jieba) that also occur in the talent's text, longest first."""
+    """Phrases of the demand that also occur in the talent's text, longest first.
+
+    jieba splits technical terms (黏温特性 → 黏温 + 特性); adjacent words are merged back while the
+    merged phrase still occurs in the talent's text, so a reviewer sees the term as written."""
     import jieba
 
-    seen: list[str] = []
-    for w in jieba.cut(demand_text):
-        w = w.strip()
-        if len(w) < 2 or w in _STOP or w in seen or w.isdigit():
+    words = list(jieba.cut(demand_text))
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        phrase = words[i].strip()
+        j = i + 1
+        if phrase and phrase in talent_text:
+            while j < len(words) and words[j].strip() and phrase + words[j] in talent_text:
+                phrase += words[j]
+                j += 1
+        i = j
+        if len(phrase) < 2 or phrase in _STOP or phrase in found or phrase.isdigit() or phrase not in talent_text:
             continue
-        if w in talent_text:
-            seen.append(w)
-    seen.sort(key=lambda w: (-len(w), demand_text.index(w)))
-    return seen[:limit]
+        found.append(phrase)
+    found.sort(key=lambda w: (-len(w), demand_text.index(w)))
+    return found[:limit]
 
 
 def phrases_with(text: str, terms: Sequence[str], limit: int = 2) -> list[str]:

@@ -1,0 +1,97 @@
+"""The demo generator: deterministic, realistic enough to read, labels consistent with construction."""
+
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from matcher.demo import generator
+from matcher.demo.catalogue import TOPICS
+from matcher.reference import CITIES, industry_codes, is_valid_credit_code, nsfc_codes
+from matcher.services.seeding import seed_demo, write_eval_dataset
+from matcher.storage.models import Demand, Enterprise, Talent
+
+SEED = 20261126
+
+
+def test_talents_are_deterministic_and_independent_of_count() -> None:
+    a = [generator.talent(SEED, i) for i in range(50)]
+    b = list(generator.iter_talents(SEED, 120))[:50]
+    assert a == b
+    assert generator.talent(SEED + 1, 0) != a[0]
+
+
+def test_demo_talents_read_like_profiles() -> None:
+    rows = [generator.talent(SEED, i)[0] for i in range(2000)]
+    profiles = [r["profile"] for r in rows]
+    assert len(set(profiles)) == len(profiles), "duplicate profiles"
+    assert len({r["external_id"] for r in rows}) == 2000
+    assert {r["sector"] for r in rows} == {t.sector for t in TOPICS}
+    in_province_cities = {r["city"] for r in rows if r["in_province"]}
+    assert len(in_province_cities & set(CITIES)) >= 6
+    kinds = Counter(r["institution_type"] for r in rows)
+    assert kinds["university"] > kinds["institute"] > 0 and kinds["enterprise"] > 0 and kinds["overseas"] > 0
+    for r in rows:
+        assert all(c in nsfc_codes() for c in r["discipline_codes"])
+        assert r["mode_capacity"], "every talent accepts at least one mode"
+        if "tech_vp" in r["mode_capacity"]:
+            assert r["institution_type"] in ("university", "institute")
+            assert r["title_level"] in ("senior", "associate")
+        assert r["research_fields"][0] in r["profile"]
+        assert "{" not in r["profile"] and "}" not in r["profile"], "unfilled template slot"
+
+
+def test_demands_cover_sectors_cities_and_fit_their_posters() -> None:
+    companies = generator.enterprises(SEED)
+    rows, labels = generator.demands(SEED, 300, companies)
+    assert {r["sector"] for r in rows} == {t.sector for t in TOPICS}
+    assert len({r["city"] for r in rows}) >= 9
+    assert len({r["title"] for r in rows}) == 300, "titles repeat"
+    problems = {(lab.topic, r["description"][:20]) for r, lab in zip(rows, labels, strict=True)}
+    assert len(problems) == sum(len(t.problems) for t in TOPICS), "every problem is used"
+    by_name = {c["name"]: c for c in companies}
+    for r, lab in zip(rows, labels, strict=True):
+        poster = by_name[r["enterprise"]]
+        marks = generator.POSTERS[lab.topic]
+        assert any(m in poster["name"] for m in marks), (lab.topic, poster["name"])
+        assert r["industry_code"] in industry_codes()
+        assert r["budget_min"] < r["budget_max"]
+    assert all(is_valid_credit_code(c["credit_code"]) for c in companies)
+
+
+def test_qrels_grades_follow_construction() -> None:
+    talents = [generator.talent(SEED, i)[1] for i in range(300)]
+    _, demands = generator.demands(SEED, 20, generator.enterprises(SEED))
+    labels = generator.qrels(demands, talents)
+    group = {t.key: t.group for t in TOPICS}
+    assert labels
+    for d, t, g in labels:
+        if g == 3:
+            assert talents[t].topic == demands[d].topic and demands[d].methods <= talents[t].methods
+        elif g == 2:
+            assert talents[t].topic == demands[d].topic and not demands[d].methods <= talents[t].methods
+        else:
+            assert g == 1 and talents[t].topic != demands[d].topic
+            assert group[talents[t].topic] == group[demands[d].topic]
+
+
+def test_seed_writes_demo_and_is_idempotent(db) -> None:
+    first = seed_demo(db, talents=150, demands=20, seed=SEED, batch_size=40, progress=False, log=lambda m: None)
+    assert first["seeded"] == 1
+    again = seed_demo(db, talents=150, demands=20, seed=SEED, progress=False, log=lambda m: None)
+    assert again["seeded"] == 0
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Talent)) == 150
+        assert s.scalar(select(func.count()).select_from(Demand)) == 20
+        employed = s.scalars(select(Talent).where(Talent.institution_type == "enterprise")).all()
+        assert employed and all(t.employer_enterprise_id for t in employed)
+        assert s.scalar(select(func.count()).select_from(Enterprise)) > 40
+
+
+def test_eval_dataset_is_in_import_format(tmp_path, db) -> None:
+    from matcher.services.importing import import_file
+
+    counts = write_eval_dataset(tmp_path, talents=60, demands=10, seed=SEED)
+    assert counts["talents"] == 60 and counts["qrels"] > 0
+    assert "phone" not in (tmp_path / "talents.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert import_file(db, "talents", tmp_path / "talents.csv").ok
+    assert import_file(db, "demands", tmp_path / "demands.csv").ok
