@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from matcher.config import PROJECT_ROOT, get_settings
+from matcher.storage.db import Database
 
 app = typer.Typer(help="Industry–talent matching service: database, demo data, import/export, eval, serve.",
                   no_args_is_help=True, add_completion=False)
@@ -24,8 +25,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(model_app, name="model")
 
 
-def _db():  # type: ignore[no-untyped-def]
-    from matcher.storage.db import Database
+def _db() -> Database:
 
     db = Database.from_settings(get_settings())
     db.upgrade()

@@ -156,10 +156,7 @@ def _pick_institution(rng: random.Random, topic: Topic) -> tuple[Institution | C
         return rng.choice(companies), "enterprise"
     pool_in = [i for i in IN_PROVINCE if topic.sector in i.sectors]
     pool_out = [i for i in OUTSIDE if topic.sector in i.sectors]
-    if roll < 0.62 and pool_in:
-        inst = rng.choice(pool_in)
-    else:
-        inst = rng.choice(pool_out or list(OUTSIDE))
+    inst = rng.choice(pool_in) if roll < 0.62 and pool_in else rng.choice(pool_out or list(OUTSIDE))
     return inst, inst.kind
 
 
@@ -190,10 +187,7 @@ def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
     years = rng.randint(8, 30) if level == "senior" else rng.randint(4, 16)
     fmt = {"d": topic.direction, "m1": methods[0], "m2": methods[1], "m3": methods[2], "y": years,
            "a1": apps[0], "a2": apps[1], "org": org.name}
-    if kind == "enterprise":
-        text = rng.choice(ENTERPRISE_OPENERS).format(**fmt)
-    else:
-        text = rng.choice(OPENERS).format(**fmt)
+    text = rng.choice(ENTERPRISE_OPENERS).format(**fmt) if kind == "enterprise" else rng.choice(OPENERS).format(**fmt)
     text += rng.choice(APPLICATIONS).format(**fmt)
     if kind != "enterprise":
         text = f"{org.name}{title}。" + text

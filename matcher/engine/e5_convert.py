@@ -191,8 +191,7 @@ def convert(out_dir: Path, source: Path | None = None, max_seq_length: int = 512
                         num_hidden_layers=int(c["layers"]), num_attention_heads=int(c["heads"]),
                         intermediate_size=int(c["ff"]), max_position_embeddings=int(c["max_pos"]),
                         type_vocab_size=int(c["type_vocab"]), layer_norm_eps=float(c["eps"]),
-                        hidden_act="gelu", pad_token_id=img.special["pad"], architectures=["BertModel"],
-                        torch_dtype="float32")
+                        hidden_act="gelu", pad_token_id=img.special["pad"], architectures=["BertModel"])
     config.save_pretrained(tmp)
     tensors = {k: torch.from_numpy(np.ascontiguousarray(v))
                for k, v in _state_dict(img).items()}

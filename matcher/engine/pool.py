@@ -289,7 +289,7 @@ class TalentPool:
                       n: int = 200) -> dict[str, list[int]]:
         """Rankings of the whole pool by lexical, dense, hybrid and full scoring (for evaluation)."""
         q = self.embedder.encode_queries([text])
-        d_scores, d_ids = self.index.search(q, k)
+        _, d_ids = self.index.search(q, k)
         l_ids, _ = self.lexical.search(text, k)
         ids, dense, lexical = self.candidates(text, n)
         hybrid = fuse(dense.astype(np.float64), lexical.astype(np.float64), self.cfg.dense_weight)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,7 +222,7 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, dense_weight: float) -> np.ndar
 
 
 def cluster_support(ids: Sequence[int], semantic: np.ndarray,
-                    neighbours: Callable[[int], Sequence[int]], k: int) -> np.ndarray:
+                    neighbours: Callable[[int], Iterable[int]], k: int) -> np.ndarray:
     """Mean semantic score of each candidate's k nearest colleagues (0 for those outside the candidates)."""
     score = {int(t): float(s) for t, s in zip(ids, semantic, strict=True)}
     out = np.zeros(len(ids), dtype=np.float64)
@@ -235,7 +235,7 @@ def cluster_support(ids: Sequence[int], semantic: np.ndarray,
 
 def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: np.ndarray,
          lexical: np.ndarray, cfg: RankingConfig, include_excluded: bool = False,
-         use_features: bool = True, neighbours: Callable[[int], Sequence[int]] | None = None
+         use_features: bool = True, neighbours: Callable[[int], Iterable[int]] | None = None
          ) -> list[RankedTalent]:
     """Score candidates for one demand in one mode, best first; excluded talents only when asked."""
     if mode not in MODE_RULES:
@@ -264,9 +264,13 @@ def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: 
 
 
 # ----------------------------------------------------------------- explanation
-_STOP = set("我们 公司 企业 需要 希望 专家 技术 问题 进行 开展 提出 方案 相关 以及 方面 研究 工作 系统 "
-            "主要 目前 现有 实现 提高 建立 优化 项目 方式 提供 采用 通过 导致 影响 一个 没有 能够 "
-            "万元 周期 预算 预计 省内外 欢迎 揭榜 个月 科技 副总 双聘 柔性 顾问 指导 合作".split())
+_STOP = frozenset((
+    "我们", "公司", "企业", "需要", "希望", "专家", "技术", "问题", "进行", "开展", "提出",
+    "方案", "相关", "以及", "方面", "研究", "工作", "系统", "主要", "目前", "现有", "实现",
+    "提高", "建立", "优化", "项目", "方式", "提供", "采用", "通过", "导致", "影响", "一个",
+    "没有", "能够", "万元", "周期", "预算", "预计", "省内外", "欢迎", "揭榜", "个月", "科技",
+    "副总", "双聘", "柔性", "顾问", "指导", "合作",
+))
 _SENT = re.compile(r"[^。；;！？\n]+[。；;！？]?")
 
 

@@ -44,7 +44,7 @@ def run_eval(dataset: Path, settings: Settings, limit_demands: int | None = None
         pool = build_pool(settings, db, progress=progress, log=log, persist=False)
         runs: dict[str, dict[str, list[str]]] = {v: {} for v in VARIANTS}
         with db.session() as s:
-            ext = dict(s.execute(select(Talent.id, Talent.external_id)).tuples().all())
+            ext = {tid: ext_id for tid, ext_id in s.execute(select(Talent.id, Talent.external_id))}
             demands = list(s.scalars(select(Demand).order_by(Demand.id)))
             if limit_demands:
                 demands = demands[:limit_demands]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from sqlalchemy import select
@@ -101,7 +101,7 @@ def _parse_frame(columns: tuple[Column, ...], frame: pd.DataFrame,
     for n, cells in enumerate(frame.to_dict(orient="records"), start=2):
         if not any(str(v).strip() for v in cells.values()):
             continue  # blank spreadsheet line
-        values, problems = parse_row(columns, {k: str(v) for k, v in cells.items()})
+        values, problems = parse_row(columns, {str(k): str(v) for k, v in cells.items()})
         report.errors.extend(RowError(n, c, r) for c, r in problems)
         ext = values.get("external_id")
         if ext:
@@ -115,12 +115,12 @@ def _parse_frame(columns: tuple[Column, ...], frame: pd.DataFrame,
 
 
 def _existing(session: Session, model: type[Talent] | type[Demand], ids: Iterable[str]) -> dict[str, Any]:
-    ids = list(ids)
+    wanted = list(ids)
+    column = Talent.external_id if model is Talent else Demand.external_id
     found: dict[str, Any] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for obj in session.scalars(select(model).where(model.external_id.in_(chunk))):
-            found[obj.external_id] = obj
+    for start in range(0, len(wanted), 500):
+        for obj in session.scalars(select(model).where(column.in_(wanted[start:start + 500]))):
+            found[cast(Talent | Demand, obj).external_id] = obj
     return found
 
 

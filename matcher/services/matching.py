@@ -72,8 +72,8 @@ def build_pool(settings: Settings, db: Database, progress: bool = False,
     """Load the model once and the talents from the database; reuse the saved index when it still fits."""
     embedder = load_embedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_cache_dir,
                              settings.embedding_batch_size)
-    pool = TalentPool(embedder, settings.index_dir if persist else None, kind=settings.index_kind, cfg=RankingConfig(), hnsw_m=settings.hnsw_m,
-                      ef_search=settings.hnsw_ef_search)
+    pool = TalentPool(embedder, settings.index_dir if persist else None, kind=settings.index_kind,
+                      cfg=RankingConfig(), hnsw_m=settings.hnsw_m, ef_search=settings.hnsw_ef_search)
     with db.session() as s:
         facts = all_talent_facts(s)
     pool.load_or_build(facts, progress=progress, log_fn=log)
