@@ -285,6 +285,23 @@ class TalentPool:
             out.append(Proposal(t, r, explain(demand, t, r) if explain_results else r.as_dict()))
         return out, len(ranked)
 
+    def explain_one(self, demand: DemandFacts, talent_id: int, mode: str) -> dict[str, Any]:
+        """Score and explanation of one chosen talent, normalised against the same candidate set a
+        ranking would use (so the numbers agree with the proposal list)."""
+        if talent_id not in self.facts:
+            raise KeyError(talent_id)
+        ids, dense, lexical = self.candidates(demand.text, 100)
+        if talent_id not in set(ids.tolist()):
+            q = self.embedder.encode_queries([demand.text])[0]
+            ids = np.append(ids, talent_id)
+            dense = np.append(dense, float(self.index._index.reconstruct(int(talent_id)) @ q))
+            lexical = np.append(lexical, self.lexical.score(demand.text, [talent_id]))
+        talents = [self.facts[int(i)] for i in ids]
+        ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=True,
+                      neighbours=self.neighbours_of)
+        mine = next(r for r in ranked if r.talent_id == talent_id)
+        return explain(demand, self.facts[talent_id], mine)
+
     def rank_variants(self, text: str, k: int, demand: DemandFacts | None = None,
                       n: int = 200) -> dict[str, list[int]]:
         """Rankings of the whole pool by lexical, dense, hybrid and full scoring (for evaluation)."""

@@ -271,6 +271,7 @@ _STOP = frozenset((
     "没有", "能够", "万元", "周期", "预算", "预计", "省内外", "欢迎", "揭榜", "个月", "科技",
     "副总", "双聘", "柔性", "顾问", "指导", "合作",
 ))
+_WORDLIKE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff]+$")
 _SENT = re.compile(r"[^。；;！？\n]+[。；;！？]?")
 
 
@@ -281,7 +282,7 @@ def matched_terms(demand_text: str, talent_text: str, limit: int = 8) -> list[st
     merged phrase still occurs in the talent's text, so a reviewer sees the term as written."""
     import jieba
 
-    words = list(jieba.cut(demand_text))
+    words = [w if _WORDLIKE.match(w) else "" for w in jieba.cut(demand_text)]  # punctuation breaks phrases
     found: list[str] = []
     i = 0
     while i < len(words):

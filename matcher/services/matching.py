@@ -78,3 +78,17 @@ def build_pool(settings: Settings, db: Database, progress: bool = False,
         facts = all_talent_facts(s)
     pool.load_or_build(facts, progress=progress, log_fn=log)
     return pool
+
+
+def sync_pool(db: Database, pool: TalentPool) -> dict[str, int]:
+    """Bring the loaded pool in line with the database after bulk changes (imports): changed talents are
+    upserted (only changed texts are re-encoded), vanished ones removed."""
+    with db.session() as s:
+        facts = {f.id: f for f in all_talent_facts(s)}
+    changed = [f for i, f in facts.items() if pool.facts.get(i) != f]
+    gone = [i for i in pool.facts if i not in facts]
+    if changed:
+        pool.upsert(changed)
+    if gone:
+        pool.remove(gone)
+    return {"upserted": len(changed), "removed": len(gone)}

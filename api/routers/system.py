@@ -1,0 +1,42 @@
+"""Liveness, readiness and the caller's identity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import get_actor
+from matcher.services.access import Actor
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health", summary="Liveness: the process answers")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/ready", summary="Readiness: database reachable and matching index loaded",
+            responses={503: {"description": "not ready yet (index still building)"}})
+def ready(request: Request) -> JSONResponse:
+    runtime = request.app.state.runtime
+    try:
+        with request.app.state.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        db_ok = True
+    except Exception:
+        db_ok = False
+    pool = runtime.pool
+    body: dict[str, Any] = {"ready": bool(db_ok and pool is not None and pool.ready), "database": db_ok,
+                            "index": bool(pool is not None and pool.ready), "index_status": runtime.status,
+                            "talents_indexed": len(pool.facts) if pool is not None else 0}
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+
+@router.get("/api/v1/me", summary="Who the token belongs to")
+def me(actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+    return {"user_id": actor.user_id, "role": actor.role, "name": actor.name,
+            "enterprise_id": actor.enterprise_id, "intermediary_id": actor.intermediary_id}

@@ -1,0 +1,103 @@
+"""Talent profiles (contact data masked by role), users, imports and exports."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy import func, or_, select
+from starlette.background import BackgroundTask
+
+from api.deps import get_actor, get_db, get_pool
+from api.schemas import ImportReportOut, Page, TalentOut, UserIn
+from matcher.domain import Role, Sector
+from matcher.engine.pool import TalentPool
+from matcher.errors import Invalid, NotFound
+from matcher.services.access import Actor, require, talent_view
+from matcher.services.exporting import export_xlsx
+from matcher.services.importing import import_file
+from matcher.services.matching import sync_pool
+from matcher.services.users import create_user
+from matcher.storage.db import Database
+from matcher.storage.models import Talent
+
+router = APIRouter(prefix="/api/v1", tags=["talents and administration"])
+
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+@router.get("/talents", response_model=Page[TalentOut], summary="Search talent profiles (contacts masked)")
+def list_talents(q: str | None = Query(None, max_length=100), sector: Sector | None = None, city: str | None = None,
+                 limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0),
+                 db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
+    stmt = select(Talent).where(Talent.active.is_(True))
+    if q:
+        stmt = stmt.where(or_(Talent.name.contains(q), Talent.profile.contains(q), Talent.affiliation.contains(q)))
+    if sector:
+        stmt = stmt.where(Talent.sector == sector)
+    if city:
+        stmt = stmt.where(Talent.city == city)
+    with db.session() as s:
+        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = s.scalars(stmt.order_by(Talent.id).limit(limit).offset(offset)).all()
+        return {"items": [talent_view(s, actor, t) for t in rows], "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/talents/{talent_id}", response_model=TalentOut)
+def get_talent(talent_id: int, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
+    with db.session() as s:
+        t = s.get(Talent, talent_id)
+        if t is None:
+            raise NotFound(f"talent {talent_id} not found", field="talent_id")
+        return talent_view(s, actor, t)
+
+
+@router.post("/users", status_code=201, summary="Create a user; the token is returned once — admins")
+def new_user(body: UserIn, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> dict[str, str]:
+    require(actor, Role.ADMIN)
+    try:
+        token = create_user(db, body.username, body.role, display_name=body.display_name,
+                            enterprise=body.enterprise, intermediary=body.intermediary)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="username" if "exists" in str(exc) else body.role) from exc
+    return {"username": body.username, "role": body.role, "token": token}
+
+
+@router.post("/imports/{kind}", response_model=ImportReportOut,
+             summary="Import talents or demands from CSV/XLSX (all rows or none) — officials and admins")
+async def upload(kind: str, file: UploadFile = File(...), db: Database = Depends(get_db),
+                 pool: TalentPool | None = Depends(get_pool), actor: Actor = Depends(get_actor)) -> Any:
+    require(actor, Role.OFFICIAL, Role.ADMIN)
+    if kind not in ("talents", "demands"):
+        raise NotFound(f"unknown import kind '{kind}' (talents or demands)", field="kind")
+    name = file.filename or "upload"
+    if not name.lower().endswith((".csv", ".xlsx")):
+        raise Invalid("only .csv and .xlsx files can be imported", field="file")
+    data = await file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise Invalid("file larger than 20 MiB; split it", field="file")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name
+        path.write_bytes(data)
+        report = import_file(db, kind, path, filename=name, actor_user_id=actor.user_id, actor_role=actor.role)
+    if report.ok and kind == "talents" and pool is not None and pool.ready:
+        sync_pool(db, pool)
+    return {"kind": kind, "ok": report.ok, "rows": report.rows, "created": report.created,
+            "updated": report.updated, "warnings": report.warnings,
+            "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in report.errors]}
+
+
+@router.get("/exports.xlsx", summary="Demands and talents as one workbook (contacts only for officials)",
+            response_class=FileResponse)
+def export(with_contact: bool = False, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
+    require(actor, Role.OFFICIAL, Role.ADMIN)
+    fd, name = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    export_xlsx(db, Path(name), with_contact=with_contact)
+    return FileResponse(name, filename="matcher-export.xlsx",
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        background=BackgroundTask(Path(name).unlink))

@@ -1,0 +1,110 @@
+"""Who is acting, what they may see, and how personal data is masked for them.
+
+Rules (in the core library, so the API, console and exports share them):
+- enterprises see their own demands and the proposals for them;
+- intermediaries see open demands and the demands they have taken up;
+- officials and admins see everything; only officials review;
+- a talent's phone and email are masked for enterprises and intermediaries until an official has
+  approved a match of that talent on a demand the caller can see; officials and admins see them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matcher.domain import Role
+from matcher.errors import Forbidden, NotFound, Unauthorized
+from matcher.services.users import hash_token
+from matcher.storage.models import Demand, Match, Talent, User
+from matcher.workflow import APPROVED_OR_LATER
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    role: str
+    enterprise_id: int | None = None
+    intermediary_id: int | None = None
+    name: str = ""
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in (Role.OFFICIAL, Role.ADMIN)
+
+
+SYSTEM = Actor(user_id=None, role="system", name="system")
+
+
+def authenticate(session: Session, token: str | None) -> Actor:
+    if not token:
+        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    user = session.scalar(select(User).where(User.token_hash == hash_token(token), User.active.is_(True)))
+    if user is None:
+        raise Unauthorized("invalid or revoked token")
+    return Actor(user.id, user.role, user.enterprise_id, user.intermediary_id, user.display_name)
+
+
+def require(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden(f"this action needs role {' or '.join(roles)}; you are '{actor.role}'")
+
+
+def can_see_demand(actor: Actor, d: Demand) -> bool:
+    if actor.sees_everything:
+        return True
+    if actor.role == Role.ENTERPRISE:
+        return d.enterprise_id == actor.enterprise_id
+    if actor.role == Role.INTERMEDIARY:
+        return d.status == "open" or d.intermediary_id == actor.intermediary_id
+    return False
+
+
+def visible_demand(session: Session, actor: Actor, demand_id: int) -> Demand:
+    """The demand, or 404 — also when it exists but the caller may not know it does."""
+    d = session.get(Demand, demand_id)
+    if d is None or not can_see_demand(actor, d):
+        raise NotFound(f"demand {demand_id} not found", field="demand_id")
+    return d
+
+
+def contact_visible(session: Session, actor: Actor, talent_id: int) -> bool:
+    if actor.sees_everything:
+        return True
+    q = select(Match.id).join(Demand, Demand.id == Match.demand_id).where(
+        Match.talent_id == talent_id, Match.status.in_(APPROVED_OR_LATER))
+    if actor.role == Role.ENTERPRISE:
+        q = q.where(Demand.enterprise_id == actor.enterprise_id)
+    elif actor.role == Role.INTERMEDIARY:
+        q = q.where(Demand.intermediary_id == actor.intermediary_id)
+    else:
+        return False
+    return session.scalar(q.limit(1)) is not None
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else ("****" if phone else "")
+
+
+def mask_email(email: str) -> str:
+    if "@" not in email:
+        return "****" if email else ""
+    name, domain = email.split("@", 1)
+    return name[:1] + "***@" + domain
+
+
+def talent_view(session: Session, actor: Actor, t: Talent, contact: bool | None = None) -> dict[str, Any]:
+    show = contact_visible(session, actor, t.id) if contact is None else contact
+    return {
+        "id": t.id, "external_id": t.external_id, "name": t.name, "affiliation": t.affiliation,
+        "institution_type": t.institution_type, "title": t.title, "title_level": t.title_level,
+        "sector": t.sector, "research_fields": t.research_fields, "discipline_codes": t.discipline_codes,
+        "profile": t.profile, "achievements": t.achievements, "patents": t.patents, "projects": t.projects,
+        "mode_capacity": t.mode_capacity, "flexible_forms": t.flexible_forms, "city": t.city,
+        "in_province": t.in_province, "province_ties": t.province_ties, "tie_detail": t.tie_detail,
+        "phone": t.phone if show else mask_phone(t.phone), "email": t.email if show else mask_email(t.email),
+        "contact_masked": not show,
+    }

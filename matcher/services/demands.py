@@ -1,0 +1,204 @@
+"""Demand use cases: post (出榜), edit, withdraw, take up (揭榜), list, history, and proposals."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+
+from matcher.domain import DemandStatus, Role
+from matcher.engine.pool import Filters, TalentPool
+from matcher.errors import Conflict, Invalid, NotFound, NotReady
+from matcher.reference import industry_codes, sector_for_industry
+from matcher.services.access import Actor, can_see_demand, require, talent_view, visible_demand
+from matcher.services.audit import record
+from matcher.services.matching import demand_facts
+from matcher.storage.db import Database
+from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent
+from matcher.workflow import DEMAND_TRANSITIONS, check
+
+EDITABLE = ("title", "description", "sector", "industry_code", "keywords", "modes", "city", "budget_min",
+            "budget_max", "duration_months", "deadline", "proposals_wanted")
+
+
+def demand_view(d: Demand) -> dict[str, Any]:
+    return {
+        "id": d.id, "external_id": d.external_id, "enterprise_id": d.enterprise_id,
+        "enterprise": d.enterprise.name if d.enterprise else None, "title": d.title,
+        "description": d.description, "sector": d.sector, "industry_code": d.industry_code,
+        "keywords": d.keywords, "modes": d.modes, "city": d.city, "budget_min": d.budget_min,
+        "budget_max": d.budget_max, "duration_months": d.duration_months,
+        "deadline": d.deadline.isoformat() if d.deadline else None, "proposals_wanted": d.proposals_wanted,
+        "status": d.status, "intermediary_id": d.intermediary_id,
+        "created_at": d.created_at.isoformat() if d.created_at else None,
+    }
+
+
+def _snapshot(d: Demand) -> dict[str, Any]:
+    v = demand_view(d)
+    return {k: v[k] for k in (*EDITABLE, "status", "intermediary_id") if k in v}
+
+
+def _validate(values: dict[str, Any]) -> dict[str, Any]:
+    code = values.get("industry_code")
+    if code and code not in industry_codes():
+        raise Invalid(f"'{code}' is not a GB/T 4754-2017 industry code", field="industry_code")
+    lo, hi = values.get("budget_min"), values.get("budget_max")
+    if lo is not None and hi is not None and lo > hi:
+        raise Invalid("budget_max is smaller than budget_min", field="budget_max")
+    deadline = values.get("deadline")
+    if isinstance(deadline, date) and deadline < date.today():
+        raise Invalid("deadline is in the past", field="deadline")
+    if code and not values.get("sector"):
+        values["sector"] = sector_for_industry(code)
+    return values
+
+
+def create_demand(db: Database, actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+    require(actor, Role.ENTERPRISE)
+    values = _validate(dict(values))
+    values.setdefault("sector", "other")
+    values["sector"] = values["sector"] or "other"
+    with db.session() as s:
+        ent = s.get(Enterprise, actor.enterprise_id)
+        if ent is None:
+            raise Conflict("your account is not bound to an enterprise")
+        values.setdefault("city", ent.city)
+        values["city"] = values["city"] or ent.city
+        ext = values.pop("external_id", None)
+        if ext is None:
+            n = (s.scalar(select(func.max(Demand.id))) or 0) + 1
+            ext = f"WEB-{n:06d}"
+        if s.scalar(select(Demand.id).where(Demand.external_id == ext)) is not None:
+            raise Conflict(f"external_id '{ext}' already exists", field="external_id")
+        d = Demand(enterprise=ent, external_id=ext, **values)
+        s.add(d)
+        s.flush()
+        record(s, action="post", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, after=_snapshot(d))
+        return demand_view(d)
+
+
+def update_demand(db: Database, actor: Actor, demand_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    with db.session() as s:
+        d = visible_demand(s, actor, demand_id)
+        check(DEMAND_TRANSITIONS, "edit", d.status, actor.role, "demand")
+        before = _snapshot(d)
+        merged = {**before, **changes}
+        _validate(merged)
+        for k, v in changes.items():
+            if k in EDITABLE:
+                setattr(d, k, v)
+        if "industry_code" in changes and "sector" not in changes and d.industry_code:
+            d.sector = sector_for_industry(d.industry_code)
+        s.flush()
+        record(s, action="edit", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before=before, after=_snapshot(d))
+        return demand_view(d)
+
+
+def withdraw(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
+    with db.session() as s:
+        d = visible_demand(s, actor, demand_id)
+        d.status = check(DEMAND_TRANSITIONS, "withdraw", d.status, actor.role, "demand")
+        record(s, action="withdraw", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, after={"status": d.status})
+        return demand_view(d)
+
+
+def take_up(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
+    """揭榜: one intermediary per demand. A conditional UPDATE makes two simultaneous attempts safe:
+    exactly one changes the row, the other sees zero rows changed and gets a 409."""
+    with db.session() as s:
+        d = visible_demand(s, actor, demand_id)
+        check(DEMAND_TRANSITIONS, "take_up", d.status, actor.role, "demand")
+        result = s.execute(update(Demand).where(Demand.id == demand_id, Demand.status == DemandStatus.OPEN,
+                                                Demand.intermediary_id.is_(None))
+                           .values(status=DemandStatus.TAKEN_UP, intermediary_id=actor.intermediary_id)
+                           .execution_options(synchronize_session=False))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("demand was taken up by another intermediary", field="status")
+        record(s, action="take_up", entity="demand", entity_id=demand_id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before={"status": "open"},
+               after={"status": "taken_up", "intermediary_id": actor.intermediary_id})
+        s.refresh(d)
+        return demand_view(d)
+
+
+def close(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
+    with db.session() as s:
+        d = visible_demand(s, actor, demand_id)
+        d.status = check(DEMAND_TRANSITIONS, "close", d.status, actor.role, "demand")
+        record(s, action="close", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, after={"status": d.status})
+        return demand_view(d)
+
+
+def get_demand(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
+    with db.session() as s:
+        return demand_view(visible_demand(s, actor, demand_id))
+
+
+def list_demands(db: Database, actor: Actor, *, status: str | None = None, sector: str | None = None,
+                 city: str | None = None, mode: str | None = None, q: str | None = None, limit: int = 20,
+                 offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    stmt = select(Demand)
+    if actor.role == Role.ENTERPRISE:
+        stmt = stmt.where(Demand.enterprise_id == actor.enterprise_id)
+    elif actor.role == Role.INTERMEDIARY:
+        stmt = stmt.where(or_(Demand.status == "open", Demand.intermediary_id == actor.intermediary_id))
+    for col, value in ((Demand.status, status), (Demand.sector, sector), (Demand.city, city)):
+        if value:
+            stmt = stmt.where(col == value)
+    if q:
+        stmt = stmt.where(or_(Demand.title.contains(q), Demand.description.contains(q)))
+    with db.session() as s:
+        rows = list(s.scalars(stmt.order_by(Demand.id.desc())))
+        if mode:  # modes is a JSON list; filtered here to stay portable across SQLite and PostgreSQL
+            rows = [d for d in rows if mode in (d.modes or [])]
+        total = len(rows)
+        return [demand_view(d) for d in rows[offset:offset + limit]], total
+
+
+def history(db: Database, actor: Actor, demand_id: int) -> list[dict[str, Any]]:
+    require(actor, Role.OFFICIAL, Role.ADMIN)
+    with db.session() as s:
+        visible_demand(s, actor, demand_id)
+        match_ids = [str(m) for m in s.scalars(select(Match.id).where(Match.demand_id == demand_id))]
+        events = s.scalars(select(AuditEvent).where(or_(
+            (AuditEvent.entity == "demand") & (AuditEvent.entity_id == str(demand_id)),
+            (AuditEvent.entity == "match") & (AuditEvent.entity_id.in_(match_ids)),
+        )).order_by(AuditEvent.id))
+        return [{"id": e.id, "at": e.at.isoformat(), "actor_user_id": e.actor_user_id, "actor_role": e.actor_role,
+                 "action": e.action, "entity": e.entity, "entity_id": e.entity_id, "before": e.before,
+                 "after": e.after} for e in events]
+
+
+def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int, mode: str, k: int = 10,
+            offset: int = 0, filters: Filters | None = None, include_excluded: bool = False
+            ) -> tuple[list[dict[str, Any]], int]:
+    """Ranked talents for a demand, with explanations; contact data masked for the caller."""
+    if pool is None or not pool.ready:
+        raise NotReady("the matching index is still being built; retry shortly (see /ready)")
+    with db.session() as s:
+        d = visible_demand(s, actor, demand_id)
+        if actor.role == Role.INTERMEDIARY and d.intermediary_id not in (None, actor.intermediary_id):
+            raise NotFound(f"demand {demand_id} not found", field="demand_id")
+        facts = demand_facts(s, d)
+        proposals, total = pool.propose(facts, mode, k=k, offset=offset, filters=filters,
+                                        include_excluded=include_excluded)
+        talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([p.talent.id for p in proposals])))}
+        out = []
+        for rank_no, p in enumerate(proposals, start=offset + 1):
+            t = talents.get(p.talent.id)
+            if t is None:
+                continue  # removed from the database since the index was built
+            out.append({"rank": rank_no, "talent": talent_view(s, actor, t), **p.explanation})
+        return out, total
+
+
+def visible(db: Database, actor: Actor, demand_id: int) -> bool:
+    with db.session() as s:
+        d = s.get(Demand, demand_id)
+        return d is not None and can_see_demand(actor, d)

@@ -1,0 +1,216 @@
+"""Match use cases: shortlist, contact, submit for review, review, confirm, outcome, 奖补 decision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from matcher.domain import DemandStatus, Mode, Role
+from matcher.engine.pool import TalentPool
+from matcher.errors import Conflict, Invalid, NotFound
+from matcher.services.access import Actor, can_see_demand, require, talent_view, visible_demand
+from matcher.services.audit import record
+from matcher.services.matching import current_loads, demand_facts, to_facts
+from matcher.storage.db import Database
+from matcher.storage.models import Demand, Match, Talent
+from matcher.workflow import AWAITING_REVIEW, DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
+
+OUTCOMES = ("solved", "partly", "not")
+ANSWERS = ("pending", "accepted", "declined")
+
+
+def match_view(m: Match, talent: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "id": m.id, "demand_id": m.demand_id, "talent_id": m.talent_id, "intermediary_id": m.intermediary_id,
+        "round_id": m.round_id, "mode": m.mode, "flexible_form": m.flexible_form, "status": m.status,
+        "score": m.score, "explanation": m.explanation, "plan": m.plan, "contact_log": m.contact_log,
+        "review_reason": m.review_reason, "outcome": m.outcome, "outcome_text": m.outcome_text,
+        "reward_amount": m.reward_amount, "talent": talent,
+        "created_at": m.created_at.isoformat() if m.created_at else None,
+        "updated_at": m.updated_at.isoformat() if m.updated_at else None,
+    }
+
+
+def _visible_match(s: Any, actor: Actor, match_id: int) -> tuple[Match, Demand]:
+    m = s.get(Match, match_id)
+    if m is None:
+        raise NotFound(f"match {match_id} not found", field="match_id")
+    d = s.get(Demand, m.demand_id)
+    ok = d is not None and (actor.sees_everything
+                            or (actor.role == Role.ENTERPRISE and d.enterprise_id == actor.enterprise_id)
+                            or (actor.role == Role.INTERMEDIARY and m.intermediary_id == actor.intermediary_id))
+    if not ok:
+        raise NotFound(f"match {match_id} not found", field="match_id")
+    return m, d
+
+
+def _refresh_talent(s: Any, pool: TalentPool | None, talent_id: int) -> None:
+    """Keep the engine's view of a talent's load current after an engagement changes."""
+    if pool is None or not pool.ready:
+        return
+    t = s.get(Talent, talent_id)
+    if t is not None:
+        pool.upsert([to_facts(t, current_loads(s).get(talent_id))])
+
+
+def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int, talent_id: int, mode: str,
+              flexible_form: str | None = None) -> dict[str, Any]:
+    require(actor, Role.INTERMEDIARY)
+    if mode not in {m.value for m in Mode}:
+        raise Invalid(f"unknown mode '{mode}'", field="mode")
+    with db.session() as s:
+        d = visible_demand(s, actor, demand_id)
+        if d.status != DemandStatus.TAKEN_UP or d.intermediary_id != actor.intermediary_id:
+            raise Conflict(f"take the demand up before shortlisting (demand is '{d.status}')", field="status")
+        t = s.get(Talent, talent_id)
+        if t is None or not t.active:
+            raise NotFound(f"talent {talent_id} not found", field="talent_id")
+        if s.scalar(select(Match.id).where(Match.demand_id == demand_id, Match.talent_id == talent_id,
+                                           Match.mode == mode)):
+            raise Conflict("this talent is already shortlisted for this demand and mode", field="talent_id")
+        explanation: dict[str, Any] = {}
+        score = None
+        if pool is not None and pool.ready and talent_id in pool.facts:
+            exp = pool.explain_one(demand_facts(s, d), talent_id, mode)
+            explanation, score = exp, exp["score"]
+            if not exp["eligible"]:
+                raise Conflict(f"talent is not eligible for {mode}: {exp['excluded_by']}", field="mode")
+        m = Match(demand_id=demand_id, talent_id=talent_id, intermediary_id=actor.intermediary_id, mode=mode,
+                  flexible_form=flexible_form, score=score, explanation=explanation,
+                  contact_log={"attempts": [], "answer": "pending"})
+        s.add(m)
+        s.flush()
+        record(s, action="shortlist", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, after={"status": m.status, "talent_id": talent_id, "mode": mode})
+        return match_view(m, talent_view(s, actor, t))
+
+
+def record_contact(db: Database, actor: Actor, match_id: int, note: str, answer: str | None) -> dict[str, Any]:
+    if answer is not None and answer not in ANSWERS:
+        raise Invalid(f"answer must be one of {', '.join(ANSWERS)}", field="answer")
+    with db.session() as s:
+        m, _ = _visible_match(s, actor, match_id)
+        check(MATCH_TRANSITIONS, "contact", m.status, actor.role)
+        log = dict(m.contact_log or {"attempts": [], "answer": "pending"})
+        log["attempts"] = [*log.get("attempts", []), {"at": datetime.now(UTC).isoformat(), "note": note}]
+        if answer:
+            log["answer"] = answer
+        before = dict(m.contact_log or {})
+        m.contact_log = log
+        record(s, action="contact", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before=before, after=log)
+        return match_view(m)
+
+
+def submit(db: Database, actor: Actor, match_id: int, plan: str) -> dict[str, Any]:
+    if not plan.strip():
+        raise Invalid("a short plan is required", field="plan")
+    with db.session() as s:
+        m, _ = _visible_match(s, actor, match_id)
+        if (m.contact_log or {}).get("answer") == "declined":
+            raise Conflict("the talent declined; a declined match cannot be submitted", field="contact_log")
+        action = "resubmit" if m.status == "rejected" else "submit"
+        before = m.status
+        m.status = check(MATCH_TRANSITIONS, action, m.status, actor.role)
+        m.plan = plan
+        record(s, action=action, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before={"status": before}, after={"status": m.status, "plan": plan})
+        return match_view(m)
+
+
+def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, decision: str,
+           reason: str) -> dict[str, Any]:
+    if decision not in ("approve", "reject"):
+        raise Invalid("decision must be 'approve' or 'reject'", field="decision")
+    if decision == "reject" and not reason.strip():
+        raise Invalid("a rejection needs a reason", field="reason")
+    with db.session() as s:
+        m, d = _visible_match(s, actor, match_id)
+        before = m.status
+        m.status = check(MATCH_TRANSITIONS, decision, m.status, actor.role)
+        m.review_reason = reason
+        record(s, action=decision, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before={"status": before}, after={"status": m.status, "reason": reason})
+        if decision == "approve" and d.status != DemandStatus.MATCHED:
+            d_before = d.status
+            d.status = check(DEMAND_TRANSITIONS, "match", d.status, actor.role, "demand")
+            record(s, action="match", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
+                   actor_role=actor.role, before={"status": d_before}, after={"status": d.status})
+        s.flush()
+        if decision == "approve":
+            _refresh_talent(s, pool, m.talent_id)
+        return match_view(m)
+
+
+def confirm(db: Database, actor: Actor, match_id: int) -> dict[str, Any]:
+    with db.session() as s:
+        m, _ = _visible_match(s, actor, match_id)
+        m.status = check(MATCH_TRANSITIONS, "confirm", m.status, actor.role)
+        record(s, action="confirm", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before={"status": "approved"}, after={"status": m.status})
+        return match_view(m)
+
+
+def report_outcome(db: Database, actor: Actor, match_id: int, result: str, text: str) -> dict[str, Any]:
+    if result not in OUTCOMES:
+        raise Invalid(f"result must be one of {', '.join(OUTCOMES)}", field="result")
+    with db.session() as s:
+        m, _ = _visible_match(s, actor, match_id)
+        m.status = check(MATCH_TRANSITIONS, "report_outcome", m.status, actor.role)
+        m.outcome, m.outcome_text = result, text
+        record(s, action="report_outcome", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before={"status": "engaged"},
+               after={"status": m.status, "outcome": result, "text": text})
+        return match_view(m)
+
+
+def decide_reward(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, qualifies: bool,
+                  amount: float | None, reason: str = "") -> dict[str, Any]:
+    if qualifies and (amount is None or amount <= 0):
+        raise Invalid("a qualifying match needs a positive amount (万元)", field="amount")
+    with db.session() as s:
+        m, _ = _visible_match(s, actor, match_id)
+        action = "reward" if qualifies else "no_reward"
+        m.status = check(MATCH_TRANSITIONS, action, m.status, actor.role)
+        m.reward_amount = amount if qualifies else None
+        record(s, action=action, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before={"status": "outcome_reported"},
+               after={"status": m.status, "amount": m.reward_amount, "reason": reason})
+        s.flush()
+        _refresh_talent(s, pool, m.talent_id)
+        return match_view(m)
+
+
+def get_match(db: Database, actor: Actor, match_id: int) -> dict[str, Any]:
+    with db.session() as s:
+        m, _ = _visible_match(s, actor, match_id)
+        t = s.get(Talent, m.talent_id)
+        return match_view(m, talent_view(s, actor, t) if t else None)
+
+
+def list_matches(db: Database, actor: Actor, *, status: str | None = None, demand_id: int | None = None,
+                 mode: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    stmt = select(Match).join(Demand, Demand.id == Match.demand_id)
+    if actor.role == Role.ENTERPRISE:
+        stmt = stmt.where(Demand.enterprise_id == actor.enterprise_id)
+    elif actor.role == Role.INTERMEDIARY:
+        stmt = stmt.where(Match.intermediary_id == actor.intermediary_id)
+    if status == "awaiting_review":
+        stmt = stmt.where(Match.status.in_(AWAITING_REVIEW))
+    elif status:
+        stmt = stmt.where(Match.status == status)
+    if demand_id is not None:
+        with db.session() as s:
+            d = s.get(Demand, demand_id)
+            if d is None or not can_see_demand(actor, d):
+                raise NotFound(f"demand {demand_id} not found", field="demand_id")
+        stmt = stmt.where(Match.demand_id == demand_id)
+    if mode:
+        stmt = stmt.where(Match.mode == mode)
+    with db.session() as s:
+        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = s.scalars(stmt.order_by(Match.updated_at, Match.id).limit(limit).offset(offset)).all()
+        talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([m.talent_id for m in rows])))}
+        return [match_view(m, talent_view(s, actor, talents[m.talent_id])) for m in rows], total
