@@ -111,6 +111,11 @@ def take_up(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
     """揭榜: one intermediary per demand. A conditional UPDATE makes two simultaneous attempts safe:
     exactly one changes the row, the other sees zero rows changed and gets a 409."""
     with db.session() as s:
+        d = s.get(Demand, demand_id)
+        if (d is not None and actor.role == Role.INTERMEDIARY and d.intermediary_id is not None
+                and d.intermediary_id != actor.intermediary_id and d.status in ("taken_up", "matched")):
+            # It was on the open board a moment ago: say it was taken, not that it does not exist.
+            raise Conflict("demand was taken up by another intermediary", field="status")
         d = visible_demand(s, actor, demand_id)
         check(DEMAND_TRANSITIONS, "take_up", d.status, actor.role, "demand")
         result = s.execute(update(Demand).where(Demand.id == demand_id, Demand.status == DemandStatus.OPEN,

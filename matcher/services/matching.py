@@ -15,7 +15,9 @@ from matcher.engine.ranking import DemandFacts, RankingConfig, TalentFacts
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, Match, Talent
 
-ACTIVE_ENGAGEMENT = ("approved", "engaged", "outcome_reported")
+# An approved match occupies the talent's capacity in its mode until the demand is closed or withdrawn
+# (the 奖补 decision does not end the engagement itself).
+ACTIVE_ENGAGEMENT = ("approved", "engaged", "outcome_reported", "rewarded", "not_rewarded")
 
 
 def talent_text(t: Talent) -> str:
@@ -31,7 +33,8 @@ def demand_text(d: Demand) -> str:
 
 def current_loads(session: Session) -> dict[int, dict[str, int]]:
     loads: dict[int, dict[str, int]] = defaultdict(dict)
-    q = (select(Match.talent_id, Match.mode, func.count()).where(Match.status.in_(ACTIVE_ENGAGEMENT))
+    q = (select(Match.talent_id, Match.mode, func.count()).join(Demand, Demand.id == Match.demand_id)
+         .where(Match.status.in_(ACTIVE_ENGAGEMENT), Demand.status.not_in(("closed", "withdrawn")))
          .group_by(Match.talent_id, Match.mode))
     for tid, mode, n in session.execute(q):
         loads[tid][mode] = n

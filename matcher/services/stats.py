@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 
 from matcher.domain import Role, label
 from matcher.services.access import Actor, require
@@ -21,10 +21,10 @@ def _counts(session: Any, column: Any) -> list[dict[str, Any]]:
 def summary(db: Database, actor: Actor) -> dict[str, Any]:
     require(actor, Role.OFFICIAL, Role.ADMIN)
     with db.session() as s:
-        created = dict(s.execute(select(Demand.id, Demand.created_at)).tuples())
+        created = {i: c for i, c in s.execute(select(Demand.id, Demand.created_at))}
         approvals = s.execute(select(Match.demand_id, func.min(AuditEvent.at))
                               .join(AuditEvent, (AuditEvent.entity == "match")
-                                    & (AuditEvent.entity_id == func.cast(Match.id, AuditEvent.entity_id.type)))
+                                    & (AuditEvent.entity_id == cast(Match.id, String)))
                               .where(AuditEvent.action == "approve").group_by(Match.demand_id)).all()
         days = []
         for demand_id, at in approvals:
@@ -32,7 +32,7 @@ def summary(db: Database, actor: Actor) -> dict[str, Any]:
             if start is not None and at is not None:
                 a, b = start.replace(tzinfo=None), at.replace(tzinfo=None)
                 days.append((b - a).total_seconds() / 86400)
-        month = func.substr(func.cast(Demand.created_at, AuditEvent.entity_id.type), 1, 7)
+        month = func.substr(cast(Demand.created_at, String), 1, 7)
         return {
             "demands": {"total": len(created), "by_sector": _counts(s, Demand.sector),
                         "by_city": _counts(s, Demand.city), "by_status": _counts(s, Demand.status),

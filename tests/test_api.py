@@ -1,0 +1,287 @@
+"""The whole story through HTTP: 出榜 → proposals → 揭榜 (with a race) → shortlist → submit → reject →
+resubmit → approve → confirm → outcome → 奖补, with permissions, masking, audit and error cases."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from matcher.config import Settings
+from matcher.services.seeding import seed_demo
+from matcher.services.users import create_user, ensure_demo_users
+from matcher.storage.db import Database
+
+TOKENS = {"official": "demo-official", "admin": "demo-admin", "enterprise": "demo-enterprise",
+          "intermediary": "demo-intermediary"}
+ENTERPRISE = "潞安化工集团煤基清洁能源公司"
+
+
+def h(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    var = tmp_path_factory.mktemp("api-var")
+    cfg = settings.model_copy(update={"var_dir": var, "database_url": ""})
+    db = Database.from_settings(cfg)
+    db.upgrade()
+    seed_demo(db, talents=220, demands=24, seed=7, progress=False, log=lambda m: None)
+    ensure_demo_users(db)
+    TOKENS["intermediary2"] = create_user(db, "agency2", "intermediary", intermediary="运城科创人才服务中心")
+    TOKENS["enterprise2"] = create_user(db, "other_company", "enterprise", enterprise="太原重型机械集团有限公司")
+    app = create_app(cfg)
+    with TestClient(app) as c:
+        deadline = time.time() + 120
+        while c.get("/ready").status_code != 200:
+            assert time.time() < deadline, c.get("/ready").json()
+            time.sleep(0.3)
+        yield c
+
+
+DEMAND = {"title": "气化炉渣口堵渣频繁导致非计划停车",
+          "description": "我公司使用高灰熔点煤进行粉煤加压气化，渣口堵渣每季度导致两到三次非计划停车，希望改善灰渣黏温特性。",
+          "industry_code": "2522", "keywords": ["煤气化", "灰渣"], "modes": ["tech_vp", "flexible"],
+          "budget_min": 50, "budget_max": 100, "duration_months": 12}
+
+
+def post_demand(client: TestClient, **extra: Any) -> dict[str, Any]:
+    r = client.post("/api/v1/demands", json={**DEMAND, **extra}, headers=h("enterprise"))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_health_ready_and_auth(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    body = client.get("/ready").json()
+    assert body["ready"] and body["talents_indexed"] == 220
+    r = client.get("/api/v1/demands")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    assert client.get("/api/v1/demands", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/api/v1/me", headers=h("official")).json()["role"] == "official"
+
+
+def test_post_validates_and_derives_sector(client: TestClient) -> None:
+    d = post_demand(client)
+    assert d["sector"] == "coal_chemical" and d["status"] == "open" and d["enterprise"] == ENTERPRISE
+    r = client.post("/api/v1/demands", json={**DEMAND, "title": "短"}, headers=h("enterprise"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "title"
+    r = client.post("/api/v1/demands", json={**DEMAND, "industry_code": "9999"}, headers=h("enterprise"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "industry_code"
+    r = client.post("/api/v1/demands", json={**DEMAND, "budget_min": 200}, headers=h("enterprise"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "budget_max"
+    r = client.post("/api/v1/demands", json={**DEMAND, "modes": ["full_time"]}, headers=h("enterprise"))
+    assert r.status_code == 422 and r.json()["error"]["field"].startswith("modes")
+    r = client.post("/api/v1/demands", content=b"{not json", headers={**h("enterprise"),
+                                                                       "Content-Type": "application/json"})
+    assert r.status_code == 422
+    r = client.post("/api/v1/demands", content=b"x" * (22 * 1024 * 1024), headers=h("enterprise"))
+    assert r.status_code == 413
+    assert client.get("/api/v1/demands/999999", headers=h("official")).status_code == 404
+
+
+def test_edit_and_withdraw_rules(client: TestClient) -> None:
+    d = post_demand(client)
+    r = client.patch(f"/api/v1/demands/{d['id']}", json={"budget_max": 150}, headers=h("enterprise"))
+    assert r.status_code == 200 and r.json()["budget_max"] == 150
+    assert client.patch(f"/api/v1/demands/{d['id']}", json={"budget_max": 1},
+                        headers=h("enterprise")).status_code == 422
+    assert client.patch(f"/api/v1/demands/{d['id']}", json={"title": "他人修改的标题"},
+                        headers=h("enterprise2")).status_code == 404
+    assert client.post(f"/api/v1/demands/{d['id']}/withdraw", headers=h("enterprise")).json()["status"] == "withdrawn"
+    r = client.patch(f"/api/v1/demands/{d['id']}", json={"budget_max": 120}, headers=h("enterprise"))
+    assert r.status_code == 409 and "withdrawn" in r.json()["error"]["message"]
+    assert client.post(f"/api/v1/demands/{d['id']}/take-up", headers=h("intermediary")).status_code == 404
+
+
+def test_visibility_per_role(client: TestClient) -> None:
+    d = post_demand(client)
+    assert client.get(f"/api/v1/demands/{d['id']}", headers=h("enterprise2")).status_code == 404
+    ids = {x["id"] for x in client.get("/api/v1/demands?limit=200", headers=h("enterprise2")).json()["items"]}
+    assert d["id"] not in ids
+    open_ids = {x["id"] for x in client.get("/api/v1/demands?limit=200", headers=h("intermediary")).json()["items"]}
+    assert d["id"] in open_ids
+    everything = client.get("/api/v1/demands?limit=1", headers=h("official")).json()["total"]
+    assert everything >= 25
+
+
+def test_take_up_race_has_exactly_one_winner(client: TestClient) -> None:
+    d = post_demand(client)
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def grab(role: str) -> None:
+        barrier.wait()
+        results.append(client.post(f"/api/v1/demands/{d['id']}/take-up", headers=h(role)).status_code)
+
+    threads = [threading.Thread(target=grab, args=(r,)) for r in ("intermediary", "intermediary2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 409]
+    loser = client.post(f"/api/v1/demands/{d['id']}/take-up", headers=h("intermediary"))
+    assert loser.status_code == 409
+
+
+def test_full_story(client: TestClient) -> None:
+    d = post_demand(client)
+    did = d["id"]
+    props = client.get(f"/api/v1/demands/{did}/matches?mode=tech_vp&k=5", headers=h("enterprise")).json()
+    assert props["total"] >= 5 and len(props["items"]) == 5
+    first = props["items"][0]
+    assert first["eligible"] and first["matched_terms"] and first["features"][0]["name"] == "semantic"
+    assert first["talent"]["contact_masked"] and "****" in first["talent"]["phone"]
+    assert first["talent"]["institution_type"] in ("university", "institute")
+    page2 = client.get(f"/api/v1/demands/{did}/matches?mode=tech_vp&k=5&offset=5", headers=h("enterprise")).json()
+    assert {p["talent"]["id"] for p in page2["items"]}.isdisjoint({p["talent"]["id"] for p in props["items"]})
+    official_view = client.get(f"/api/v1/demands/{did}/matches?mode=tech_vp&k=1", headers=h("official")).json()
+    assert not official_view["items"][0]["talent"]["contact_masked"]
+
+    tid = first["talent"]["id"]
+    r = client.post(f"/api/v1/demands/{did}/shortlist", json={"talent_id": tid, "mode": "tech_vp"},
+                    headers=h("intermediary"))
+    assert r.status_code == 409  # must take it up first
+    assert client.post(f"/api/v1/demands/{did}/take-up", headers=h("intermediary")).status_code == 200
+    r = client.post(f"/api/v1/demands/{did}/shortlist", json={"talent_id": tid, "mode": "tech_vp"},
+                    headers=h("intermediary"))
+    assert r.status_code == 201, r.text
+    m = r.json()
+    assert m["status"] == "shortlisted" and m["score"] and m["explanation"]["matched_terms"]
+    mid = m["id"]
+    assert client.post(f"/api/v1/demands/{did}/shortlist", json={"talent_id": tid, "mode": "tech_vp"},
+                       headers=h("intermediary")).status_code == 409
+    assert client.post(f"/api/v1/demands/{did}/shortlist", json={"talent_id": tid, "mode": "tech_vp"},
+                       headers=h("official")).status_code == 403
+
+    r = client.post(f"/api/v1/matches/{mid}/contacts", json={"note": "电话联系，专家有意向", "answer": "accepted"},
+                    headers=h("intermediary"))
+    assert r.json()["contact_log"]["answer"] == "accepted" and len(r.json()["contact_log"]["attempts"]) == 1
+    assert client.post(f"/api/v1/matches/{mid}/review", json={"decision": "approve"},
+                       headers=h("official")).status_code == 409  # not submitted yet
+    r = client.post(f"/api/v1/matches/{mid}/submit", json={"plan": "每月驻企6天，半年完成配煤试验"},
+                    headers=h("intermediary"))
+    assert r.json()["status"] == "submitted"
+    queue = client.get("/api/v1/reviews/queue", headers=h("official")).json()
+    assert mid in [x["id"] for x in queue["items"]]
+    assert client.post(f"/api/v1/matches/{mid}/review", json={"decision": "reject"},
+                       headers=h("official")).status_code == 422  # reason required
+    assert client.post(f"/api/v1/matches/{mid}/review", json={"decision": "approve"},
+                       headers=h("intermediary")).status_code == 403
+    r = client.post(f"/api/v1/matches/{mid}/review", json={"decision": "reject", "reason": "服务方案不够具体"},
+                    headers=h("official"))
+    assert r.json()["status"] == "rejected"
+    r = client.post(f"/api/v1/matches/{mid}/submit", json={"plan": "明确节点：3个月完成试验，6个月连续运行90天"},
+                    headers=h("intermediary"))
+    assert r.json()["status"] == "resubmitted"
+
+    talent_url = f"/api/v1/talents/{tid}"
+    assert client.get(talent_url, headers=h("enterprise")).json()["contact_masked"]
+    assert client.get(talent_url, headers=h("intermediary")).json()["contact_masked"]
+    r = client.post(f"/api/v1/matches/{mid}/review", json={"decision": "approve", "reason": "方向吻合"},
+                    headers=h("official"))
+    assert r.json()["status"] == "approved"
+    assert client.get(f"/api/v1/demands/{did}", headers=h("enterprise")).json()["status"] == "matched"
+    assert not client.get(talent_url, headers=h("enterprise")).json()["contact_masked"]
+    assert not client.get(talent_url, headers=h("intermediary")).json()["contact_masked"]
+    assert client.get(talent_url, headers=h("enterprise2")).json()["contact_masked"]
+    assert client.get(f"/api/v1/matches/{mid}", headers=h("enterprise2")).status_code == 404
+
+    assert client.post(f"/api/v1/matches/{mid}/confirm", headers=h("intermediary")).status_code == 403
+    assert client.post(f"/api/v1/matches/{mid}/confirm", headers=h("enterprise")).json()["status"] == "engaged"
+    r = client.post(f"/api/v1/matches/{mid}/outcome", json={"result": "partly", "text": "堵渣次数减半"},
+                    headers=h("intermediary"))
+    assert r.json()["status"] == "outcome_reported"
+    assert client.post(f"/api/v1/matches/{mid}/reward", json={"qualifies": True},
+                       headers=h("official")).status_code == 422
+    r = client.post(f"/api/v1/matches/{mid}/reward", json={"qualifies": True, "amount": 20}, headers=h("official"))
+    assert r.json()["status"] == "rewarded" and r.json()["reward_amount"] == 20
+    r = client.post(f"/api/v1/matches/{mid}/reward", json={"qualifies": False}, headers=h("official"))
+    assert r.status_code == 409 and "rewarded" in r.json()["error"]["message"]
+
+    hist = client.get(f"/api/v1/demands/{did}/history", headers=h("official")).json()
+    actions = [e["action"] for e in hist]
+    assert actions == ["post", "take_up", "shortlist", "contact", "submit", "reject", "resubmit", "approve",
+                       "match", "confirm", "report_outcome", "reward"]
+    assert all(e["actor_role"] in ("enterprise", "intermediary", "official") for e in hist)
+    assert hist[5]["after"]["reason"] == "服务方案不够具体"
+    assert client.get(f"/api/v1/demands/{did}/history", headers=h("enterprise")).status_code == 403
+    stats = client.get("/api/v1/stats", headers=h("official")).json()
+    assert stats["matches"]["total"] >= 1 and stats["time_to_approval_days"]["count"] >= 1
+    assert stats["rewards"]["total_amount"] >= 20
+
+
+def test_tech_vp_load_after_engagement_reduces_capacity(client: TestClient) -> None:
+    """The approved talent's free 科技副总 capacity is used; the engine sees it at once."""
+    d = post_demand(client)
+    items = client.get(f"/api/v1/demands/{d['id']}/matches?mode=tech_vp&k=100", headers=h("official")).json()["items"]
+    approved = client.get("/api/v1/matches?status=rewarded", headers=h("official")).json()["items"]
+    assert approved
+    t = approved[0]["talent"]
+    assert approved[0]["mode"] == "tech_vp"
+    ranked = {p["talent"]["id"]: p for p in items}
+    if t["mode_capacity"]["tech_vp"] == 1:
+        assert t["id"] not in ranked  # capacity used up
+    else:
+        assert ranked[t["id"]]["mode_fit"].endswith(f"剩余名额{t['mode_capacity']['tech_vp'] - 1}")
+
+
+ROLE_CASES = [
+    ("post", "/api/v1/demands", DEMAND, {"enterprise"}),
+    ("get", "/api/v1/reviews/queue", None, {"official"}),
+    ("get", "/api/v1/stats", None, {"official", "admin"}),
+    ("post", "/api/v1/users", {"username": "x_user", "role": "official"}, {"admin"}),
+    ("get", "/api/v1/exports.xlsx", None, {"official", "admin"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROLE_CASES)
+def test_role_matrix(client: TestClient, method: str, path: str, body: Any, allowed: set[str]) -> None:
+    for role in ("official", "admin", "enterprise", "intermediary"):
+        r = client.request(method.upper(), path, json=body, headers=h(role))
+        if role in allowed:
+            assert r.status_code in (200, 201), (role, path, r.text)
+        else:
+            assert r.status_code == 403, (role, path, r.status_code)
+            assert r.json()["error"]["code"] == "forbidden"
+    assert client.request(method.upper(), path, json=body).status_code == 401
+
+
+def test_match_actions_by_wrong_roles(client: TestClient) -> None:
+    d = post_demand(client)
+    client.post(f"/api/v1/demands/{d['id']}/take-up", headers=h("intermediary"))
+    tid = client.get(f"/api/v1/demands/{d['id']}/matches?mode=flexible&k=1",
+                     headers=h("intermediary")).json()["items"][0]["talent"]["id"]
+    mid = client.post(f"/api/v1/demands/{d['id']}/shortlist", json={"talent_id": tid, "mode": "flexible"},
+                      headers=h("intermediary")).json()["id"]
+    for role, path, body in [("enterprise", "submit", {"plan": "每月驻企服务计划"}), ("official", "submit", {"plan": "每月驻企服务计划"}),
+                             ("enterprise", "contacts", {"note": "x"}), ("admin", "review", {"decision": "approve"})]:
+        r = client.post(f"/api/v1/matches/{mid}/{path}", json=body, headers=h(role))
+        assert r.status_code == 403, (role, path, r.text)
+    assert client.post(f"/api/v1/matches/{mid}/submit", json={"plan": "每月驻企服务计划"},
+                       headers=h("intermediary2")).status_code == 404
+
+
+def test_import_through_api_reports_rows_and_updates_index(client: TestClient, tmp_path: Path) -> None:
+    bad = "external_id,name,profile\nN-1,新专家,专注于碳化硅单晶生长与缺陷控制\nN-2,,缺姓名\n"
+    r = client.post("/api/v1/imports/talents", files={"file": ("t.csv", bad.encode(), "text/csv")},
+                    headers=h("official"))
+    assert r.status_code == 200 and not r.json()["ok"]
+    assert r.json()["errors"] == [{"row": 3, "column": "name", "reason": "required but empty"}]
+    good = "编号,姓名,简介,单位类型\nN-1,新专家,专注于碳化硅单晶生长与微管缺陷控制，服务衬底企业,科研院所\n"
+    r = client.post("/api/v1/imports/talents", files={"file": ("t.csv", good.encode(), "text/csv")},
+                    headers=h("official"))
+    assert r.json()["ok"] and r.json()["created"] == 1
+    assert client.get("/ready").json()["talents_indexed"] == 221
+    assert client.post("/api/v1/imports/talents", files={"file": ("t.csv", good.encode(), "text/csv")},
+                       headers=h("enterprise")).status_code == 403
+    r = client.post("/api/v1/imports/talents", files={"file": ("t.pdf", b"%PDF", "application/pdf")},
+                    headers=h("official"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "file"
