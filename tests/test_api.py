@@ -47,7 +47,8 @@ def client(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 DEMAND = {"title": "气化炉渣口堵渣频繁导致非计划停车",
-          "description": "我公司使用高灰熔点煤进行粉煤加压气化，渣口堵渣每季度导致两到三次非计划停车，希望改善灰渣黏温特性。",
+          "description": "我公司使用高灰熔点煤进行粉煤加压气化，渣口堵渣每季度导致两到三次非计划停车，"
+                         "希望改善灰渣黏温特性。",
           "industry_code": "2522", "keywords": ["煤气化", "灰渣"], "modes": ["tech_vp", "flexible"],
           "budget_min": 50, "budget_max": 100, "duration_months": 12}
 
@@ -261,7 +262,8 @@ def test_match_actions_by_wrong_roles(client: TestClient) -> None:
                      headers=h("intermediary")).json()["items"][0]["talent"]["id"]
     mid = client.post(f"/api/v1/demands/{d['id']}/shortlist", json={"talent_id": tid, "mode": "flexible"},
                       headers=h("intermediary")).json()["id"]
-    for role, path, body in [("enterprise", "submit", {"plan": "每月驻企服务计划"}), ("official", "submit", {"plan": "每月驻企服务计划"}),
+    plan = {"plan": "每月驻企服务计划"}
+    for role, path, body in [("enterprise", "submit", plan), ("official", "submit", plan),
                              ("enterprise", "contacts", {"note": "x"}), ("admin", "review", {"decision": "approve"})]:
         r = client.post(f"/api/v1/matches/{mid}/{path}", json=body, headers=h(role))
         assert r.status_code == 403, (role, path, r.text)

@@ -61,7 +61,8 @@ def test_story_over_http(server: str) -> None:
     assert httpx.get(server + "/health").json() == {"status": "ok"}
     assert httpx.get(server + "/docs").status_code == 200
     r = call("POST", "/api/v1/demands", "enterprise", json={
-        "title": "费托合成催化剂消耗高", "description": "煤制油装置铁基催化剂吨油消耗高于设计值约30%，浆态床中催化剂磨损细粉增多。",
+        "title": "费托合成催化剂消耗高",
+        "description": "煤制油装置铁基催化剂吨油消耗高于设计值约30%，浆态床中催化剂磨损细粉增多。",
         "industry_code": "2523", "modes": ["flexible"]})
     assert r.status_code == 201, r.text
     did = r.json()["id"]
