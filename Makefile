@@ -20,7 +20,7 @@ serve: install
 	$(VENV)/bin/matcher serve --prepare
 
 lint: install
-	$(VENV)/bin/ruff check matcher api tests data benchmarks
+	$(VENV)/bin/ruff check matcher api tests
 
 typecheck: install
 	$(VENV)/bin/mypy matcher api
