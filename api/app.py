@@ -18,7 +18,7 @@ from api import errors
 from api.routers import demands, matches, system, talents
 from matcher.config import Settings, get_settings
 from matcher.engine.pool import TalentPool
-from matcher.services.matching import build_pool
+from matcher.services.matching import build_pool, warm_open_demands
 from matcher.storage.db import Database
 
 log = logging.getLogger("api")
@@ -50,6 +50,7 @@ def _load_pool(app: FastAPI, settings: Settings) -> None:
         runtime.pool = pool
         runtime.status = f"ready ({len(pool.facts)} talents)"
         log.info("matching index %s", runtime.status)
+        warm_open_demands(app.state.db, pool)
     except Exception as exc:  # keep serving; /ready reports the failure
         runtime.status = f"failed: {exc}"
         log.exception("building the matching index failed")

@@ -62,7 +62,7 @@ def test_rank_orders_by_score_applies_features_and_explains() -> None:
                          np.array([0.4, 0.05, 0.5]), RankingConfig(), include_excluded=True)
     assert with_excluded[-1].talent_id == 3 and not with_excluded[-1].eligible
     assert with_excluded[-1].excluded_by
-    exp = explain(DEMAND, a, ranked[0])
+    exp = explain(DEMAND, a, ranked[0], "tech_vp")
     assert "灰渣黏温特性" in exp["matched_terms"] and exp["talent_phrases"] and exp["demand_phrases"]
     assert exp["mode_fit"].startswith("高校·正高")
 

@@ -19,8 +19,9 @@ router = APIRouter(prefix="/api/v1/demands", tags=["demands"])
 
 
 @router.post("", status_code=201, response_model=DemandOut, summary="Post a demand (出榜) — enterprise")
-def post_demand(body: DemandIn, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
-    return svc.create_demand(db, actor, body.model_dump())
+def post_demand(body: DemandIn, db: Database = Depends(get_db), pool: TalentPool | None = Depends(get_pool),
+                actor: Actor = Depends(get_actor)) -> Any:
+    return svc.create_demand(db, actor, body.model_dump(), pool)
 
 
 @router.get("", response_model=Page[DemandOut], summary="Demands visible to the caller")
@@ -40,8 +41,8 @@ def get_demand(demand_id: int, db: Database = Depends(get_db), actor: Actor = De
 
 @router.patch("/{demand_id}", response_model=DemandOut, summary="Edit an open demand — its enterprise")
 def patch_demand(demand_id: int, body: DemandPatch, db: Database = Depends(get_db),
-                 actor: Actor = Depends(get_actor)) -> Any:
-    return svc.update_demand(db, actor, demand_id, body.model_dump(exclude_unset=True))
+                 pool: TalentPool | None = Depends(get_pool), actor: Actor = Depends(get_actor)) -> Any:
+    return svc.update_demand(db, actor, demand_id, body.model_dump(exclude_unset=True), pool)
 
 
 @router.post("/{demand_id}/withdraw", response_model=DemandOut, summary="Withdraw — its enterprise")

@@ -150,7 +150,9 @@ class CachedEmbedder:
         self._qlock = threading.Lock()
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [text_hash(t) for t in texts]
+        """Queries are looked up in memory, then on disk (a demand is encoded once, when it is posted or
+        edited, so ranking requests do not pay the model's forward pass), then encoded."""
+        keys = ["q:" + text_hash(t) for t in texts]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         missing = []
         with self._qlock:
@@ -160,14 +162,24 @@ class CachedEmbedder:
                     out[i] = self._queries[k]
                 else:
                     missing.append(i)
+        if missing and self.store:
+            stored = self.store.get_many([keys[i] for i in missing])
+            for i in missing:
+                if keys[i] in stored:
+                    out[i] = stored[keys[i]]
+            missing = [i for i in missing if keys[i] not in stored]
         if missing:
             vecs = self.inner.encode_queries([texts[i] for i in missing])
-            with self._qlock:
-                for row, i in enumerate(missing):
-                    out[i] = vecs[row]
-                    self._queries[keys[i]] = vecs[row]
-                while len(self._queries) > self._qsize:
-                    self._queries.popitem(last=False)
+            for row, i in enumerate(missing):
+                out[i] = vecs[row]
+            if self.store:
+                self.store.put_many({keys[i]: vecs[row] for row, i in enumerate(missing)})
+        with self._qlock:
+            for i, k in enumerate(keys):
+                self._queries[k] = out[i]
+                self._queries.move_to_end(k)
+            while len(self._queries) > self._qsize:
+                self._queries.popitem(last=False)
         return out
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False, chunk: int = 256) -> np.ndarray:

@@ -25,10 +25,16 @@ def _normalise(text: str) -> str:
 
 class LexicalIndex:
     def __init__(self, ngram_range: tuple[int, int] = (1, 3), retrieval_max_df: float = 0.05,
-                 max_features: int | None = 2_000_000) -> None:
+                 max_features: int | None = 2_000_000, max_indexed: int = 300_000) -> None:
         self.ngram_range = ngram_range
         self.retrieval_max_df = retrieval_max_df
         self.max_features = max_features
+        # Above ``max_indexed`` documents the TF-IDF matrix would not fit comfortably in memory (≈700
+        # n-grams per profile); the vocabulary is then fitted on a sample and only candidates are scored,
+        # from their texts, at query time ("rescore" mode): dense retrieval alone proposes candidates.
+        self.max_indexed = max_indexed
+        self.rescore_only = False
+        self._texts: dict[int, str] = {}
         self._vec: TfidfVectorizer | None = None
         self._X: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self._Xc: sp.csc_matrix | None = None
@@ -41,6 +47,19 @@ class LexicalIndex:
     def fit(self, ids: Sequence[int], texts: Sequence[str]) -> None:
         vec = TfidfVectorizer(analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True,
                               dtype=np.float32, max_features=self.max_features, preprocessor=_normalise)
+        if len(texts) > self.max_indexed:
+            rng = np.random.default_rng(0)
+            sample = rng.choice(len(texts), size=min(50_000, len(texts)), replace=False)
+            vec.fit([texts[int(i)] for i in sample])
+            with self._lock:
+                self._vec = vec
+                self.rescore_only = True
+                self._texts = {int(t): x for t, x in zip(ids, texts, strict=True)}
+                self._ids = np.asarray(ids, dtype=np.int64)
+                self._alive = np.ones(len(self._ids), dtype=bool)
+            return
+        self.rescore_only = False
+        self._texts = {}
         X = vec.fit_transform(texts).tocsr() if len(texts) else sp.csr_matrix((0, 0), dtype=np.float32)
         with self._lock:
             self._vec = vec
@@ -56,12 +75,16 @@ class LexicalIndex:
         return self._vec is not None
 
     def __len__(self) -> int:
-        return int(self._alive.sum())
+        return len(self._texts) if self.rescore_only else int(self._alive.sum())
 
     def upsert(self, ids: Sequence[int], texts: Sequence[str]) -> None:
         """Add or replace documents with the fitted vocabulary (a rebuild refreshes the vocabulary)."""
         if self._vec is None:
             self.fit(ids, texts)
+            return
+        if self.rescore_only:
+            with self._lock:
+                self._texts.update({int(t): x for t, x in zip(ids, texts, strict=True)})
             return
         new = self._vec.transform(texts).tocsr()
         with self._lock:
@@ -81,6 +104,7 @@ class LexicalIndex:
     def remove(self, ids: Sequence[int]) -> None:
         with self._lock:
             for tid in ids:
+                self._texts.pop(int(tid), None)
                 r = self._row.pop(int(tid), None)
                 if r is not None:
                     self._alive[r] = False
@@ -94,6 +118,9 @@ class LexicalIndex:
         if self._vec is None or not len(ids):
             return np.zeros(len(ids), dtype=np.float32)
         q = self._query(text)
+        if self.rescore_only:
+            docs = self._vec.transform([self._texts.get(int(t), "") for t in ids])
+            return np.asarray(docs @ q.T.toarray(), dtype=np.float32).ravel()
         rows = np.array([self._row.get(int(t), -1) for t in ids])
         out = np.zeros(len(ids), dtype=np.float32)
         ok = rows >= 0
@@ -103,7 +130,7 @@ class LexicalIndex:
 
     def search(self, text: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (ids, scores) over the pool, using only the query's informative n-grams."""
-        if self._vec is None or self._X.shape[0] == 0:
+        if self._vec is None or self.rescore_only or self._X.shape[0] == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         with self._lock:
             if self._Xc is None:

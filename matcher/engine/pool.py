@@ -110,6 +110,20 @@ class TalentPool:
             self.ready = True
             return outcome
 
+    def load_prepared(self, facts: Sequence[TalentFacts], vectors: np.ndarray, progress: bool = False) -> None:
+        """Build from vectors computed elsewhere (benchmarks, offline batch jobs); nothing is encoded."""
+        with self._write:
+            self.facts = {f.id: f for f in facts}
+            self._arrays = None
+            ids = np.array([f.id for f in facts], dtype=np.int64)
+            self.index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search)
+            for start in range(0, len(ids), 50_000):
+                self.index.add(ids[start:start + 50_000], vectors[start:start + 50_000])
+            self.neighbours = {}
+            self._compute_neighbours(ids, vectors, progress)
+            self.lexical.fit(list(ids), [f.text for f in facts])
+            self.ready = True
+
     def _rebuild_vectors(self, progress: bool) -> None:
         ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
         index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search)
@@ -282,7 +296,7 @@ class TalentPool:
         out = []
         for r in page:
             t = self.facts[r.talent_id]
-            out.append(Proposal(t, r, explain(demand, t, r) if explain_results else r.as_dict()))
+            out.append(Proposal(t, r, explain(demand, t, r, mode) if explain_results else r.as_dict()))
         return out, len(ranked)
 
     def explain_one(self, demand: DemandFacts, talent_id: int, mode: str) -> dict[str, Any]:
@@ -300,7 +314,7 @@ class TalentPool:
         ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=True,
                       neighbours=self.neighbours_of)
         mine = next(r for r in ranked if r.talent_id == talent_id)
-        return explain(demand, self.facts[talent_id], mine)
+        return explain(demand, self.facts[talent_id], mine, mode)
 
     def rank_variants(self, text: str, k: int, demand: DemandFacts | None = None,
                       n: int = 200) -> dict[str, list[int]]:

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -258,7 +259,7 @@ def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: 
             contribs += features(mode, demand, t, cfg)
         score = sum(c.contribution for c in contribs)
         out.append(RankedTalent(t.id, score, float(dense[i]), float(lexical[i]), float(semantic[i]),
-                                reason is None, reason, contribs, mode_fit_text(mode, t)))
+                                reason is None, reason, contribs, ""))  # mode_fit: filled by explain()
     out.sort(key=lambda r: (not r.eligible, -r.score, r.talent_id))
     return out
 
@@ -275,14 +276,20 @@ _WORDLIKE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff]+$")
 _SENT = re.compile(r"[^。；;！？\n]+[。；;！？]?")
 
 
+@lru_cache(maxsize=256)
+def _words(text: str) -> list[str]:
+    """jieba words of a demand (cached: one demand is explained against many talents); punctuation → ""."""
+    import jieba
+
+    return [w if _WORDLIKE.match(w) else "" for w in jieba.cut(text)]
+
+
 def matched_terms(demand_text: str, talent_text: str, limit: int = 8) -> list[str]:
     """Phrases of the demand that also occur in the talent's text, longest first.
 
     jieba splits technical terms (黏温特性 → 黏温 + 特性); adjacent words are merged back while the
     merged phrase still occurs in the talent's text, so a reviewer sees the term as written."""
-    import jieba
-
-    words = [w if _WORDLIKE.match(w) else "" for w in jieba.cut(demand_text)]  # punctuation breaks phrases
+    words = _words(demand_text)
     found: list[str] = []
     i = 0
     while i < len(words):
@@ -307,7 +314,8 @@ def phrases_with(text: str, terms: Sequence[str], limit: int = 2) -> list[str]:
     return [s for n, _, s in scored[:limit] if n > 0]
 
 
-def explain(demand: DemandFacts, talent: TalentFacts, ranked: RankedTalent) -> dict[str, Any]:
+def explain(demand: DemandFacts, talent: TalentFacts, ranked: RankedTalent, mode: str) -> dict[str, Any]:
+    ranked.mode_fit = mode_fit_text(mode, talent)
     terms = matched_terms(demand.text, talent.text)
     return {
         **ranked.as_dict(),

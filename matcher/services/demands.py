@@ -13,7 +13,7 @@ from matcher.errors import Conflict, Invalid, NotFound, NotReady
 from matcher.reference import industry_codes, sector_for_industry
 from matcher.services.access import Actor, can_see_demand, require, talent_view, visible_demand
 from matcher.services.audit import record
-from matcher.services.matching import demand_facts
+from matcher.services.matching import demand_facts, demand_text
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent
 from matcher.workflow import DEMAND_TRANSITIONS, check
@@ -55,7 +55,14 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def create_demand(db: Database, actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+def _warm(pool: TalentPool | None, d: Demand) -> None:
+    """Encode the demand's text now, so later ranking requests find its vector cached."""
+    if pool is not None and pool.ready:
+        pool.embedder.encode_queries([demand_text(d)])
+
+
+def create_demand(db: Database, actor: Actor, values: dict[str, Any],
+                  pool: TalentPool | None = None) -> dict[str, Any]:
     require(actor, Role.ENTERPRISE)
     values = _validate(dict(values))
     values.setdefault("sector", "other")
@@ -77,10 +84,13 @@ def create_demand(db: Database, actor: Actor, values: dict[str, Any]) -> dict[st
         s.flush()
         record(s, action="post", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
                actor_role=actor.role, after=_snapshot(d))
-        return demand_view(d)
+        view = demand_view(d)
+    _warm(pool, d)
+    return view
 
 
-def update_demand(db: Database, actor: Actor, demand_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+def update_demand(db: Database, actor: Actor, demand_id: int, changes: dict[str, Any],
+                  pool: TalentPool | None = None) -> dict[str, Any]:
     with db.session() as s:
         d = visible_demand(s, actor, demand_id)
         check(DEMAND_TRANSITIONS, "edit", d.status, actor.role, "demand")
@@ -95,7 +105,9 @@ def update_demand(db: Database, actor: Actor, demand_id: int, changes: dict[str,
         s.flush()
         record(s, action="edit", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before=before, after=_snapshot(d))
-        return demand_view(d)
+        view = demand_view(d)
+    _warm(pool, d)
+    return view
 
 
 def withdraw(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:

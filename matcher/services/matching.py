@@ -95,3 +95,12 @@ def sync_pool(db: Database, pool: TalentPool) -> dict[str, int]:
     if gone:
         pool.remove(gone)
     return {"upserted": len(changed), "removed": len(gone)}
+
+
+def warm_open_demands(db: Database, pool: TalentPool) -> int:
+    """Encode open demands' texts ahead of requests (cached on disk, so only new texts cost time)."""
+    with db.session() as s:
+        texts = [demand_text(d) for d in s.scalars(select(Demand).where(Demand.status.in_(("open", "taken_up"))))]
+    for start in range(0, len(texts), 64):
+        pool.embedder.encode_queries(texts[start:start + 64])
+    return len(texts)
