@@ -287,3 +287,65 @@ def test_import_through_api_reports_rows_and_updates_index(client: TestClient, t
     r = client.post("/api/v1/imports/talents", files={"file": ("t.pdf", b"%PDF", "application/pdf")},
                     headers=h("official"))
     assert r.status_code == 422 and r.json()["error"]["field"] == "file"
+
+
+def test_every_endpoint_denies_the_wrong_roles(client: TestClient) -> None:
+    """Each endpoint against each role: allowed roles get a 2xx (or a workflow 409/422), others 403 or 404."""
+    d = post_demand(client)
+    did = d["id"]
+    client.post(f"/api/v1/demands/{did}/take-up", headers=h("intermediary"))
+    tid = client.get(f"/api/v1/demands/{did}/matches?mode=flexible&k=1",
+                     headers=h("official")).json()["items"][0]["talent"]["id"]
+    mid = client.post(f"/api/v1/demands/{did}/shortlist", json={"talent_id": tid, "mode": "flexible"},
+                      headers=h("intermediary")).json()["id"]
+    other = client.post("/api/v1/demands", json=DEMAND, headers=h("enterprise2")).json()["id"]
+    roles = ("official", "admin", "enterprise", "intermediary", "enterprise2", "intermediary2")
+    # (method, path, body, roles allowed, status for the others)
+    cases: list[tuple[str, str, Any, set[str], set[int]]] = [
+        ("GET", f"/api/v1/demands/{did}", None, {"official", "admin", "enterprise", "intermediary"}, {404}),
+        ("GET", f"/api/v1/demands/{other}", None, {"official", "admin", "enterprise2", "intermediary",
+                                                    "intermediary2"}, {404}),
+        ("PATCH", f"/api/v1/demands/{other}", {"budget_max": 120}, {"enterprise2"}, {403, 404}),
+        ("GET", f"/api/v1/demands/{did}/matches?mode=flexible&k=2", None,
+         {"official", "admin", "enterprise", "intermediary"}, {404}),
+        ("GET", f"/api/v1/demands/{did}/history", None, {"official", "admin"}, {403, 404}),
+        ("GET", f"/api/v1/matches/{mid}", None, {"official", "admin", "enterprise", "intermediary"}, {404}),
+        ("POST", f"/api/v1/matches/{mid}/contacts", {"note": "再次联系"}, {"intermediary"}, {403, 404}),
+        ("GET", "/api/v1/matches", None, set(roles), set()),
+        ("GET", f"/api/v1/talents/{tid}", None, set(roles), set()),
+        ("GET", "/api/v1/talents?limit=2", None, set(roles), set()),
+        ("GET", "/api/v1/reviews/queue", None, {"official"}, {403}),
+        ("GET", "/api/v1/stats", None, {"official", "admin"}, {403}),
+    ]
+    for method, path, body, allowed, denied in cases:
+        for role in roles:
+            r = client.request(method, path, json=body, headers=h(role))
+            if role in allowed:
+                assert r.status_code in (200, 201), (method, path, role, r.text)
+            else:
+                assert r.status_code in denied, (method, path, role, r.status_code)
+                assert set(r.json()["error"]) == {"code", "message", "field"}
+        assert client.request(method, path, json=body).status_code == 401
+    # workflow actions: only the right role, and even it only in the right state (409 names the state)
+    for role in ("official", "admin", "enterprise"):
+        assert client.post(f"/api/v1/matches/{mid}/submit", json={"plan": "每月驻企服务计划"},
+                           headers=h(role)).status_code == 403
+    for role in ("admin", "enterprise", "intermediary"):
+        assert client.post(f"/api/v1/matches/{mid}/reward", json={"qualifies": False},
+                           headers=h(role)).status_code == 403
+    r = client.post(f"/api/v1/matches/{mid}/reward", json={"qualifies": False}, headers=h("official"))
+    assert r.status_code == 409 and "shortlisted" in r.json()["error"]["message"]
+
+
+def test_not_ready_until_the_index_is_loaded(settings: Settings, tmp_path: Path) -> None:
+    cfg = settings.model_copy(update={"var_dir": tmp_path, "database_url": ""})
+    db = Database.from_settings(cfg)
+    db.upgrade()
+    token = create_user(db, "watcher", "official")
+    app = create_app(cfg, load_pool=False)
+    with TestClient(app) as c:
+        assert c.get("/health").status_code == 200
+        r = c.get("/ready")
+        assert r.status_code == 503 and r.json()["database"] and not r.json()["index"]
+        r = c.get("/api/v1/demands/1/matches", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "not_ready"
