@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -15,10 +16,11 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from api import errors
-from api.routers import demands, matches, system, talents
+from api.routers import demands, matches, rounds, system, talents
 from matcher.config import Settings, get_settings
 from matcher.engine.pool import TalentPool
 from matcher.services.matching import build_pool, warm_open_demands
+from matcher.services.rounds import fail_interrupted
 from matcher.storage.db import Database
 
 log = logging.getLogger("api")
@@ -62,9 +64,11 @@ def create_app(settings: Settings | None = None, load_pool: bool = True) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db.upgrade()
+        fail_interrupted(app.state.db)
         if load_pool:
             threading.Thread(target=_load_pool, args=(app, settings), daemon=True, name="pool-loader").start()
         yield
+        app.state.jobs.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="产业人才匹配服务 Industry–Talent Matching API", version="0.1.0", lifespan=lifespan,
                   description="出榜 → 揭榜 → 审核 → 奖补. Authenticate with `Authorization: Bearer <token>`. "
@@ -72,8 +76,9 @@ def create_app(settings: Settings | None = None, load_pool: bool = True) -> Fast
     app.state.settings = settings
     app.state.db = Database.from_settings(settings)
     app.state.runtime = Runtime()
+    app.state.jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="round")  # one round at a time
     app.add_middleware(BodyLimit)
     errors.install(app)
-    for r in (system.router, demands.router, matches.router, talents.router):
+    for r in (system.router, demands.router, matches.router, rounds.router, talents.router):
         app.include_router(r)
     return app

@@ -349,3 +349,40 @@ def test_not_ready_until_the_index_is_loaded(settings: Settings, tmp_path: Path)
         assert r.status_code == 503 and r.json()["database"] and not r.json()["index"]
         r = c.get("/api/v1/demands/1/matches", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 503 and r.json()["error"]["code"] == "not_ready"
+
+
+def test_round_proposes_for_all_open_demands_and_enters_the_workflow(client: TestClient) -> None:
+    r = client.post("/api/v1/rounds", json={"proposals_wanted": 2, "sector": "coal_chemical"}, headers=h("official"))
+    assert r.status_code == 202 and r.json()["status"] == "queued"
+    rid = r.json()["id"]
+    assert client.post("/api/v1/rounds", json={}, headers=h("intermediary")).status_code == 403
+    deadline = time.time() + 120
+    while (body := client.get(f"/api/v1/rounds/{rid}", headers=h("official")).json())["status"] not in ("done",
+                                                                                                      "failed"):
+        assert body["status"] in ("queued", "scoring", "solving")
+        assert time.time() < deadline
+        time.sleep(0.3)
+    assert body["status"] == "done", body["error"]
+    rep = body["report"]
+    assert rep["solver"]["worst_demand"]["quality"] >= rep["greedy"]["worst_demand"]["quality"] - 1e-9
+    assert rep["solver"]["proposals"] == len(rep["proposals"]) > 0
+    assert set(rep["greedy"]) >= {"total_score", "worst_demand", "demands_short", "load"}
+    loads: dict[int, int] = {}
+    for p in rep["proposals"]:
+        loads[p["talent_id"]] = loads.get(p["talent_id"], 0) + 1
+    assert max(loads.values()) <= 2  # max_posts_per_talent
+    # the proposals are matches in the ordinary workflow, tagged with the round
+    matches = client.get(f"/api/v1/matches?limit=200&status=shortlisted", headers=h("official")).json()["items"]
+    from_round = [m for m in matches if m["round_id"] == rid]
+    assert len(from_round) == len(rep["proposals"])
+    assert all(m["score"] is not None for m in from_round)
+    # same inputs, same result: a second identical round proposes nothing new (pairs already proposed),
+    # and its scoring sees exactly the same demands
+    r2 = client.post("/api/v1/rounds", json={"proposals_wanted": 2, "sector": "coal_chemical"}, headers=h("official"))
+    rid2 = r2.json()["id"]
+    while (b2 := client.get(f"/api/v1/rounds/{rid2}", headers=h("official")).json())["status"] not in ("done",
+                                                                                                     "failed"):
+        time.sleep(0.3)
+    assert b2["report"]["demands"] == rep["demands"]
+    assert not {(p["demand_id"], p["talent_id"]) for p in b2["report"]["proposals"]} & \
+        {(p["demand_id"], p["talent_id"]) for p in rep["proposals"]}

@@ -147,8 +147,9 @@ class LexicalIndex:
         scores = np.asarray(Xc[:, cols] @ weights).ravel()
         scores[~alive] = -1.0
         if allowed is not None:
-            mask = np.isin(ids_arr, allowed)
-            scores[~mask] = -1.0
+            member = np.zeros(int(max(ids_arr.max(), allowed.max(initial=0))) + 1, dtype=bool)
+            member[allowed] = True
+            scores[~member[ids_arr]] = -1.0
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]

@@ -64,6 +64,7 @@ class TalentPool:
         self.hnsw_m = hnsw_m
         self.ef_search = ef_search
         self.persist_threshold = persist_threshold
+        self.selector_max_fraction = 0.3
         self.index = VectorIndex(embedder.dim, kind, hnsw_m, ef_search)
         self.lexical = LexicalIndex()
         self.facts: dict[int, TalentFacts] = {}
@@ -253,11 +254,25 @@ class TalentPool:
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Union of the dense and lexical top-n, with both scores for every candidate."""
         q = self.embedder.encode_queries([text])
-        d_scores, d_ids = self.index.search(q, n, allowed)
-        d_ids, d_scores = d_ids[0], d_scores[0]
-        keep = d_ids >= 0
-        d_ids, d_scores = d_ids[keep], d_scores[keep]
-        l_ids, l_scores = self.lexical.search(text, n, allowed)
+        if allowed is not None and len(allowed) > self.selector_max_fraction * max(1, len(self.facts)):
+            # A filter that keeps most of the pool is cheaper as over-fetch + post-filter than as a FAISS
+            # ID selector (building a selector over hundreds of thousands of ids costs more than the search).
+            member = np.zeros(int(max(self.facts)) + 1, dtype=bool)
+            member[allowed] = True
+            fetch = min(len(self.facts), int(n * len(self.facts) / max(1, len(allowed)) * 1.5) + 10)
+            d_scores, d_ids = self.index.search(q, fetch)
+            d_ids, d_scores = d_ids[0], d_scores[0]
+            keep = (d_ids >= 0) & member[np.clip(d_ids, 0, None)]
+            d_ids, d_scores = d_ids[keep][:n], d_scores[keep][:n]
+            l_ids, l_scores = self.lexical.search(text, fetch)
+            keep_l = member[l_ids]
+            l_ids, l_scores = l_ids[keep_l][:n], l_scores[keep_l][:n]
+        else:
+            d_scores, d_ids = self.index.search(q, n, allowed)
+            d_ids, d_scores = d_ids[0], d_scores[0]
+            keep = d_ids >= 0
+            d_ids, d_scores = d_ids[keep], d_scores[keep]
+            l_ids, l_scores = self.lexical.search(text, n, allowed)
         dense = dict(zip(d_ids.tolist(), d_scores.tolist(), strict=True))
         lex = dict(zip(l_ids.tolist(), l_scores.tolist(), strict=True))
         ids = np.array(sorted(set(dense) | set(lex)), dtype=np.int64)

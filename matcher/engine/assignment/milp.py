@@ -1,0 +1,91 @@
+"""Exact solver: a two-stage mixed-integer programme solved by HiGHS (``scipy.optimize.milp``).
+
+Variables x_c ∈ {0, 1}, one per usable candidate c = (demand, talent, mode), plus the floor z.
+Constraints: per demand Σ x ≤ w_d; per (talent, mode) Σ x ≤ capacity; per talent Σ x ≤ total
+capacity; per (demand, talent) Σ_mode x ≤ 1; required pairs Σ_mode x = 1.
+Stage 1 maximises z subject to Σ_{c ∈ d} s_c x_c ≥ w_d z for every demand (the worst demand's
+quality). Stage 2 keeps Σ_{c ∈ d} s_c x_c ≥ w_d (z* − tolerance) and maximises Σ s_c x_c.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from matcher.engine.assignment.problem import Assignment, AssignmentProblem, Candidate
+
+
+def _rows(groups: Mapping[Any, list[int]], n: int) -> sp.csr_matrix:
+    data, rows, cols = [], [], []
+    for r, members in enumerate(groups.values()):
+        rows += [r] * len(members)
+        cols += members
+        data += [1.0] * len(members)
+    return sp.csr_matrix((data, (rows, cols)), shape=(len(groups), n))
+
+
+def solve(p: AssignmentProblem, time_limit: float = 120.0, tolerance: float = 1e-4) -> Assignment:
+    t0 = time.perf_counter()
+    cands = p.usable()
+    n = len(cands)
+    if n == 0:
+        return Assignment("milp", [], "empty", 0.0, 0.0)
+    scores = np.array([max(0.0, c.score) for c in cands])
+    by_demand: dict[object, list[int]] = defaultdict(list)
+    by_talent_mode: dict[object, list[int]] = defaultdict(list)
+    by_talent: dict[object, list[int]] = defaultdict(list)
+    by_pair: dict[object, list[int]] = defaultdict(list)
+    for i, c in enumerate(cands):
+        by_demand[c.demand_id].append(i)
+        by_talent_mode[(c.talent_id, c.mode)].append(i)
+        by_talent[c.talent_id].append(i)
+        by_pair[(c.demand_id, c.talent_id)].append(i)
+    demands = [d for d in sorted(p.wanted) if p.wanted[d] > 0]
+
+    def with_z(m: sp.csr_matrix, zcoef: np.ndarray | None = None) -> sp.csr_matrix:
+        z = sp.csr_matrix(zcoef.reshape(-1, 1)) if zcoef is not None else sp.csr_matrix((m.shape[0], 1))
+        return sp.hstack([m, z], format="csr")
+
+    cons = []
+    dem_rows = _rows({d: by_demand.get(d, []) for d in demands}, n)
+    cons.append(LinearConstraint(with_z(dem_rows), -np.inf, [p.wanted[d] for d in demands]))
+    tm_keys = list(by_talent_mode)
+    cons.append(LinearConstraint(with_z(_rows({k: by_talent_mode[k] for k in tm_keys}, n)), -np.inf,
+                                 [p.capacity[k] for k in tm_keys]))  # type: ignore[index]
+    t_keys = list(by_talent)
+    cons.append(LinearConstraint(with_z(_rows({k: by_talent[k] for k in t_keys}, n)), -np.inf,
+                                 [p.total_capacity[k] for k in t_keys]))  # type: ignore[index]
+    multi = {k: v for k, v in by_pair.items() if len(v) > 1}
+    if multi:
+        cons.append(LinearConstraint(with_z(_rows(multi, n)), -np.inf, 1))
+    forced = {k: by_pair[k] for k in sorted(p.forced) if k in by_pair}
+    if forced:
+        cons.append(LinearConstraint(with_z(_rows(forced, n)), 1, 1))
+    # quality rows: Σ s x − w_d z ≥ 0 (stage 1) / ≥ w_d (z* − tol) (stage 2)
+    qual = dem_rows.multiply(scores.reshape(1, -1)).tocsr()
+    wanted = np.array([p.wanted[d] for d in demands], dtype=float)
+    integrality = np.concatenate([np.ones(n), [0]])
+    bounds = Bounds(np.zeros(n + 1), np.concatenate([np.ones(n), [np.inf]]))
+    opts = {"time_limit": time_limit / 2, "disp": False, "mip_rel_gap": 1e-6}
+
+    c1 = np.zeros(n + 1)
+    c1[-1] = -1.0  # maximise z
+    r1 = milp(c1, constraints=[*cons, LinearConstraint(with_z(qual, -wanted), 0, np.inf)],
+              integrality=integrality, bounds=bounds, options=opts)
+    if r1.x is None:
+        return Assignment("milp", [], f"stage 1 failed: {r1.message}", time.perf_counter() - t0)
+    floor = float(r1.x[-1])
+    c2 = np.concatenate([-scores, [0.0]])
+    stage2 = LinearConstraint(with_z(qual), wanted * max(0.0, floor - tolerance), np.inf)
+    bounds2 = Bounds(np.zeros(n + 1), np.concatenate([np.ones(n), [0.0]]))
+    r2 = milp(c2, constraints=[*cons, stage2], integrality=integrality, bounds=bounds2, options=opts)
+    x = r2.x if r2.x is not None else r1.x
+    status = "optimal" if r1.status == 0 and r2.status == 0 else f"time limit or gap (stage 2: {r2.message})"
+    chosen: list[Candidate] = [cands[i] for i in range(n) if x[i] > 0.5]
+    return Assignment("milp", chosen, status, time.perf_counter() - t0, floor)

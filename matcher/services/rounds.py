@@ -1,0 +1,211 @@
+"""Matching rounds: propose a set of matches for all open demands at once (officials).
+
+A round runs as a background job through visible stages (queued → scoring → solving → done, or
+failed), is stored with its parameters and report, and writes its proposals into the same workflow
+as single proposals (matches in state ``shortlisted`` carrying the round id). Rerunning a round with
+the same inputs gives the same result: inputs are read in id order and both solvers are deterministic.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from matcher.domain import Role
+from matcher.engine.assignment import AssignmentProblem, Candidate, check_feasibility, greedy, milp, summarize
+from matcher.engine.assignment.problem import hard_errors
+from matcher.engine.pool import Filters, TalentPool
+from matcher.errors import Invalid, NotFound, NotReady
+from matcher.services.access import Actor, require
+from matcher.services.audit import record
+from matcher.services.matching import current_loads, demand_facts
+from matcher.storage.db import Database
+from matcher.storage.models import Demand, Match, Round
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoundParams:
+    sector: str | None = None
+    city: str | None = None
+    proposals_wanted: int = 3
+    per_demand: dict[int, int] = field(default_factory=dict)  # demand id → proposals wanted
+    forbidden_pairs: list[tuple[int, int]] = field(default_factory=list)
+    forced_pairs: list[tuple[int, int]] = field(default_factory=list)
+    candidates_per_mode: int = 30
+    max_posts_per_talent: int = 2
+    alternates: int = 3
+    time_limit: float = 120.0
+
+
+def start_round(db: Database, actor: Actor, params: RoundParams) -> dict[str, Any]:
+    require(actor, Role.OFFICIAL)
+    if not 1 <= params.proposals_wanted <= 20:
+        raise Invalid("proposals_wanted must be between 1 and 20", field="proposals_wanted")
+    with db.session() as s:
+        r = Round(params=_jsonable(params), created_by=actor.user_id)
+        s.add(r)
+        s.flush()
+        record(s, action="start", entity="round", entity_id=r.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, after=r.params)
+        return round_view(r)
+
+
+def _jsonable(p: RoundParams) -> dict[str, Any]:
+    out = asdict(p)
+    out["per_demand"] = {str(k): v for k, v in p.per_demand.items()}
+    out["forbidden_pairs"] = [list(x) for x in p.forbidden_pairs]
+    out["forced_pairs"] = [list(x) for x in p.forced_pairs]
+    return out
+
+
+def params_from_json(raw: dict[str, Any]) -> RoundParams:
+    p = RoundParams(**{k: v for k, v in raw.items() if k in RoundParams.__dataclass_fields__})
+    p.per_demand = {int(k): int(v) for k, v in (raw.get("per_demand") or {}).items()}
+    p.forbidden_pairs = [(int(a), int(b)) for a, b in raw.get("forbidden_pairs") or []]
+    p.forced_pairs = [(int(a), int(b)) for a, b in raw.get("forced_pairs") or []]
+    return p
+
+
+def round_view(r: Round) -> dict[str, Any]:
+    return {"id": r.id, "status": r.status, "progress": round(r.progress, 3), "params": r.params,
+            "report": r.report, "error": r.error, "created_by": r.created_by,
+            "created_at": r.created_at.isoformat() if r.created_at else None,
+            "finished_at": r.finished_at.isoformat() if r.finished_at else None}
+
+
+def get_round(db: Database, actor: Actor, round_id: int) -> dict[str, Any]:
+    require(actor, Role.OFFICIAL, Role.ADMIN)
+    with db.session() as s:
+        r = s.get(Round, round_id)
+        if r is None:
+            raise NotFound(f"round {round_id} not found", field="round_id")
+        return round_view(r)
+
+
+def list_rounds(db: Database, actor: Actor) -> list[dict[str, Any]]:
+    require(actor, Role.OFFICIAL, Role.ADMIN)
+    with db.session() as s:
+        return [round_view(r) for r in s.scalars(select(Round).order_by(Round.id.desc()).limit(100))]
+
+
+def _stage(db: Database, round_id: int, status: str, progress: float, **fields: Any) -> None:
+    with db.session() as s:
+        r = s.get(Round, round_id)
+        if r is not None:
+            r.status, r.progress = status, progress
+            for k, v in fields.items():
+                setattr(r, k, v)
+
+
+def build_problem(db: Database, pool: TalentPool, p: RoundParams,
+                  progress: Callable[[float], None] = lambda f: None) -> tuple[AssignmentProblem, dict[str, Any]]:
+    """Score every open demand against the pool in each mode it wants; collect capacities and conflicts."""
+    with db.session() as s:
+        stmt = select(Demand).where(Demand.status.in_(("open", "taken_up"))).order_by(Demand.id)
+        if p.sector:
+            stmt = stmt.where(Demand.sector == p.sector)
+        if p.city:
+            stmt = stmt.where(Demand.city == p.city)
+        demands = list(s.scalars(stmt))
+        facts = {d.id: demand_facts(s, d) for d in demands}
+        loads = current_loads(s)
+        existing = {(m.demand_id, m.talent_id) for m in s.scalars(select(Match))}
+    cands: list[Candidate] = []
+    explanations: dict[tuple[int, int, str], dict[str, Any]] = {}
+    for i, d in enumerate(demands):
+        for mode in sorted(set(d.modes or ["flexible"])):
+            proposals, _ = pool.propose(facts[d.id], mode, k=p.candidates_per_mode, filters=Filters(),
+                                        explain_results=False)
+            for prop in proposals:
+                if (d.id, prop.talent.id) in existing:
+                    continue  # already proposed through the single-demand workflow
+                cands.append(Candidate(d.id, prop.talent.id, mode, round(prop.ranked.score, 6)))
+                explanations[(d.id, prop.talent.id, mode)] = prop.explanation
+        progress((i + 1) / max(1, len(demands)))
+    talents = {c.talent_id for c in cands}
+    capacity: dict[tuple[int, str], int] = {}
+    total: dict[int, int] = {}
+    for t in talents:
+        f = pool.facts[t]
+        free = {m: max(0, c - loads.get(t, {}).get(m, 0)) for m, c in f.mode_capacity.items()}
+        for m, c in free.items():
+            capacity[(t, m)] = c
+        total[t] = min(sum(free.values()), p.max_posts_per_talent)
+    wanted = {d.id: p.per_demand.get(d.id, p.proposals_wanted) for d in demands}
+    problem = AssignmentProblem(cands, wanted, capacity, total, forbidden=set(p.forbidden_pairs),
+                                forced=set(p.forced_pairs), demand_names={d.id: d.external_id for d in demands})
+    return problem, {"explanations": explanations}
+
+
+def run_round(db: Database, pool: TalentPool | None, round_id: int) -> None:
+    """The background job. Every stage is written to the round so the console can follow it."""
+    try:
+        if pool is None or not pool.ready:
+            raise NotReady("the matching index is not ready")
+        with db.session() as s:
+            r = s.get(Round, round_id)
+            if r is None:
+                return
+            params = params_from_json(r.params)
+        _stage(db, round_id, "scoring", 0.0)
+        problem, extra = build_problem(db, pool, params,
+                                       progress=lambda f: _stage(db, round_id, "scoring", round(0.7 * f, 3)))
+        issues = check_feasibility(problem)
+        fatal = hard_errors(issues)
+        if fatal:
+            _stage(db, round_id, "failed", 1.0, error="; ".join(i.message for i in fatal),
+                   report={"infeasible": [i.message for i in issues]}, finished_at=datetime.now(UTC))
+            return
+        _stage(db, round_id, "solving", 0.75)
+        solved = milp.solve(problem, time_limit=params.time_limit)
+        baseline = greedy.solve(problem)
+        chosen = {(c.demand_id, c.talent_id) for c in solved.chosen}
+        alternates: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for c in sorted(problem.usable(), key=lambda c: (c.demand_id, -c.score, c.talent_id)):
+            if (c.demand_id, c.talent_id) not in chosen and len(alternates[c.demand_id]) < params.alternates \
+                    and all(a["talent_id"] != c.talent_id for a in alternates[c.demand_id]):
+                alternates[c.demand_id].append({"talent_id": c.talent_id, "mode": c.mode, "score": c.score})
+        report = {
+            "demands": len(problem.wanted), "candidates": len(problem.candidates),
+            "solver": summarize(problem, solved), "greedy": summarize(problem, baseline),
+            "floor": solved.floor, "notes": [i.message for i in issues],
+            "proposals": [{"demand_id": c.demand_id, "talent_id": c.talent_id, "mode": c.mode, "score": c.score}
+                          for c in solved.chosen],
+            "alternates": {str(k): v for k, v in sorted(alternates.items())},
+        }
+        with db.session() as s:
+            demands = {d.id: d for d in s.scalars(select(Demand).where(Demand.id.in_(list(problem.wanted))))}
+            for c in solved.chosen:
+                m = Match(demand_id=c.demand_id, talent_id=c.talent_id, mode=c.mode, round_id=round_id,
+                          intermediary_id=demands[c.demand_id].intermediary_id, score=c.score,
+                          explanation=extra["explanations"].get((c.demand_id, c.talent_id, c.mode), {}),
+                          contact_log={"attempts": [], "answer": "pending"})
+                s.add(m)
+                s.flush()
+                record(s, action="round_propose", entity="match", entity_id=m.id,
+                       after={"round_id": round_id, "talent_id": c.talent_id, "mode": c.mode, "score": c.score})
+            r = s.get(Round, round_id)
+            assert r is not None
+            r.status, r.progress, r.report, r.finished_at = "done", 1.0, report, datetime.now(UTC)
+            record(s, action="finish", entity="round", entity_id=round_id,
+                   after={k: report[k] for k in ("demands", "candidates", "floor")})
+    except Exception as exc:  # the job must always end in a visible state
+        log.exception("round %s failed", round_id)
+        _stage(db, round_id, "failed", 1.0, error=str(exc), finished_at=datetime.now(UTC))
+
+
+def fail_interrupted(db: Database) -> int:
+    """Rounds left running by a previous process are marked failed at start-up (they never finish)."""
+    with db.session() as s:
+        stuck = list(s.scalars(select(Round).where(Round.status.in_(("queued", "scoring", "solving")))))
+        for r in stuck:
+            r.status, r.error = "failed", "interrupted by a restart; start the round again"
+        return len(stuck)
