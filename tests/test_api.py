@@ -372,7 +372,7 @@ def test_round_proposes_for_all_open_demands_and_enters_the_workflow(client: Tes
         loads[p["talent_id"]] = loads.get(p["talent_id"], 0) + 1
     assert max(loads.values()) <= 2  # max_posts_per_talent
     # the proposals are matches in the ordinary workflow, tagged with the round
-    matches = client.get(f"/api/v1/matches?limit=200&status=shortlisted", headers=h("official")).json()["items"]
+    matches = client.get("/api/v1/matches?limit=200&status=shortlisted", headers=h("official")).json()["items"]
     from_round = [m for m in matches if m["round_id"] == rid]
     assert len(from_round) == len(rep["proposals"])
     assert all(m["score"] is not None for m in from_round)
