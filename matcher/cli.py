@@ -161,6 +161,16 @@ def bench(sizes: str = typer.Option("10000,100000", help="pool sizes, comma-sepa
                   [int(x) for x in hnsw_sizes.split(",") if x], queries, log=typer.echo)
 
 
+@app.command("bench-round")
+def bench_round(specs: str = typer.Option("300x2000,3000x100000", help="demands x talents, comma-separated"),
+                time_limit: float = typer.Option(600.0, help="solver time limit per stage, seconds")) -> None:
+    """Round benchmark: solve time, total and worst-demand score of the MILP solver against greedy."""
+    from matcher.services.benchmark import run_round_benchmark
+
+    pairs = [tuple(int(x) for x in spec.split("x")) for spec in specs.split(",") if spec]
+    run_round_benchmark(get_settings(), [(a, b) for a, b in pairs], log=typer.echo, time_limit=time_limit)
+
+
 @app.command("serve")
 def serve(prepare: bool = typer.Option(False, help="create the database and load the demo data first"),
           host: str = typer.Option(None), port: int = typer.Option(None)) -> None:

@@ -174,6 +174,11 @@ class Label:
     methods: frozenset[int]
 
 
+def topic_of(seed: int, i: int) -> str:
+    """The i-th talent's topic without generating the rest of it (the first draw of its generator)."""
+    return _topic_for_talent(_rng(seed, "talent", i)).key
+
+
 def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
     """The i-th talent as model column values, and its label (topic and methods)."""
     rng = _rng(seed, "talent", i)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,7 @@ from matcher.domain import Role
 from matcher.engine.assignment import AssignmentProblem, Candidate, check_feasibility, greedy, milp, summarize
 from matcher.engine.assignment.problem import hard_errors
 from matcher.engine.pool import Filters, TalentPool
+from matcher.engine.ranking import DemandFacts
 from matcher.errors import Invalid, NotFound, NotReady
 from matcher.services.access import Actor, require
 from matcher.services.audit import record
@@ -105,6 +106,37 @@ def _stage(db: Database, round_id: int, status: str, progress: float, **fields: 
                 setattr(r, k, v)
 
 
+def score_candidates(pool: TalentPool, items: list[tuple[DemandFacts, list[str]]], per_mode: int,
+                     existing: Collection[tuple[int, int]] = (),
+                     progress: Callable[[float], None] = lambda f: None
+                     ) -> tuple[list[Candidate], dict[tuple[int, int, str], dict[str, Any]]]:
+    """The engine's eligible top candidates of every demand in every mode it wants (plain data)."""
+    cands: list[Candidate] = []
+    explanations: dict[tuple[int, int, str], dict[str, Any]] = {}
+    for i, (facts, modes) in enumerate(items):
+        for mode in modes:
+            proposals, _ = pool.propose(facts, mode, k=per_mode, filters=Filters(), explain_results=False)
+            for prop in proposals:
+                if (facts.id, prop.talent.id) in existing:
+                    continue  # already proposed through the single-demand workflow
+                cands.append(Candidate(facts.id, prop.talent.id, mode, round(prop.ranked.score, 6)))
+                explanations[(facts.id, prop.talent.id, mode)] = prop.explanation
+        progress((i + 1) / max(1, len(items)))
+    return cands, explanations
+
+
+def capacities(pool: TalentPool, talents: set[int], loads: dict[int, dict[str, int]], max_posts: int
+               ) -> tuple[dict[tuple[int, str], int], dict[int, int]]:
+    capacity: dict[tuple[int, str], int] = {}
+    total: dict[int, int] = {}
+    for t in talents:
+        free = {m: max(0, c - loads.get(t, {}).get(m, 0)) for m, c in pool.facts[t].mode_capacity.items()}
+        for m, c in free.items():
+            capacity[(t, m)] = c
+        total[t] = min(sum(free.values()), max_posts)
+    return capacity, total
+
+
 def build_problem(db: Database, pool: TalentPool, p: RoundParams,
                   progress: Callable[[float], None] = lambda f: None) -> tuple[AssignmentProblem, dict[str, Any]]:
     """Score every open demand against the pool in each mode it wants; collect capacities and conflicts."""
@@ -118,27 +150,9 @@ def build_problem(db: Database, pool: TalentPool, p: RoundParams,
         facts = {d.id: demand_facts(s, d) for d in demands}
         loads = current_loads(s)
         existing = {(m.demand_id, m.talent_id) for m in s.scalars(select(Match))}
-    cands: list[Candidate] = []
-    explanations: dict[tuple[int, int, str], dict[str, Any]] = {}
-    for i, d in enumerate(demands):
-        for mode in sorted(set(d.modes or ["flexible"])):
-            proposals, _ = pool.propose(facts[d.id], mode, k=p.candidates_per_mode, filters=Filters(),
-                                        explain_results=False)
-            for prop in proposals:
-                if (d.id, prop.talent.id) in existing:
-                    continue  # already proposed through the single-demand workflow
-                cands.append(Candidate(d.id, prop.talent.id, mode, round(prop.ranked.score, 6)))
-                explanations[(d.id, prop.talent.id, mode)] = prop.explanation
-        progress((i + 1) / max(1, len(demands)))
-    talents = {c.talent_id for c in cands}
-    capacity: dict[tuple[int, str], int] = {}
-    total: dict[int, int] = {}
-    for t in talents:
-        f = pool.facts[t]
-        free = {m: max(0, c - loads.get(t, {}).get(m, 0)) for m, c in f.mode_capacity.items()}
-        for m, c in free.items():
-            capacity[(t, m)] = c
-        total[t] = min(sum(free.values()), p.max_posts_per_talent)
+    items = [(facts[d.id], sorted(set(d.modes or ["flexible"]))) for d in demands]
+    cands, explanations = score_candidates(pool, items, p.candidates_per_mode, existing, progress)
+    capacity, total = capacities(pool, {c.talent_id for c in cands}, loads, p.max_posts_per_talent)
     wanted = {d.id: p.per_demand.get(d.id, p.proposals_wanted) for d in demands}
     problem = AssignmentProblem(cands, wanted, capacity, total, forbidden=set(p.forbidden_pairs),
                                 forced=set(p.forced_pairs), demand_names={d.id: d.external_id for d in demands})
