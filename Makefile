@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve test lint typecheck eval bench clean
+.PHONY: install browser serve test lint typecheck eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,14 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy matcher api
 
-test: install lint typecheck
+# Page tests drive Debian's Chromium (Playwright never downloads a browser here); CJK fonts make
+# screenshots readable. Installed with apt-get when missing (CI runs as root).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	@test -d /usr/share/fonts/opentype/noto || DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk \
+		|| echo "warning: fonts-noto-cjk not installed; screenshots will show boxes for Chinese text"
+
+test: install browser lint typecheck
 	$(VENV)/bin/matcher model prepare
 	$(VENV)/bin/pytest
 

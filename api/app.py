@@ -9,13 +9,15 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from api import errors
+from api import console, errors
 from api.routers import demands, matches, rounds, system, talents
 from matcher.config import Settings, get_settings
 from matcher.engine.pool import TalentPool
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None, load_pool: bool = True) -> Fast
     app.state.jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="round")  # one round at a time
     app.add_middleware(BodyLimit)
     errors.install(app)
-    for r in (system.router, demands.router, matches.router, rounds.router, talents.router):
+    console.install(app)
+    for r in (system.router, demands.router, matches.router, rounds.router, talents.router, console.router):
         app.include_router(r)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from matcher.config import PROJECT_ROOT, Settings, get_settings
@@ -41,3 +46,41 @@ def db(tmp_path: Path):  # type: ignore[no-untyped-def]
     database = Database(f"sqlite:///{tmp_path / 'test.db'}")
     database.upgrade()
     return database
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real `matcher serve --prepare` (uvicorn) on a free port with a small demo database."""
+    var = tmp_path_factory.mktemp("e2e-var")
+    port = _free_port()
+    env = {**os.environ, "MATCHER_VAR_DIR": str(var), "MATCHER_DEMO_TALENTS": "300", "MATCHER_DEMO_DEMANDS": "40",
+           "MATCHER_MODEL_CACHE_DIR": str(settings.model_cache_dir)}
+    env.pop("DATABASE_URL", None)
+    log = open(Path(var) / "server.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "serve", "--prepare", "--port", str(port)],
+                            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 180
+        while True:
+            assert proc.poll() is None, (Path(var) / "server.log").read_text()
+            try:
+                if httpx.get(base + "/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.time() < deadline, "server did not become ready"
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    output = (Path(var) / "server.log").read_text()
+    assert "demo-official" in output and "serving on" in output

@@ -202,16 +202,21 @@ def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
         text += rng.choice(OVERSEAS_NOTE).format(loc=location)
 
     scale = {"senior": 1.0, "associate": 0.55, "intermediate": 0.25}.get(level, 0.3)
-    projects = max(0, round(rng.gauss(6 * scale, 2)))
+    projects = max(1 if level in ("senior", "associate") else 0, round(rng.gauss(6 * scale, 2)))
     patents = max(0, round(rng.gauss(10 * scale, 3)))
     papers = max(3, round(rng.gauss(45 * scale, 10)))
     parts = []
+    patent_text = f"授权发明专利{patents}项" if patents else "参与多项专利申请"
     if kind == "enterprise":
-        parts.append(f"主持企业重大技术攻关项目{projects}项，授权发明专利{patents}项")
+        lead = f"主持企业重大技术攻关项目{projects}项" if projects else "参与企业技术攻关项目多项"
+        parts.append(f"{lead}，{patent_text}")
     else:
         nsfc = min(projects, rng.randint(1, 3))
-        parts.append(f"主持国家自然科学基金等国家级项目{nsfc}项、省部级及企业委托项目{max(projects - nsfc, 0)}项，"
-                     f"发表学术论文{papers}篇，授权发明专利{patents}项")
+        grants = [f"国家自然科学基金等国家级项目{nsfc}项"] if nsfc else []
+        if projects - nsfc > 0:
+            grants.append(f"省部级及企业委托项目{projects - nsfc}项")
+        lead = ("主持" + "、".join(grants) + "，") if grants else "参与国家级与省部级项目多项，"
+        parts.append(f"{lead}发表学术论文{papers}篇，{patent_text}")
     if level == "senior" and rng.random() < 0.55:
         parts.append("获" + rng.choice(AWARDS))
     if level == "senior" and rng.random() < 0.3:

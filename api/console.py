@@ -1,0 +1,386 @@
+"""The web console (Chinese), server-rendered: forms post here, these routes call the same services as
+the JSON API, then redirect. The token lives in an HttpOnly, SameSite=Strict cookie."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from matcher.domain import DemandStatus, Mode, Role, Sector, label
+from matcher.engine.pool import Filters
+from matcher.errors import DomainError, Invalid, Unauthorized
+from matcher.reference import CITIES, industry_codes
+from matcher.services import demands as demand_svc
+from matcher.services import matches as match_svc
+from matcher.services import rounds as round_svc
+from matcher.services import stats as stats_svc
+from matcher.services.access import Actor, authenticate
+from matcher.services.importing import import_file
+from matcher.services.matching import sync_pool
+from matcher.tabular import split_list
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters["zh"] = lambda v: label(v) if v else ""
+router = APIRouter(include_in_schema=False)
+COOKIE = "matcher_token"
+ROLE_HOME: dict[str, str] = {Role.ENTERPRISE: "/console/demands", Role.INTERMEDIARY: "/console/board",
+             Role.OFFICIAL: "/console/reviews", Role.ADMIN: "/console/import"}
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def _actor(request: Request) -> Actor:
+    try:
+        with request.app.state.db.session() as s:
+            return authenticate(s, request.cookies.get(COOKIE))
+    except Unauthorized as exc:
+        raise LoginRequired from exc
+
+
+def page(request: Request, name: str, actor: Actor | None, status: int = 200, **ctx: Any) -> HTMLResponse:
+    flash = request.query_params.get("msg")
+    return TEMPLATES.TemplateResponse(request, name, {
+        "actor": actor, "role_label": label(actor.role) if actor else "", "flash": ctx.pop("flash", flash),
+        "flash_kind": ctx.pop("flash_kind", "ok"), "title": ctx.pop("title", "产业人才对接平台"), **ctx},
+        status_code=status)
+
+
+def back(url: str, msg: str) -> RedirectResponse:
+    from urllib.parse import quote
+
+    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}msg={quote(msg)}", status_code=303)
+
+
+def install(app: Any) -> None:
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, _: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+
+def _error(request: Request, actor: Actor, exc: DomainError) -> HTMLResponse:
+    return page(request, "error.html", actor, status=exc.status, message=exc.message, title="无法完成操作")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return page(request, "login.html", None, title="登录")
+
+
+@router.post("/login")
+def login(request: Request, token: str = Form(...)) -> Response:
+    try:
+        with request.app.state.db.session() as s:
+            actor = authenticate(s, token.strip())
+    except Unauthorized:
+        return page(request, "login.html", None, status=401, title="登录", flash="令牌无效或已停用", flash_kind="error")
+    resp = RedirectResponse(ROLE_HOME.get(actor.role, "/"), status_code=303)
+    resp.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", max_age=8 * 3600)
+    return resp
+
+
+@router.post("/logout")
+def logout() -> Response:
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(COOKIE)
+    return resp
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    actor = _actor(request)
+    return RedirectResponse(ROLE_HOME.get(actor.role, "/console/demands"), status_code=303)
+
+
+def _demand_list(request: Request, actor: Actor, title: str, force_status: str | None = None) -> HTMLResponse:
+    q = request.query_params
+    filters = {k: q.get(k) or None for k in ("status", "sector", "city", "mode")}
+    if force_status:
+        filters["status"] = force_status
+    items, total = demand_svc.list_demands(request.app.state.db, actor, status=filters["status"],
+                                           sector=filters["sector"], city=filters["city"], mode=filters["mode"],
+                                           limit=100)
+    return page(request, "demands.html", actor, title=title, items=items, total=total, filters=filters,
+                statuses=[s.value for s in DemandStatus], sectors=[s.value for s in Sector], cities=CITIES,
+                modes=[m.value for m in Mode])
+
+
+@router.get("/console/demands", response_class=HTMLResponse)
+def demands_page(request: Request) -> HTMLResponse:
+    actor = _actor(request)
+    return _demand_list(request, actor, "我的需求" if actor.role == Role.ENTERPRISE else "全部需求")
+
+
+@router.get("/console/board", response_class=HTMLResponse)
+def board(request: Request) -> HTMLResponse:
+    actor = _actor(request)
+    return _demand_list(request, actor, "揭榜大厅（在榜需求与我承接的需求）")
+
+
+def _form_ctx(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    return {"values": values, "errors": errors, "sectors": [s.value for s in Sector], "cities": CITIES,
+            "modes": [m.value for m in Mode], "industries": sorted(industry_codes().items())}
+
+
+@router.get("/console/demands/new", response_class=HTMLResponse)
+def new_demand(request: Request) -> HTMLResponse:
+    actor = _actor(request)
+    return page(request, "demand_form.html", actor, title="发布技术需求（出榜）", action="/console/demands",
+                submit_label="发布需求", **_form_ctx({}, {}))
+
+
+def _num(v: str | None, cast: type = float) -> Any:
+    return cast(v) if v not in (None, "") else None
+
+
+@router.post("/console/demands", response_model=None)
+async def create_demand(request: Request) -> Response:
+    actor = _actor(request)
+    form = await request.form()
+    raw = {k: str(form.get(k) or "").strip() for k in ("title", "description", "sector", "industry_code", "keywords",
+                                                       "city", "budget_min", "budget_max", "duration_months",
+                                                       "deadline")}
+    modes = [str(m) for m in form.getlist("modes")]
+    values: dict[str, Any] = {"title": raw["title"], "description": raw["description"],
+                              "sector": raw["sector"] or None, "industry_code": raw["industry_code"],
+                              "keywords": split_list(raw["keywords"]), "modes": modes, "city": raw["city"]}
+    errors: dict[str, str] = {}
+    if len(values["title"]) < 4:
+        errors["title"] = "需求名称至少 4 个字"
+    if len(values["description"]) < 10:
+        errors["description"] = "请至少用 10 个字描述问题"
+    if not modes or any(m not in {x.value for x in Mode} for m in modes):
+        errors["modes"] = "请至少选择一种引才方式"
+    try:
+        values["budget_min"] = _num(raw["budget_min"])
+        values["budget_max"] = _num(raw["budget_max"])
+        values["duration_months"] = _num(raw["duration_months"], int)
+        values["deadline"] = date.fromisoformat(raw["deadline"]) if raw["deadline"] else None
+    except ValueError:
+        errors["budget_max"] = "预算、周期或日期格式不正确"
+    shown = {**raw, "modes": modes, "keywords_text": raw["keywords"]}
+    if not errors:
+        try:
+            d = demand_svc.create_demand(request.app.state.db, actor, values, request.app.state.runtime.pool)
+            return back(f"/console/demands/{d['id']}", "需求已发布")
+        except Invalid as exc:
+            errors[exc.field or "title"] = exc.message
+        except DomainError as exc:
+            return _error(request, actor, exc)
+    return page(request, "demand_form.html", actor, status=422, title="发布技术需求（出榜）",
+                action="/console/demands", submit_label="发布需求", **_form_ctx(shown, errors))
+
+
+@router.get("/console/demands/{demand_id}", response_class=HTMLResponse)
+def demand_detail(request: Request, demand_id: int, mode: str | None = None) -> HTMLResponse:
+    actor = _actor(request)
+    db, pool = request.app.state.db, request.app.state.runtime.pool
+    try:
+        d = demand_svc.get_demand(db, actor, demand_id)
+        mode = mode if mode in {m.value for m in Mode} else (d["modes"] or ["flexible"])[0]
+        proposals: list[dict[str, Any]] = []
+        not_ready = False
+        try:
+            proposals, _ = demand_svc.propose(db, pool, actor, demand_id, mode, k=10, filters=Filters())
+        except DomainError as exc:
+            not_ready = exc.code == "not_ready"
+        matches, _ = match_svc.list_matches(db, actor, demand_id=demand_id, limit=100)
+        history = demand_svc.history(db, actor, demand_id) if actor.role in (Role.OFFICIAL, Role.ADMIN) else []
+    except DomainError as exc:
+        return _error(request, actor, exc)
+    can_shortlist = actor.role == Role.INTERMEDIARY and d["status"] == "taken_up" \
+        and d["intermediary_id"] == actor.intermediary_id
+    return page(request, "demand_detail.html", actor, title=d["title"], d=d, mode=mode, proposals=proposals,
+                modes=[m.value for m in Mode], matches=matches, history=history, can_shortlist=can_shortlist,
+                not_ready=not_ready)
+
+
+@router.post("/console/demands/{demand_id}/take-up", response_model=None)
+def take_up(request: Request, demand_id: int) -> Response:
+    actor = _actor(request)
+    try:
+        demand_svc.take_up(request.app.state.db, actor, demand_id)
+    except DomainError as exc:
+        return _error(request, actor, exc)
+    return back(f"/console/demands/{demand_id}", "揭榜成功，可从推荐人才中加入候选")
+
+
+@router.post("/console/demands/{demand_id}/withdraw", response_model=None)
+def withdraw(request: Request, demand_id: int) -> Response:
+    actor = _actor(request)
+    try:
+        demand_svc.withdraw(request.app.state.db, actor, demand_id)
+    except DomainError as exc:
+        return _error(request, actor, exc)
+    return back(f"/console/demands/{demand_id}", "需求已撤回")
+
+
+@router.post("/console/demands/{demand_id}/shortlist", response_model=None)
+def shortlist(request: Request, demand_id: int, talent_id: int = Form(...), mode: str = Form(...)) -> Response:
+    actor = _actor(request)
+    try:
+        m = match_svc.shortlist(request.app.state.db, request.app.state.runtime.pool, actor, demand_id, talent_id,
+                                mode)
+    except DomainError as exc:
+        return _error(request, actor, exc)
+    return back(f"/console/matches/{m['id']}", "已加入候选，请联络人才并提交审核")
+
+
+@router.get("/console/matches", response_class=HTMLResponse)
+def matches_page(request: Request) -> HTMLResponse:
+    actor = _actor(request)
+    items, total = match_svc.list_matches(request.app.state.db, actor, status=request.query_params.get("status"),
+                                          limit=200)
+    return page(request, "matches.html", actor, title="对接与匹配", items=items, total=total)
+
+
+@router.get("/console/reviews", response_class=HTMLResponse)
+def reviews(request: Request) -> HTMLResponse:
+    actor = _actor(request)
+    try:
+        if actor.role != Role.OFFICIAL:
+            raise DomainError("仅审核人员可查看待审核队列")
+        items, total = match_svc.list_matches(request.app.state.db, actor, status="awaiting_review", limit=200)
+    except DomainError as exc:
+        return _error(request, actor, exc)
+    return page(request, "matches.html", actor, title="待审核匹配", items=items, total=total)
+
+
+@router.get("/console/matches/{match_id}", response_class=HTMLResponse)
+def match_detail(request: Request, match_id: int) -> HTMLResponse:
+    actor = _actor(request)
+    db = request.app.state.db
+    try:
+        m = match_svc.get_match(db, actor, match_id)
+        d = demand_svc.get_demand(db, actor, m["demand_id"]) if actor.role != Role.INTERMEDIARY else \
+            _demand_for_intermediary(db, m["demand_id"])
+        history = demand_svc.history(db, actor, m["demand_id"]) if actor.role in (Role.OFFICIAL, Role.ADMIN) else []
+    except DomainError as exc:
+        return _error(request, actor, exc)
+    history = [e for e in history if e["entity"] == "demand" or e["entity_id"] == str(match_id)]
+    return page(request, "match_detail.html", actor, title=f"匹配 #{match_id}", m=m, d=d, history=history)
+
+
+def _demand_for_intermediary(db: Any, demand_id: int) -> dict[str, Any]:
+    """An intermediary may read the demand behind its own match even after it left the open board."""
+    from matcher.storage.models import Demand
+
+    with db.session() as s:
+        return demand_svc.demand_view(s.get(Demand, demand_id))
+
+
+@router.post("/console/matches/{match_id}/{action}", response_model=None)
+async def match_action(request: Request, match_id: int, action: str) -> Response:
+    actor = _actor(request)
+    db, pool = request.app.state.db, request.app.state.runtime.pool
+    form = await request.form()
+
+    def f(name: str) -> str:
+        return str(form.get(name) or "").strip()
+
+    try:
+        if action == "contacts":
+            match_svc.record_contact(db, actor, match_id, f("note") or "联络", f("answer") or None)
+            msg = "已记录联络"
+        elif action == "submit":
+            match_svc.submit(db, actor, match_id, f("plan"))
+            msg = "已提交审核"
+        elif action == "review":
+            match_svc.review(db, pool, actor, match_id, f("decision"), f("reason"))
+            msg = "审核通过" if f("decision") == "approve" else "已驳回"
+        elif action == "confirm":
+            match_svc.confirm(db, actor, match_id)
+            msg = "已确认开展合作"
+        elif action == "outcome":
+            match_svc.report_outcome(db, actor, match_id, f("result"), f("text"))
+            msg = "已报告成效"
+        elif action == "reward":
+            qualifies = f("qualifies") == "1"
+            match_svc.decide_reward(db, pool, actor, match_id, qualifies, _num(f("amount")) if qualifies else None)
+            msg = "已作出奖补决定"
+        else:
+            raise DomainError(f"未知操作 {action}")
+    except DomainError as exc:
+        return _error(request, actor, exc)
+    return back(f"/console/matches/{match_id}", msg)
+
+
+@router.get("/console/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request) -> HTMLResponse:
+    actor = _actor(request)
+    try:
+        s = stats_svc.summary(request.app.state.db, actor)
+    except DomainError as exc:
+        return _error(request, actor, exc)
+    by_month = [{"label": r["key"], "count": r["count"]} for r in s["demands"]["by_month"]]
+    return page(request, "dashboard.html", actor, title="统计看板", s=s, by_month=by_month)
+
+
+@router.get("/console/import", response_class=HTMLResponse)
+def import_page(request: Request) -> HTMLResponse:
+    actor = _actor(request)
+    return page(request, "import.html", actor, title="导入导出", report=None)
+
+
+@router.post("/console/import", response_class=HTMLResponse)
+async def import_upload(request: Request, file: UploadFile, kind: str = Form(...)) -> HTMLResponse:
+    actor = _actor(request)
+    if actor.role not in (Role.OFFICIAL, Role.ADMIN):
+        return _error(request, actor, DomainError("仅审核人员和管理员可导入数据"))
+    if kind not in ("talents", "demands"):
+        return _error(request, actor, DomainError("数据类型只能是人才或需求"))
+    name = file.filename or "upload.xlsx"
+    data = await file.read(20 * 1024 * 1024 + 1)
+    if len(data) > 20 * 1024 * 1024 or not name.lower().endswith((".xlsx", ".csv")):
+        return _error(request, actor, DomainError("请上传不超过 20 MB 的 .xlsx 或 .csv 文件"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name
+        path.write_bytes(data)
+        report = import_file(request.app.state.db, kind, path, filename=name, actor_user_id=actor.user_id,
+                             actor_role=actor.role)
+    pool = request.app.state.runtime.pool
+    if report.ok and kind == "talents" and pool is not None and pool.ready:
+        sync_pool(request.app.state.db, pool)
+    return page(request, "import.html", actor, status=200 if report.ok else 422, title="导入导出", report=report)
+
+
+@router.get("/console/rounds", response_class=HTMLResponse)
+def rounds_page(request: Request, show: int | None = None) -> HTMLResponse:
+    actor = _actor(request)
+    try:
+        rounds = round_svc.list_rounds(request.app.state.db, actor)
+    except DomainError as exc:
+        return _error(request, actor, exc)
+    current = next((r for r in rounds if r["id"] == show), rounds[0] if rounds else None)
+    return page(request, "rounds.html", actor, title="批量匹配", rounds=rounds, current=current,
+                sectors=[s.value for s in Sector], cities=CITIES)
+
+
+@router.get("/console/rounds/{round_id}", response_class=HTMLResponse)
+def round_page(request: Request, round_id: int) -> HTMLResponse:
+    return rounds_page(request, show=round_id)
+
+
+@router.post("/console/rounds", response_model=None)
+async def start_round(request: Request) -> Response:
+    actor = _actor(request)
+    form = await request.form()
+    try:
+        params = round_svc.RoundParams(sector=str(form.get("sector") or "") or None,
+                                       city=str(form.get("city") or "") or None,
+                                       proposals_wanted=int(str(form.get("proposals_wanted") or 3)),
+                                       max_posts_per_talent=int(str(form.get("max_posts_per_talent") or 2)))
+        r = round_svc.start_round(request.app.state.db, actor, params)
+    except (DomainError, ValueError) as exc:
+        err = exc if isinstance(exc, DomainError) else Invalid("参数格式不正确")
+        return _error(request, actor, err)
+    db, runtime = request.app.state.db, request.app.state.runtime
+    request.app.state.jobs.submit(lambda: round_svc.run_round(db, runtime.pool, r["id"]))
+    return back(f"/console/rounds/{r['id']}", "已开始匹配，刷新查看进度")
