@@ -20,7 +20,7 @@ serve: install
 	$(VENV)/bin/matcher serve --prepare
 
 lint: install
-	$(VENV)/bin/ruff check matcher api tests
+	$(VENV)/bin/ruff check matcher api tests benchmarks
 
 typecheck: install
 	$(VENV)/bin/mypy matcher api
