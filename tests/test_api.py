@@ -386,3 +386,18 @@ def test_round_proposes_for_all_open_demands_and_enters_the_workflow(client: Tes
     assert b2["report"]["demands"] == rep["demands"]
     assert not {(p["demand_id"], p["talent_id"]) for p in b2["report"]["proposals"]} & \
         {(p["demand_id"], p["talent_id"]) for p in rep["proposals"]}
+
+
+def test_round_inputs_and_solution_are_deterministic(client: TestClient) -> None:
+    from matcher.engine.assignment import milp
+    from matcher.services.rounds import RoundParams, build_problem
+
+    app = client.app
+    params = RoundParams(sector="energy", proposals_wanted=2)
+    p1, _ = build_problem(app.state.db, app.state.runtime.pool, params)  # type: ignore[attr-defined]
+    p2, _ = build_problem(app.state.db, app.state.runtime.pool, params)  # type: ignore[attr-defined]
+    assert p1.candidates == p2.candidates and p1.wanted == p2.wanted and p1.capacity == p2.capacity
+    assert p1.candidates, "energy demands have candidates"
+    a, b = milp.solve(p1), milp.solve(p2)
+    assert [(c.demand_id, c.talent_id, c.mode) for c in a.chosen] == [(c.demand_id, c.talent_id, c.mode)
+                                                                      for c in b.chosen]
