@@ -41,9 +41,19 @@ def embedder(settings: Settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture()
 def db(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from matcher.storage.db import Database
+    """A fresh, migrated database: SQLite in a temporary folder, or the PostgreSQL database named by
+    MATCHER_TEST_DATABASE_URL (emptied first), to run the storage tests against PostgreSQL too."""
+    from sqlalchemy import text
 
-    database = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    from matcher.storage.db import Database
+    from matcher.storage.models import Base
+
+    url = os.environ.get("MATCHER_TEST_DATABASE_URL")
+    database = Database(url or f"sqlite:///{tmp_path / 'test.db'}")
+    if url:
+        Base.metadata.drop_all(database.engine)
+        with database.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     database.upgrade()
     return database
 
