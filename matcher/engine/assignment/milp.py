@@ -88,7 +88,7 @@ def solve(p: AssignmentProblem, time_limit: float = 120.0, tolerance: float = 1e
     bounds2 = Bounds(np.zeros(n + 1), np.concatenate([np.ones(n), [0.0]]))
     c2 = np.concatenate([-scores, [0.0]])
 
-    def attempt(z: float):  # type: ignore[no-untyped-def]
+    def attempt(z: float) -> Any:
         floor_rows = LinearConstraint(with_z(qual), wanted * max(0.0, z), np.inf)
         r = milp(c2, constraints=[*cons, floor_rows], integrality=integrality, bounds=bounds2, options=opts)
         return r if r.x is not None else None
