@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     embedding_batch_size: int = 32
     index_kind: str = Field(default="flat", description="'flat' (exact) or 'hnsw' (approximate).")
     hnsw_m: int = 32
-    hnsw_ef_search: int = 128
+    hnsw_ef_search: int = 512
     region_name: str = "山西省"
     region_short: str = "晋"
     demo_talents: int = 2000
