@@ -110,13 +110,19 @@ def update_demand(db: Database, actor: Actor, demand_id: int, changes: dict[str,
     return view
 
 
-def withdraw(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
+def _transition(db: Database, actor: Actor, demand_id: int, action: str) -> dict[str, Any]:
+    """A state change of the demand alone (withdraw, close): checked, applied and audited together."""
     with db.session() as s:
         d = visible_demand(s, actor, demand_id)
-        d.status = check(DEMAND_TRANSITIONS, "withdraw", d.status, actor.role, "demand")
-        record(s, action="withdraw", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, after={"status": d.status})
+        before = d.status
+        d.status = check(DEMAND_TRANSITIONS, action, d.status, actor.role, "demand")
+        record(s, action=action, entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before={"status": before}, after={"status": d.status})
         return demand_view(d)
+
+
+def withdraw(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
+    return _transition(db, actor, demand_id, "withdraw")
 
 
 def take_up(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
@@ -144,12 +150,7 @@ def take_up(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
 
 
 def close(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
-    with db.session() as s:
-        d = visible_demand(s, actor, demand_id)
-        d.status = check(DEMAND_TRANSITIONS, "close", d.status, actor.role, "demand")
-        record(s, action="close", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, after={"status": d.status})
-        return demand_view(d)
+    return _transition(db, actor, demand_id, "close")
 
 
 def get_demand(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
