@@ -216,7 +216,7 @@ def take_up(request: Request, demand_id: int) -> Response:
 def withdraw(request: Request, demand_id: int) -> Response:
     actor = _actor(request)
     try:
-        demand_svc.withdraw(request.app.state.db, actor, demand_id)
+        demand_svc.withdraw(request.app.state.db, actor, demand_id, request.app.state.runtime.pool)
     except DomainError as exc:
         return _error(request, actor, exc)
     return back(f"/console/demands/{demand_id}", "需求已撤回")

@@ -401,3 +401,15 @@ def test_round_inputs_and_solution_are_deterministic(client: TestClient) -> None
     a, b = milp.solve(p1), milp.solve(p2)
     assert [(c.demand_id, c.talent_id, c.mode) for c in a.chosen] == [(c.demand_id, c.talent_id, c.mode)
                                                                       for c in b.chosen]
+
+
+def test_closing_a_demand_releases_the_talents_capacity(client: TestClient) -> None:
+    approved = client.get("/api/v1/matches?status=rewarded", headers=h("official")).json()["items"][0]
+    pool = client.app.state.runtime.pool  # type: ignore[attr-defined]
+    tid = approved["talent_id"]
+    assert pool.facts[tid].load.get("tech_vp", 0) >= 1
+    r = client.post(f"/api/v1/demands/{approved['demand_id']}/close", headers=h("enterprise"))
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    assert pool.facts[tid].load.get("tech_vp", 0) == 0
+    assert client.post(f"/api/v1/demands/{approved['demand_id']}/close",
+                       headers=h("enterprise")).status_code == 409

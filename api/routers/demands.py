@@ -46,13 +46,15 @@ def patch_demand(demand_id: int, body: DemandPatch, db: Database = Depends(get_d
 
 
 @router.post("/{demand_id}/withdraw", response_model=DemandOut, summary="Withdraw — its enterprise")
-def withdraw(demand_id: int, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
-    return svc.withdraw(db, actor, demand_id)
+def withdraw(demand_id: int, db: Database = Depends(get_db), pool: TalentPool | None = Depends(get_pool),
+             actor: Actor = Depends(get_actor)) -> Any:
+    return svc.withdraw(db, actor, demand_id, pool)
 
 
 @router.post("/{demand_id}/close", response_model=DemandOut, summary="Close — its enterprise or an official")
-def close(demand_id: int, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
-    return svc.close(db, actor, demand_id)
+def close(demand_id: int, db: Database = Depends(get_db), pool: TalentPool | None = Depends(get_pool),
+          actor: Actor = Depends(get_actor)) -> Any:
+    return svc.close(db, actor, demand_id, pool)
 
 
 @router.post("/{demand_id}/take-up", response_model=DemandOut,

@@ -149,10 +149,11 @@ class VectorIndex:
     def __contains__(self, tid: int) -> bool:
         return tid in self._ids
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, ef: int | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k inner products. ``allowed`` restricts the search to those ids (applied inside FAISS, so a
-        filtered query still returns k results when k exist). Missing results have id -1."""
+        filtered query still returns k results when k exist). Missing results have id -1. ``ef``
+        overrides the HNSW search breadth for this call (bulk jobs that tolerate approximate answers)."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         with self._lock.read():
             k = max(1, min(k, len(self._ids)))
@@ -169,7 +170,7 @@ class VectorIndex:
                 selector = dead if selector is None else faiss.IDSelectorAnd(selector, dead)
                 parts.append(selector)
             if self.kind == "hnsw":
-                params: faiss.SearchParameters = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+                params: faiss.SearchParameters = faiss.SearchParametersHNSW(efSearch=max(ef or self.ef_search, k))
             else:
                 params = faiss.SearchParameters()
             if selector is not None:

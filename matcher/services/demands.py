@@ -13,7 +13,7 @@ from matcher.errors import Conflict, Invalid, NotFound, NotReady
 from matcher.reference import industry_codes, sector_for_industry
 from matcher.services.access import Actor, can_see_demand, require, talent_view, visible_demand
 from matcher.services.audit import record
-from matcher.services.matching import demand_facts, demand_text
+from matcher.services.matching import current_loads, demand_facts, demand_text, to_facts
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent
 from matcher.workflow import DEMAND_TRANSITIONS, check
@@ -110,19 +110,27 @@ def update_demand(db: Database, actor: Actor, demand_id: int, changes: dict[str,
     return view
 
 
-def _transition(db: Database, actor: Actor, demand_id: int, action: str) -> dict[str, Any]:
-    """A state change of the demand alone (withdraw, close): checked, applied and audited together."""
+def _transition(db: Database, actor: Actor, demand_id: int, action: str,
+                pool: TalentPool | None = None) -> dict[str, Any]:
+    """A state change of the demand alone (withdraw, close): checked, applied and audited together.
+    Ending a demand releases the capacity its engagements held, so the engine's loads are refreshed."""
     with db.session() as s:
         d = visible_demand(s, actor, demand_id)
         before = d.status
         d.status = check(DEMAND_TRANSITIONS, action, d.status, actor.role, "demand")
         record(s, action=action, entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before={"status": before}, after={"status": d.status})
+        s.flush()
+        if pool is not None and pool.ready:
+            loads = current_loads(s)
+            talents = s.scalars(select(Talent).join(Match, Match.talent_id == Talent.id)
+                                .where(Match.demand_id == demand_id))
+            pool.upsert([to_facts(t, loads.get(t.id)) for t in talents])
         return demand_view(d)
 
 
-def withdraw(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
-    return _transition(db, actor, demand_id, "withdraw")
+def withdraw(db: Database, actor: Actor, demand_id: int, pool: TalentPool | None = None) -> dict[str, Any]:
+    return _transition(db, actor, demand_id, "withdraw", pool)
 
 
 def take_up(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
@@ -149,8 +157,8 @@ def take_up(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
         return demand_view(d)
 
 
-def close(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
-    return _transition(db, actor, demand_id, "close")
+def close(db: Database, actor: Actor, demand_id: int, pool: TalentPool | None = None) -> dict[str, Any]:
+    return _transition(db, actor, demand_id, "close", pool)
 
 
 def get_demand(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
