@@ -108,7 +108,12 @@ def solve(p: AssignmentProblem, time_limit: float = 120.0, tolerance: float = 1e
             else:
                 hi = mid
     x = best.x
-    status = "optimal" if best.status == 0 else f"time limit or gap ({best.message})"
+    if best.status != 0:
+        status = f"time limit or gap ({best.message})"
+    elif hi - lo > tolerance * max(hi, 1e-9):
+        status = f"time limit: floor {lo:.4f}, the best floor is at most {hi:.4f}"
+    else:
+        status = "optimal"
     chosen: list[Candidate] = [cands[i] for i in range(n) if x[i] > 0.5]
     per_demand = np.asarray(qual @ x[:n]).ravel() / wanted
     achieved = float(per_demand.min()) if len(per_demand) else 0.0
