@@ -50,7 +50,7 @@ def _load_pool(app: FastAPI, settings: Settings) -> None:
     runtime: Runtime = app.state.runtime
     try:
         runtime.status = "building"
-        pool = build_pool(settings, app.state.db, log=log.info)
+        pool = build_pool(settings, app.state.db, log=log.info, progress=True)  # tqdm bar on stderr
         runtime.pool = pool
         runtime.status = f"ready ({len(pool.facts)} talents)"
         log.info("matching index %s", runtime.status)

@@ -193,6 +193,10 @@ def serve(prepare: bool = typer.Option(False, help="create the database and load
         typer.echo("demo accounts (Authorization: Bearer <token>):")
         for role, token in tokens.items():
             typer.echo(f"  {role:<13} {token}")
+    import logging
+
+    # the API's own messages (index loading, rounds) next to uvicorn's
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     url = f"http://{host or s.host}:{port or s.port}"
     typer.echo(f"serving on {url}  (API docs: {url}/docs)")
     uvicorn.run("api.app:create_app", factory=True, host=host or s.host, port=port or s.port, log_level="info")
