@@ -202,8 +202,9 @@ class TalentPool:
                     self.index.add(ids, vecs)
                     self._compute_neighbours(ids, vecs)
                 self.lexical.upsert([t.id for t in changed], [t.text for t in changed])
-            if len(self.facts) <= self.persist_threshold:
-                self._save()
+                # Only text changes touch the saved index (loads and capacities live in the database).
+                if len(self.facts) <= self.persist_threshold:
+                    self._save()
 
     def remove(self, ids: Sequence[int]) -> None:
         with self._write:
