@@ -259,21 +259,12 @@ def match_detail(request: Request, match_id: int) -> HTMLResponse:
     db = request.app.state.db
     try:
         m = match_svc.get_match(db, actor, match_id)
-        d = demand_svc.get_demand(db, actor, m["demand_id"]) if actor.role != Role.INTERMEDIARY else \
-            _demand_for_intermediary(db, m["demand_id"])
+        d = demand_svc.get_demand(db, actor, m["demand_id"])
         history = demand_svc.history(db, actor, m["demand_id"]) if actor.role in (Role.OFFICIAL, Role.ADMIN) else []
     except DomainError as exc:
         return _error(request, actor, exc)
     history = [e for e in history if e["entity"] == "demand" or e["entity_id"] == str(match_id)]
     return page(request, "match_detail.html", actor, title=f"匹配 #{match_id}", m=m, d=d, history=history)
-
-
-def _demand_for_intermediary(db: Any, demand_id: int) -> dict[str, Any]:
-    """An intermediary may read the demand behind its own match even after it left the open board."""
-    from matcher.storage.models import Demand
-
-    with db.session() as s:
-        return demand_svc.demand_view(s.get(Demand, demand_id))
 
 
 @router.post("/console/matches/{match_id}/{action}", response_model=None)

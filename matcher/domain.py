@@ -150,6 +150,17 @@ LABELS: dict[str, str] = {
 }
 
 
+def profile_text(profile: str, research_fields: list[str] | tuple[str, ...], achievements: str) -> str:
+    """The text the embedding model and the lexical index read for a talent (one definition, used by
+    the database model, the benchmarks and the tests, so they all match the same text)."""
+    parts = [profile]
+    if research_fields:
+        parts.append("研究领域：" + "、".join(research_fields))
+    if achievements:
+        parts.append(achievements)
+    return "\n".join(p for p in parts if p)
+
+
 def label(value: str) -> str:
     """Chinese label for a stored enum value (the value itself when none is known)."""
     return LABELS.get(value, value)

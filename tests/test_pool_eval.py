@@ -6,30 +6,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher.demo import generator
 from matcher.engine.evaluation import evaluate, ndcg_at, precision_at_excluding_top, recall_at, reciprocal_rank
 from matcher.engine.pool import Filters, TalentPool
 from matcher.engine.ranking import DemandFacts, TalentFacts
+from matcher.services.benchmark import demo_talent_facts
 
 SEED = 20261126
 
 
-def _facts(n: int) -> list[TalentFacts]:
-    out = []
-    for i in range(n):
-        row, _ = generator.talent(SEED, i)
-        out.append(TalentFacts(
-            id=i + 1, external_id=row["external_id"], name=row["name"],
-            text=row["profile"] + "\n" + row["achievements"], institution_type=row["institution_type"],
-            title_level=row["title_level"], sector=row["sector"], city=row["city"], in_province=row["in_province"],
-            province_ties=tuple(row["province_ties"]), mode_capacity=row["mode_capacity"],
-            flexible_forms=tuple(row["flexible_forms"]), patents=row["patents"], projects=row["projects"]))
-    return out
-
-
 @pytest.fixture(scope="module")
 def facts() -> list[TalentFacts]:
-    return _facts(160)
+    return demo_talent_facts(SEED, 0, 160)
 
 
 def _demand(text: str) -> DemandFacts:

@@ -17,7 +17,7 @@ from api.schemas import ImportReportOut, Page, TalentOut, UserIn
 from matcher.domain import Role, Sector
 from matcher.engine.pool import TalentPool
 from matcher.errors import Invalid, NotFound
-from matcher.services.access import Actor, require, talent_view
+from matcher.services.access import Actor, contacts_visible, require, talent_view
 from matcher.services.exporting import export_xlsx
 from matcher.services.importing import import_file
 from matcher.services.matching import sync_pool
@@ -44,7 +44,9 @@ def list_talents(q: str | None = Query(None, max_length=100), sector: Sector | N
     with db.session() as s:
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = s.scalars(stmt.order_by(Talent.id).limit(limit).offset(offset)).all()
-        return {"items": [talent_view(s, actor, t) for t in rows], "total": total, "limit": limit, "offset": offset}
+        shown = contacts_visible(s, actor, [t.id for t in rows])
+        return {"items": [talent_view(s, actor, t, t.id in shown) for t in rows], "total": total, "limit": limit,
+                "offset": offset}
 
 
 @router.get("/talents/{talent_id}", response_model=TalentOut)

@@ -224,6 +224,14 @@ class VectorIndex:
             raise IndexCorrupt("index contents do not match the manifest")
         return index, manifest
 
+    def vectors(self, ids: Iterable[int]) -> np.ndarray:
+        """The stored vectors of the given ids (an unknown id raises), e.g. to score a chosen talent."""
+        wanted = [int(i) for i in ids]
+        with self._lock.read():
+            if not wanted:
+                return np.zeros((0, self.dim), dtype=np.float32)
+            return np.stack([self._index.reconstruct(i) for i in wanted])
+
     def ids(self) -> np.ndarray:
         with self._lock.read():
             return np.fromiter(sorted(self._ids), dtype=np.int64)

@@ -180,9 +180,8 @@ class TalentPool:
             self.neighbours = {int(t): row[row >= 0] for t, row in zip(ids, table, strict=True)}
         except (OSError, ValueError, KeyError):
             ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
-            vecs = np.stack([self.index._index.reconstruct(int(i)) for i in ids]) if len(ids) else None
-            if vecs is not None:
-                self._compute_neighbours(ids, vecs)
+            if len(ids):
+                self._compute_neighbours(ids, self.index.vectors(ids))
 
     def upsert(self, talents: Sequence[TalentFacts]) -> None:
         """Add or update talents; only changed texts are re-encoded."""
@@ -259,7 +258,7 @@ class TalentPool:
         if allowed is not None and len(allowed) > self.selector_max_fraction * max(1, len(self.facts)):
             # A filter that keeps most of the pool is cheaper as over-fetch + post-filter than as a FAISS
             # ID selector (building a selector over hundreds of thousands of ids costs more than the search).
-            member = np.zeros(int(max(self.facts)) + 1, dtype=bool)
+            member = np.zeros(int(self._attribute_arrays()["id"].max()) + 1, dtype=bool)
             member[allowed] = True
             fetch = min(len(self.facts), int(n * len(self.facts) / max(1, len(allowed)) * 1.5) + 10)
             d_scores, d_ids = self.index.search(q, fetch)
@@ -280,8 +279,7 @@ class TalentPool:
         ids = np.array(sorted(set(dense) | set(lex)), dtype=np.int64)
         missing_dense = [i for i in ids.tolist() if i not in dense]
         if missing_dense:
-            vecs = np.stack([self.index._index.reconstruct(int(i)) for i in missing_dense])
-            for i, s in zip(missing_dense, (vecs @ q[0]).tolist(), strict=True):
+            for i, s in zip(missing_dense, (self.index.vectors(missing_dense) @ q[0]).tolist(), strict=True):
                 dense[i] = s
         missing_lex = [i for i in ids.tolist() if i not in lex]
         if missing_lex:
@@ -325,7 +323,7 @@ class TalentPool:
         if talent_id not in set(ids.tolist()):
             q = self.embedder.encode_queries([demand.text])[0]
             ids = np.append(ids, talent_id)
-            dense = np.append(dense, float(self.index._index.reconstruct(int(talent_id)) @ q))
+            dense = np.append(dense, float(self.index.vectors([talent_id])[0] @ q))
             lexical = np.append(lexical, self.lexical.score(demand.text, [talent_id]))
         talents = [self.facts[int(i)] for i in ids]
         ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=True,

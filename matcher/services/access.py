@@ -10,6 +10,7 @@ Rules (in the core library, so the API, console and exports share them):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,18 +72,24 @@ def visible_demand(session: Session, actor: Actor, demand_id: int) -> Demand:
     return d
 
 
-def contact_visible(session: Session, actor: Actor, talent_id: int) -> bool:
+def contacts_visible(session: Session, actor: Actor, talent_ids: Iterable[int]) -> set[int]:
+    """The talents among ``talent_ids`` whose contact data the actor may see (one query for a page)."""
+    ids = {int(t) for t in talent_ids}
     if actor.sees_everything:
-        return True
-    q = select(Match.id).join(Demand, Demand.id == Match.demand_id).where(
-        Match.talent_id == talent_id, Match.status.in_(APPROVED_OR_LATER))
+        return ids
+    if not ids or actor.role not in (Role.ENTERPRISE, Role.INTERMEDIARY):
+        return set()
+    q = select(Match.talent_id).join(Demand, Demand.id == Match.demand_id).where(
+        Match.talent_id.in_(ids), Match.status.in_(APPROVED_OR_LATER))
     if actor.role == Role.ENTERPRISE:
         q = q.where(Demand.enterprise_id == actor.enterprise_id)
-    elif actor.role == Role.INTERMEDIARY:
-        q = q.where(Demand.intermediary_id == actor.intermediary_id)
     else:
-        return False
-    return session.scalar(q.limit(1)) is not None
+        q = q.where(Demand.intermediary_id == actor.intermediary_id)
+    return set(session.scalars(q))
+
+
+def contact_visible(session: Session, actor: Actor, talent_id: int) -> bool:
+    return talent_id in contacts_visible(session, actor, [talent_id])
 
 
 def mask_phone(phone: str) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 
 from matcher.config import Settings
 from matcher.demo import generator
+from matcher.domain import profile_text
 from matcher.engine.embedding import load_embedder
 from matcher.engine.index import VectorIndex
 from matcher.engine.pool import TalentPool
@@ -35,11 +36,12 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _facts(seed: int, start: int, stop: int) -> list[TalentFacts]:
+def demo_talent_facts(seed: int, start: int, stop: int) -> list[TalentFacts]:
+    """Generated talents start..stop as the engine sees them (ids start + 1 …), without a database."""
     out = []
     for i in range(start, stop):
         row, _ = generator.talent(seed, i)
-        text = row["profile"] + "\n研究领域：" + "、".join(row["research_fields"]) + "\n" + row["achievements"]
+        text = profile_text(row["profile"], row["research_fields"], row["achievements"])
         out.append(TalentFacts(id=i + 1, external_id=row["external_id"], name=row["name"], text=text,
                                institution_type=row["institution_type"], title_level=row["title_level"],
                                sector=row["sector"], city=row["city"], in_province=row["in_province"],
@@ -86,7 +88,7 @@ def run_benchmark(settings: Settings, sizes: list[int], hnsw_sizes: list[int], n
     t0 = time.perf_counter()
     embedder = load_embedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_cache_dir)
     log(f"model {embedder.model_id} loaded in {time.perf_counter() - t0:.1f} s")
-    base_facts = _facts(seed, 0, REAL)
+    base_facts = demo_talent_facts(seed, 0, REAL)
     sample = [f.text + f" #{i}" for i, f in enumerate(base_facts[:128])]  # uncached texts
     t0 = time.perf_counter()
     embedder.inner.encode_passages(sample)
@@ -107,7 +109,7 @@ def run_benchmark(settings: Settings, sizes: list[int], hnsw_sizes: list[int], n
         log(f"--- {n:,} talents, {kind} index ---")
         rss0 = _rss_mib()
         t0 = time.perf_counter()
-        facts = base_facts[:n] + (_facts(seed, REAL, n) if n > REAL else [])
+        facts = base_facts[:n] + (demo_talent_facts(seed, REAL, n) if n > REAL else [])
         vecs = _vectors(real_vecs, n, noise, seed)
         log(f"pool data prepared in {time.perf_counter() - t0:.1f} s")
         pool = TalentPool(embedder, None, kind=kind, cfg=RankingConfig(), hnsw_m=settings.hnsw_m,
@@ -150,13 +152,13 @@ def run_round_benchmark(settings: Settings, specs: list[tuple[int, int]], log: C
 
     seed = settings.demo_seed
     embedder = load_embedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_cache_dir)
-    base = _facts(seed, 0, REAL)
+    base = demo_talent_facts(seed, 0, REAL)
     real = embedder.encode_passages([f.text for f in base], progress=True)
     companies = generator.enterprises(seed)
     hosts = {c["name"]: c["can_host_joint_post"] for c in companies}
     for n_demands, n_talents in specs:
         log(f"--- round: {n_demands:,} demands × {n_talents:,} talents ---")
-        facts = base[:n_talents] + (_facts(seed, REAL, n_talents) if n_talents > REAL else [])
+        facts = base[:n_talents] + (demo_talent_facts(seed, REAL, n_talents) if n_talents > REAL else [])
         kind = "flat" if n_talents <= 200_000 else "hnsw"
         pool = TalentPool(embedder, None, kind=kind, cfg=RankingConfig(), hnsw_m=settings.hnsw_m,
                           ef_search=settings.hnsw_ef_search)

@@ -11,7 +11,14 @@ from matcher.domain import DemandStatus, Role
 from matcher.engine.pool import Filters, TalentPool
 from matcher.errors import Conflict, Invalid, NotFound, NotReady
 from matcher.reference import industry_codes, sector_for_industry
-from matcher.services.access import Actor, can_see_demand, require, talent_view, visible_demand
+from matcher.services.access import (
+    Actor,
+    can_see_demand,
+    contacts_visible,
+    require,
+    talent_view,
+    visible_demand,
+)
 from matcher.services.audit import record
 from matcher.services.matching import current_loads, demand_facts, demand_text, to_facts
 from matcher.storage.db import Database
@@ -215,12 +222,13 @@ def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int,
         proposals, total = pool.propose(facts, mode, k=k, offset=offset, filters=filters,
                                         include_excluded=include_excluded)
         talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([p.talent.id for p in proposals])))}
+        visible_ids = contacts_visible(s, actor, talents)
         out = []
         for rank_no, p in enumerate(proposals, start=offset + 1):
             t = talents.get(p.talent.id)
             if t is None:
                 continue  # removed from the database since the index was built
-            out.append({"rank": rank_no, "talent": talent_view(s, actor, t), **p.explanation})
+            out.append({"rank": rank_no, "talent": talent_view(s, actor, t, t.id in visible_ids), **p.explanation})
         return out, total
 
 

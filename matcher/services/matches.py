@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from matcher.domain import DemandStatus, Mode, Role
 from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
-from matcher.services.access import Actor, can_see_demand, require, talent_view, visible_demand
+from matcher.services.access import Actor, can_see_demand, contacts_visible, require, talent_view, visible_demand
 from matcher.services.audit import record
 from matcher.services.matching import current_loads, demand_facts, to_facts
 from matcher.storage.db import Database
@@ -213,4 +213,5 @@ def list_matches(db: Database, actor: Actor, *, status: str | None = None, deman
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = s.scalars(stmt.order_by(Match.updated_at, Match.id).limit(limit).offset(offset)).all()
         talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([m.talent_id for m in rows])))}
-        return [match_view(m, talent_view(s, actor, talents[m.talent_id])) for m in rows], total
+        shown = contacts_visible(s, actor, talents)
+        return [match_view(m, talent_view(s, actor, talents[m.talent_id], m.talent_id in shown)) for m in rows], total

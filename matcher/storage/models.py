@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from matcher.domain import profile_text
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -118,12 +120,7 @@ class Talent(Base):
 
     def embedding_text(self) -> str:
         """The text the embedding model and the lexical index read for this talent."""
-        parts = [self.profile]
-        if self.research_fields:
-            parts.append("研究领域：" + "、".join(self.research_fields))
-        if self.achievements:
-            parts.append(self.achievements)
-        return "\n".join(p for p in parts if p)
+        return profile_text(self.profile, self.research_fields or [], self.achievements)
 
 
 class User(Base):
