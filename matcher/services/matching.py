@@ -20,10 +20,6 @@ from matcher.storage.models import Demand, Enterprise, Match, Talent
 ACTIVE_ENGAGEMENT = ("approved", "engaged", "outcome_reported", "rewarded", "not_rewarded")
 
 
-def talent_text(t: Talent) -> str:
-    return t.embedding_text()
-
-
 def demand_text(d: Demand) -> str:
     parts = [d.title] + ([d.description] if d.description.strip() != d.title.strip() else [])
     if d.keywords:
@@ -43,7 +39,7 @@ def current_loads(session: Session) -> dict[int, dict[str, int]]:
 
 def to_facts(t: Talent, load: dict[str, int] | None = None) -> TalentFacts:
     return TalentFacts(
-        id=t.id, external_id=t.external_id, name=t.name, text=talent_text(t),
+        id=t.id, external_id=t.external_id, name=t.name, text=t.embedding_text(),
         institution_type=t.institution_type, title_level=t.title_level, sector=t.sector, city=t.city,
         in_province=t.in_province, province_ties=tuple(t.province_ties or ()),
         mode_capacity=dict(t.mode_capacity or {}), flexible_forms=tuple(t.flexible_forms or ()),
