@@ -11,11 +11,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import console, errors
 from api.routers import demands, matches, rounds, system, talents
@@ -35,15 +34,37 @@ class Runtime:
     status: str = "starting"
 
 
-class BodyLimit(BaseHTTPMiddleware):
-    """Refuse oversized bodies before reading them (413), so a client cannot exhaust memory."""
+class BodyLimit:
+    """Refuse bodies over ``MAX_BODY`` (413) at the ASGI level, counting the bytes as ``receive()``
+    yields them: a declared ``Content-Length`` is checked first, and a chunked body (no length) is cut
+    off as soon as it passes the limit, before it reaches memory, a temporary file or a handler."""
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY:
-            return JSONResponse(status_code=413, content={"error": {
-                "code": "too_large", "message": "request body larger than 21 MiB", "field": None}})
-        return await call_next(request)
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.strip().isdigit() or int(declared) > self.max_body):
+            await errors.error(413, "too_large", f"request body larger than {self.max_body // 2**20} MiB")(
+                scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    # FastAPI re-raises an HTTPException met while reading a body; the handler gives the 413.
+                    raise StarletteHTTPException(413, f"request body larger than {self.max_body // 2**20} MiB")
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def _load_pool(app: FastAPI, settings: Settings) -> None:

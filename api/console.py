@@ -4,17 +4,20 @@ the JSON API, then redirect. The token lives in an HttpOnly, SameSite=Strict coo
 from __future__ import annotations
 
 import tempfile
-from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
 
+from api import forms
+from api.deps import DemandId, MatchId, RoundId
+from api.schemas import ContactIn, DemandIn, OutcomeIn, ReviewIn, RewardIn, RoundIn, ShortlistIn, SubmitIn
 from matcher.domain import DemandStatus, Mode, Role, Sector, label
 from matcher.engine.pool import Filters
-from matcher.errors import DomainError, Invalid, Unauthorized
+from matcher.errors import DomainError, Invalid, NotFound, Unauthorized
 from matcher.reference import CITIES, industry_codes
 from matcher.services import demands as demand_svc
 from matcher.services import matches as match_svc
@@ -23,7 +26,7 @@ from matcher.services import stats as stats_svc
 from matcher.services.access import Actor, authenticate
 from matcher.services.importing import import_file
 from matcher.services.matching import sync_pool
-from matcher.tabular import split_list
+from matcher.validation import MAX_ID
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters["zh"] = lambda v: label(v) if v else ""
@@ -136,39 +139,19 @@ def new_demand(request: Request) -> HTMLResponse:
                 submit_label="发布需求", **_form_ctx({}, {}))
 
 
-def _num(v: str | None, cast: type = float) -> Any:
-    return cast(v) if v not in (None, "") else None
-
-
 @router.post("/console/demands", response_model=None)
 async def create_demand(request: Request) -> Response:
     actor = _actor(request)
     form = await request.form()
-    raw = {k: str(form.get(k) or "").strip() for k in ("title", "description", "sector", "industry_code", "keywords",
-                                                       "city", "budget_min", "budget_max", "duration_months",
-                                                       "deadline")}
-    modes = [str(m) for m in form.getlist("modes")]
-    values: dict[str, Any] = {"title": raw["title"], "description": raw["description"],
-                              "sector": raw["sector"] or None, "industry_code": raw["industry_code"],
-                              "keywords": split_list(raw["keywords"]), "modes": modes, "city": raw["city"]}
-    errors: dict[str, str] = {}
-    if len(values["title"]) < 4:
-        errors["title"] = "需求名称至少 4 个字"
-    if len(values["description"]) < 10:
-        errors["description"] = "请至少用 10 个字描述问题"
-    if not modes or any(m not in {x.value for x in Mode} for m in modes):
-        errors["modes"] = "请至少选择一种引才方式"
-    try:
-        values["budget_min"] = _num(raw["budget_min"])
-        values["budget_max"] = _num(raw["budget_max"])
-        values["duration_months"] = _num(raw["duration_months"], int)
-        values["deadline"] = date.fromisoformat(raw["deadline"]) if raw["deadline"] else None
-    except ValueError:
-        errors["budget_max"] = "预算、周期或日期格式不正确"
-    shown = {**raw, "modes": modes, "keywords_text": raw["keywords"]}
-    if not errors:
+    fields = ("title", "description", "sector", "industry_code", "city", "budget_min", "budget_max",
+              "duration_months", "deadline")
+    shown: dict[str, Any] = {k: str(form.get(k) or "") for k in fields}
+    shown.update(modes=[str(m) for m in form.getlist("modes")], keywords_text=str(form.get("keywords") or ""))
+    body, errors = forms.parse(DemandIn, forms.form_values(form, lists=("modes",), split=("keywords",)))
+    if body is not None:
         try:
-            d = demand_svc.create_demand(request.app.state.db, actor, values, request.app.state.runtime.pool)
+            d = demand_svc.create_demand(request.app.state.db, actor, body.model_dump(),
+                                         request.app.state.runtime.pool)
             return back(f"/console/demands/{d['id']}", "需求已发布")
         except Invalid as exc:
             errors[exc.field or "title"] = exc.message
@@ -179,7 +162,7 @@ async def create_demand(request: Request) -> Response:
 
 
 @router.get("/console/demands/{demand_id}", response_class=HTMLResponse)
-def demand_detail(request: Request, demand_id: int, mode: str | None = None) -> HTMLResponse:
+def demand_detail(request: Request, demand_id: DemandId, mode: str | None = None) -> HTMLResponse:
     actor = _actor(request)
     db, pool = request.app.state.db, request.app.state.runtime.pool
     try:
@@ -203,7 +186,7 @@ def demand_detail(request: Request, demand_id: int, mode: str | None = None) -> 
 
 
 @router.post("/console/demands/{demand_id}/take-up", response_model=None)
-def take_up(request: Request, demand_id: int) -> Response:
+def take_up(request: Request, demand_id: DemandId) -> Response:
     actor = _actor(request)
     try:
         demand_svc.take_up(request.app.state.db, actor, demand_id)
@@ -213,7 +196,7 @@ def take_up(request: Request, demand_id: int) -> Response:
 
 
 @router.post("/console/demands/{demand_id}/withdraw", response_model=None)
-def withdraw(request: Request, demand_id: int) -> Response:
+def withdraw(request: Request, demand_id: DemandId) -> Response:
     actor = _actor(request)
     try:
         demand_svc.withdraw(request.app.state.db, actor, demand_id, request.app.state.runtime.pool)
@@ -223,11 +206,14 @@ def withdraw(request: Request, demand_id: int) -> Response:
 
 
 @router.post("/console/demands/{demand_id}/shortlist", response_model=None)
-def shortlist(request: Request, demand_id: int, talent_id: int = Form(...), mode: str = Form(...)) -> Response:
+async def shortlist(request: Request, demand_id: DemandId) -> Response:
     actor = _actor(request)
+    body, errors = forms.parse(ShortlistIn, forms.form_values(await request.form()))
     try:
-        m = match_svc.shortlist(request.app.state.db, request.app.state.runtime.pool, actor, demand_id, talent_id,
-                                mode)
+        if body is None:
+            raise Invalid("；".join(errors.values()))
+        m = match_svc.shortlist(request.app.state.db, request.app.state.runtime.pool, actor, demand_id,
+                                body.talent_id, body.mode, body.flexible_form.value if body.flexible_form else None)
     except DomainError as exc:
         return _error(request, actor, exc)
     return back(f"/console/matches/{m['id']}", "已加入候选，请联络人才并提交审核")
@@ -254,7 +240,7 @@ def reviews(request: Request) -> HTMLResponse:
 
 
 @router.get("/console/matches/{match_id}", response_class=HTMLResponse)
-def match_detail(request: Request, match_id: int) -> HTMLResponse:
+def match_detail(request: Request, match_id: MatchId) -> HTMLResponse:
     actor = _actor(request)
     db = request.app.state.db
     try:
@@ -267,37 +253,47 @@ def match_detail(request: Request, match_id: int) -> HTMLResponse:
     return page(request, "match_detail.html", actor, title=f"匹配 #{match_id}", m=m, d=d, history=history)
 
 
+_MATCH_FORMS: dict[str, type[BaseModel] | None] = {
+    "contacts": ContactIn, "submit": SubmitIn, "review": ReviewIn, "confirm": None, "outcome": OutcomeIn,
+    "reward": RewardIn}
+
+
 @router.post("/console/matches/{match_id}/{action}", response_model=None)
-async def match_action(request: Request, match_id: int, action: str) -> Response:
+async def match_action(request: Request, match_id: MatchId, action: str) -> Response:
     actor = _actor(request)
     db, pool = request.app.state.db, request.app.state.runtime.pool
-    form = await request.form()
-
-    def f(name: str) -> str:
-        return str(form.get(name) or "").strip()
-
+    values = forms.form_values(await request.form())
+    if action == "contacts":
+        values.setdefault("note", "联络")
+    if action == "reward" and values.get("qualifies") == "0":
+        values.pop("amount", None)
     try:
-        if action == "contacts":
-            match_svc.record_contact(db, actor, match_id, f("note") or "联络", f("answer") or None)
+        if action not in _MATCH_FORMS:
+            raise NotFound(f"未知操作 {action}")
+        model = _MATCH_FORMS[action]
+        body = None
+        if model is not None:
+            body, errors = forms.parse(model, values)
+            if body is None:
+                raise Invalid("；".join(errors.values()))
+        if isinstance(body, ContactIn):
+            match_svc.record_contact(db, actor, match_id, body.note, body.answer)
             msg = "已记录联络"
-        elif action == "submit":
-            match_svc.submit(db, actor, match_id, f("plan"))
+        elif isinstance(body, SubmitIn):
+            match_svc.submit(db, actor, match_id, body.plan)
             msg = "已提交审核"
-        elif action == "review":
-            match_svc.review(db, pool, actor, match_id, f("decision"), f("reason"))
-            msg = "审核通过" if f("decision") == "approve" else "已驳回"
-        elif action == "confirm":
-            match_svc.confirm(db, actor, match_id)
-            msg = "已确认开展合作"
-        elif action == "outcome":
-            match_svc.report_outcome(db, actor, match_id, f("result"), f("text"))
+        elif isinstance(body, ReviewIn):
+            match_svc.review(db, pool, actor, match_id, body.decision, body.reason)
+            msg = "审核通过" if body.decision == "approve" else "已驳回"
+        elif isinstance(body, OutcomeIn):
+            match_svc.report_outcome(db, actor, match_id, body.result, body.text)
             msg = "已报告成效"
-        elif action == "reward":
-            qualifies = f("qualifies") == "1"
-            match_svc.decide_reward(db, pool, actor, match_id, qualifies, _num(f("amount")) if qualifies else None)
+        elif isinstance(body, RewardIn):
+            match_svc.decide_reward(db, pool, actor, match_id, body.qualifies, body.amount, body.reason)
             msg = "已作出奖补决定"
         else:
-            raise DomainError(f"未知操作 {action}")
+            match_svc.confirm(db, actor, match_id)
+            msg = "已确认开展合作"
     except DomainError as exc:
         return _error(request, actor, exc)
     return back(f"/console/matches/{match_id}", msg)
@@ -343,7 +339,7 @@ async def import_upload(request: Request, file: UploadFile, kind: str = Form(...
 
 
 @router.get("/console/rounds", response_class=HTMLResponse)
-def rounds_page(request: Request, show: int | None = None) -> HTMLResponse:
+def rounds_page(request: Request, show: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
     actor = _actor(request)
     try:
         rounds = round_svc.list_rounds(request.app.state.db, actor)
@@ -355,23 +351,20 @@ def rounds_page(request: Request, show: int | None = None) -> HTMLResponse:
 
 
 @router.get("/console/rounds/{round_id}", response_class=HTMLResponse)
-def round_page(request: Request, round_id: int) -> HTMLResponse:
+def round_page(request: Request, round_id: RoundId) -> HTMLResponse:
     return rounds_page(request, show=round_id)
 
 
 @router.post("/console/rounds", response_model=None)
 async def start_round(request: Request) -> Response:
     actor = _actor(request)
-    form = await request.form()
+    body, errors = forms.parse(RoundIn, forms.form_values(await request.form()))
     try:
-        params = round_svc.RoundParams(sector=str(form.get("sector") or "") or None,
-                                       city=str(form.get("city") or "") or None,
-                                       proposals_wanted=int(str(form.get("proposals_wanted") or 3)),
-                                       max_posts_per_talent=int(str(form.get("max_posts_per_talent") or 2)))
-        r = round_svc.start_round(request.app.state.db, actor, params)
-    except (DomainError, ValueError) as exc:
-        err = exc if isinstance(exc, DomainError) else Invalid("参数格式不正确")
-        return _error(request, actor, err)
+        if body is None:
+            raise Invalid("；".join(errors.values()))
+        r = round_svc.start_round(request.app.state.db, actor, round_svc.RoundParams(**body.model_dump()))
+    except DomainError as exc:
+        return _error(request, actor, exc)
     db, runtime = request.app.state.db, request.app.state.runtime
     request.app.state.jobs.submit(lambda: round_svc.run_round(db, runtime.pool, r["id"]))
     return back(f"/console/rounds/{r['id']}", "已开始匹配，刷新查看进度")

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import Depends, Request
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from matcher.engine.pool import TalentPool
 from matcher.services.access import Actor, authenticate
 from matcher.storage.db import Database
+from matcher.validation import MAX_ID, MAX_OFFSET
+
+# Bounded integers for every path id and page: an id or offset beyond these is a 422, never a driver
+# overflow (a 20-digit id used to reach SQLite and come back as a 500).
+DemandId = Annotated[int, Path(ge=1, le=MAX_ID)]
+MatchId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TalentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RoundId = Annotated[int, Path(ge=1, le=MAX_ID)]
+JobId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 bearer = HTTPBearer(auto_error=False, description="API token from `matcher users create` (demo: demo-official …)")
 

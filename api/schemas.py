@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from matcher.domain import FlexibleForm, Mode, Sector
+from matcher.validation import MAX_BUDGET, MAX_ID, MAX_MONTHS, MAX_REWARD, check_text
 
 T = TypeVar("T")
+
+#: Text on one line (names, titles, cities, keywords) and free text (descriptions, plans, reasons):
+#: both refuse control characters, so nothing stored can break a page or an export later.
+Line = Annotated[str, AfterValidator(lambda v: check_text(v, multiline=False))]
+Text = Annotated[str, AfterValidator(lambda v: check_text(v, multiline=True))]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class RequestModel(BaseModel):
+    """Every request body: unknown fields refused, numbers finite (no ``inf``/``NaN``), and explicit
+    ``null`` refused for the fields listed in ``not_null`` (a PATCH may omit them, never blank them)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    not_null: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: Any) -> Any:
+        if value is None and info.field_name in cls.not_null:
+            raise ValueError("must not be null")
+        return value
 
 
 class ErrorBody(BaseModel):
@@ -29,8 +51,8 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-class DemandIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+class DemandIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
         "title": "气化炉渣口堵渣频繁导致非计划停车",
         "description": "我公司使用本地高灰熔点煤进行粉煤加压气化，渣口堵渣每季度导致两到三次非计划停车，"
                        "希望专家改善灰渣黏温特性，实现长周期运行。",
@@ -38,34 +60,40 @@ class DemandIn(BaseModel):
         "modes": ["tech_vp", "flexible"], "budget_min": 50, "budget_max": 100, "duration_months": 12,
         "deadline": "2027-06-30"}]})
 
-    external_id: str | None = Field(default=None, max_length=64)
-    title: str = Field(min_length=4, max_length=200)
-    description: str = Field(min_length=10, max_length=20000)
+    not_null = ("title", "description", "industry_code", "keywords", "modes", "city", "proposals_wanted")
+
+    external_id: Line | None = Field(default=None, min_length=1, max_length=64)
+    title: Line = Field(min_length=4, max_length=200)
+    description: Text = Field(min_length=10, max_length=20000)
     sector: Sector | None = None
     industry_code: str = Field(default="", max_length=8, pattern=r"^[A-T0-9]*$")
-    keywords: list[str] = Field(default_factory=list, max_length=20)
+    keywords: list[Annotated[Line, Field(min_length=1, max_length=50)]] = Field(default_factory=list, max_length=20)
     modes: list[Mode] = Field(default_factory=lambda: [Mode.FLEXIBLE], min_length=1, max_length=3)
-    city: str = Field(default="", max_length=50)
-    budget_min: float | None = Field(default=None, ge=0, le=1_000_000)
-    budget_max: float | None = Field(default=None, ge=0, le=1_000_000)
-    duration_months: int | None = Field(default=None, ge=1, le=120)
+    city: Line = Field(default="", max_length=50)
+    budget_min: float | None = Field(default=None, ge=0, le=MAX_BUDGET)
+    budget_max: float | None = Field(default=None, ge=0, le=MAX_BUDGET)
+    duration_months: int | None = Field(default=None, ge=1, le=MAX_MONTHS)
     deadline: date | None = None
     proposals_wanted: int = Field(default=3, ge=1, le=20)
 
 
-class DemandPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DemandPatch(RequestModel):
+    """Only the fields sent change. Budget, duration and deadline may be cleared with ``null``; the
+    others may not (a demand always has a title, a description, modes …)."""
 
-    title: str | None = Field(default=None, min_length=4, max_length=200)
-    description: str | None = Field(default=None, min_length=10, max_length=20000)
+    not_null = ("title", "description", "sector", "industry_code", "keywords", "modes", "city",
+                "proposals_wanted")
+
+    title: Line | None = Field(default=None, min_length=4, max_length=200)
+    description: Text | None = Field(default=None, min_length=10, max_length=20000)
     sector: Sector | None = None
     industry_code: str | None = Field(default=None, max_length=8, pattern=r"^[A-T0-9]*$")
-    keywords: list[str] | None = Field(default=None, max_length=20)
+    keywords: list[Annotated[Line, Field(min_length=1, max_length=50)]] | None = Field(default=None, max_length=20)
     modes: list[Mode] | None = Field(default=None, min_length=1, max_length=3)
-    city: str | None = Field(default=None, max_length=50)
-    budget_min: float | None = Field(default=None, ge=0, le=1_000_000)
-    budget_max: float | None = Field(default=None, ge=0, le=1_000_000)
-    duration_months: int | None = Field(default=None, ge=1, le=120)
+    city: Line | None = Field(default=None, max_length=50)
+    budget_min: float | None = Field(default=None, ge=0, le=MAX_BUDGET)
+    budget_max: float | None = Field(default=None, ge=0, le=MAX_BUDGET)
+    duration_months: int | None = Field(default=None, ge=1, le=MAX_MONTHS)
     deadline: date | None = None
     proposals_wanted: int | None = Field(default=None, ge=1, le=20)
 
@@ -139,50 +167,72 @@ class ProposalOut(BaseModel):
     scores: dict[str, float]
 
 
-class ShortlistIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"talent_id": 17, "mode": "tech_vp"}]})
+class ShortlistIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"talent_id": 17, "mode": "tech_vp"}]})
+    not_null = ("talent_id", "mode")
 
-    talent_id: int = Field(ge=1)
+    talent_id: Id
     mode: Mode
     flexible_form: FlexibleForm | None = None
 
 
-class ContactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ContactIn(RequestModel):
+    not_null = ("note",)
 
-    note: str = Field(min_length=1, max_length=2000)
+    note: Text = Field(min_length=1, max_length=2000)
     answer: Literal["pending", "accepted", "declined"] | None = None
 
 
-class SubmitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+class SubmitIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"plan": "专家每月驻企6天，三个月内完成配煤与助熔剂试验，半年内实现连续运行90天。"}]})
+    not_null = ("plan",)
 
-    plan: str = Field(min_length=5, max_length=5000)
+    plan: Text = Field(min_length=5, max_length=5000)
 
 
-class ReviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+class ReviewIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"decision": "approve", "reason": "专业方向吻合，服务方案可行"}]})
+    not_null = ("decision", "reason")
 
     decision: Literal["approve", "reject"]
-    reason: str = Field(default="", max_length=2000)
+    reason: Text = Field(default="", max_length=2000)
 
 
-class OutcomeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OutcomeIn(RequestModel):
+    not_null = ("result", "text")
 
     result: Literal["solved", "partly", "not"]
-    text: str = Field(min_length=2, max_length=5000)
+    text: Text = Field(min_length=2, max_length=5000)
 
 
-class RewardIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RewardIn(RequestModel):
+    not_null = ("qualifies", "reason")
 
     qualifies: bool
-    amount: float | None = Field(default=None, gt=0, le=10_000)
-    reason: str = Field(default="", max_length=2000)
+    amount: float | None = Field(default=None, gt=0, le=MAX_REWARD, description="万元; required when qualifies")
+    reason: Text = Field(default="", max_length=2000)
+
+
+class RoundIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"sector": "coal_chemical", "proposals_wanted": 3, "forbidden_pairs": [[12, 345]]}]})
+    not_null = ("proposals_wanted", "per_demand", "forbidden_pairs", "forced_pairs", "candidates_per_mode",
+                "max_posts_per_talent", "time_limit")
+
+    sector: Sector | None = None
+    city: Line | None = Field(default=None, max_length=50)
+    proposals_wanted: int = Field(default=3, ge=1, le=20)
+    per_demand: dict[Id, Annotated[int, Field(ge=1, le=20)]] = Field(
+        default_factory=dict, max_length=10_000, description="demand id → proposals wanted")
+    forbidden_pairs: list[tuple[Id, Id]] = Field(default_factory=list, max_length=100_000,
+                                                 description="[demand id, talent id]")
+    forced_pairs: list[tuple[Id, Id]] = Field(default_factory=list, max_length=10_000,
+                                              description="[demand id, talent id]")
+    candidates_per_mode: int = Field(default=30, ge=5, le=200)
+    max_posts_per_talent: int = Field(default=2, ge=1, le=10)
+    time_limit: float = Field(default=120.0, ge=1, le=3600)
 
 
 class MatchOut(BaseModel):
@@ -207,14 +257,14 @@ class MatchOut(BaseModel):
     updated_at: str | None
 
 
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserIn(RequestModel):
+    not_null = ("username", "role", "display_name")
 
     username: str = Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
     role: Literal["enterprise", "intermediary", "official", "admin"]
-    display_name: str = Field(default="", max_length=100)
-    enterprise: str | None = None
-    intermediary: str | None = None
+    display_name: Line = Field(default="", max_length=100)
+    enterprise: Line | None = Field(default=None, max_length=200)
+    intermediary: Line | None = Field(default=None, max_length=200)
 
 
 class ImportReportOut(BaseModel):

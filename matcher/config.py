@@ -32,6 +32,7 @@ class Settings(BaseSettings):
         default=BUILTIN_E5,
         description="A sentence-transformers model name or local path, or the builtin offline e5.",
     )
+    embeddings_dir: Path | None = Field(default=None, description="Vector cache; empty means var_dir/embeddings.")
     embedding_batch_size: int = 32
     index_kind: str = Field(default="flat", description="'flat' (exact) or 'hnsw' (approximate).")
     hnsw_m: int = 32
@@ -56,7 +57,7 @@ class Settings(BaseSettings):
 
     @property
     def embedding_cache_dir(self) -> Path:
-        return self.var_dir / "embeddings"
+        return self.embeddings_dir or self.var_dir / "embeddings"
 
 
 @lru_cache(maxsize=1)

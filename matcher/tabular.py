@@ -16,6 +16,7 @@ from typing import Any
 
 from matcher.domain import FlexibleForm, InstitutionType, Mode, Sector, TieKind, TitleLevel, label, parse_enum
 from matcher.reference import industry_codes, is_valid_credit_code, nsfc_codes
+from matcher.validation import MAX_BUDGET, MAX_COUNT, MAX_MONTHS, check_number, check_text
 
 _LIST_SPLIT = re.compile(r"[;；,，、|\n]+")
 
@@ -24,33 +25,53 @@ def split_list(raw: str) -> list[str]:
     return [p.strip() for p in _LIST_SPLIT.split(raw) if p.strip()]
 
 
-def _str(max_len: int) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if len(raw) > max_len:
-            raise ValueError(f"longer than {max_len} characters")
-        return raw
+def _text_list(max_items: int, max_len: int) -> Callable[[str], list[str]]:
+    def parse(raw: str) -> list[str]:
+        items = [check_text(p, multiline=False) for p in split_list(raw)]
+        if len(items) > max_items:
+            raise ValueError(f"more than {max_items} entries")
+        long = [p for p in items if len(p) > max_len]
+        if long:
+            raise ValueError(f"entry longer than {max_len} characters: '{_shown(long[0])}'")
+        return items
 
     return parse
 
 
-def _int(raw: str) -> int:
+def _str(max_len: int, multiline: bool = False) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if len(raw) > max_len:
+            raise ValueError(f"longer than {max_len} characters")
+        return check_text(raw, multiline)
+
+    return parse
+
+
+def _shown(raw: str) -> str:
+    """A cell as quoted in an error message: short, so a 20 kB cell does not flood the report."""
+    return raw if len(raw) <= 40 else raw[:37] + "…"
+
+
+def _number(raw: str, upper: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"'{raw}' is not a whole number") from None
-    if value != int(value) or value < 0:
-        raise ValueError(f"'{raw}' is not a whole number ≥ 0")
+        raise ValueError(f"'{_shown(raw)}' is not a number") from None
+    try:
+        return check_number(value, upper)
+    except ValueError as exc:
+        raise ValueError(f"'{_shown(raw)}' {exc}") from None
+
+
+def _int(raw: str, upper: float = MAX_COUNT) -> int:
+    value = _number(raw, upper)
+    if value != int(value):
+        raise ValueError(f"'{_shown(raw)}' is not a whole number")
     return int(value)
 
 
 def _float(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"'{raw}' is not a number") from None
-    if value < 0:
-        raise ValueError("must not be negative")
-    return value
+    return _number(raw, MAX_BUDGET)
 
 
 _TRUE = {"1", "true", "yes", "y", "是", "省内", "t"}
@@ -116,7 +137,7 @@ def _capacity(raw: str) -> dict[str, int]:
     for part in split_list(raw):
         name, _, num = part.replace("：", ":").partition(":")
         mode = str(parse_enum(Mode, name))
-        out[mode] = _int(num) if num.strip() else 1
+        out[mode] = _int(num, upper=20) if num.strip() else 1
     return out
 
 
@@ -159,15 +180,15 @@ def _c(name: str, aliases: str, parse: Callable[[str], Any], required: bool = Fa
 TALENT_COLUMNS: tuple[Column, ...] = (
     _c("external_id", "编号 人才编号", _str(64), required=True),
     _c("name", "姓名", _str(100), required=True),
-    _c("profile", "简介 个人简介 研究简介 专长", _str(20000), required=True),
+    _c("profile", "简介 个人简介 研究简介 专长", _str(20000, multiline=True), required=True),
     _c("affiliation", "单位 工作单位 所在单位", _str(200), default=""),
     _c("institution_type", "单位类型 机构类型", _enum(InstitutionType), default="other"),
     _c("title", "职称", _str(50), default=""),
     _c("title_level", "职称级别 职称等级", _enum(TitleLevel), default="other"),
     _c("discipline_codes", "学科代码", _nsfc_list, default=list, fmt=_fmt_list),
     _c("sector", "领域 产业领域", _enum(Sector), default="other"),
-    _c("research_fields", "研究领域 研究方向", split_list, default=list, fmt=_fmt_list),
-    _c("achievements", "成果 主要成果 业绩", _str(20000), default=""),
+    _c("research_fields", "研究领域 研究方向", _text_list(30, 100), default=list, fmt=_fmt_list),
+    _c("achievements", "成果 主要成果 业绩", _str(20000, multiline=True), default=""),
     _c("patents", "专利数 发明专利", _int, default=0),
     _c("projects", "项目数 主持项目", _int, default=0),
     _c("mode_capacity", "服务模式 意愿模式 模式容量", _capacity, default=lambda: {"flexible": 1}, fmt=_fmt_capacity),
@@ -185,18 +206,18 @@ DEMAND_COLUMNS: tuple[Column, ...] = (
     _c("external_id", "编号 需求编号 榜单编号", _str(64), required=True),
     _c("enterprise", "企业 企业名称 发榜单位", _str(200), required=True),
     _c("title", "标题 需求名称 榜单名称", _str(200), required=True),
-    _c("description", "描述 需求描述 技术需求", _str(20000), required=True),
+    _c("description", "描述 需求描述 技术需求", _str(20000, multiline=True), required=True),
     _c("credit_code", "统一社会信用代码 信用代码", _credit, default=None),
     _c("sector", "领域 产业领域", _enum(Sector), default=None),
     _c("industry_code", "行业代码 国民经济行业代码", _industry, default=""),
-    _c("keywords", "关键词", split_list, default=list, fmt=_fmt_list),
+    _c("keywords", "关键词", _text_list(20, 50), default=list, fmt=_fmt_list),
     _c("modes", "引才方式 需求模式 模式", _enum_list(Mode), default=lambda: ["flexible"], fmt=_fmt_list),
     _c("city", "城市 所在地", _str(50), default=""),
     _c("budget_min", "预算下限 预算下限万元", _float, default=None),
     _c("budget_max", "预算上限 预算上限万元", _float, default=None),
-    _c("duration_months", "周期 周期月 服务周期", _int, default=None),
+    _c("duration_months", "周期 周期月 服务周期", lambda raw: _int(raw, upper=MAX_MONTHS), default=None),
     _c("deadline", "截止日期 揭榜截止", _date, default=None),
-    _c("proposals_wanted", "推荐人数", _int, default=3),
+    _c("proposals_wanted", "推荐人数", lambda raw: _int(raw, upper=20), default=3),
 )
 
 

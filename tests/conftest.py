@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +28,8 @@ def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(session_tmp: Path) -> Iterator[Settings]:
     os.environ["MATCHER_VAR_DIR"] = str(session_tmp / "var")
     os.environ["MATCHER_MODEL_CACHE_DIR"] = str(PROJECT_ROOT / "models" / "cache")
+    # One vector cache for every test database and server: a profile is encoded once per run.
+    os.environ["MATCHER_EMBEDDINGS_DIR"] = str(session_tmp / "embeddings")
     os.environ.pop("DATABASE_URL", None)
     get_settings.cache_clear()
     yield get_settings()
@@ -94,3 +98,37 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, settings) -> Iterator[
         log.close()
     output = (Path(var) / "server.log").read_text()
     assert "demo-official" in output and "serving on" in output
+
+
+TOKENS = {"official": "demo-official", "admin": "demo-admin", "enterprise": "demo-enterprise",
+          "intermediary": "demo-intermediary"}
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+@contextmanager
+def api_client(settings: Settings, var: Path, talents: int = 220, demands: int = 24) -> Iterator[Any]:
+    """A TestClient on a fresh demo database (four demo roles plus a second intermediary and a second
+    enterprise, tokens in ``TOKENS``), returned once the index is ready."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from matcher.services.seeding import seed_demo
+    from matcher.services.users import create_user, ensure_demo_users
+    from matcher.storage.db import Database
+
+    cfg = settings.model_copy(update={"var_dir": var, "database_url": ""})
+    db = Database.from_settings(cfg)
+    db.upgrade()
+    seed_demo(db, talents=talents, demands=demands, seed=7, progress=False, log=lambda m: None)
+    ensure_demo_users(db)
+    TOKENS["intermediary2"] = create_user(db, "agency2", "intermediary", intermediary="运城科创人才服务中心")
+    TOKENS["enterprise2"] = create_user(db, "other_company", "enterprise", enterprise="太原重型机械集团有限公司")
+    with TestClient(create_app(cfg)) as c:
+        deadline = time.time() + 180
+        while c.get("/ready").status_code != 200:
+            assert time.time() < deadline, c.get("/ready").json()
+            time.sleep(0.3)
+        yield c

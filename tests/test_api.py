@@ -14,35 +14,20 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from matcher.config import Settings
-from matcher.services.seeding import seed_demo
-from matcher.services.users import create_user, ensure_demo_users
+from matcher.services.users import create_user
 from matcher.storage.db import Database
+from tests.conftest import api_client, auth
 
-TOKENS = {"official": "demo-official", "admin": "demo-admin", "enterprise": "demo-enterprise",
-          "intermediary": "demo-intermediary"}
 ENTERPRISE = "潞安化工集团煤基清洁能源公司"
 
 
 def h(role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS[role]}"}
+    return auth(role)
 
 
 @pytest.fixture(scope="module")
 def client(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    var = tmp_path_factory.mktemp("api-var")
-    cfg = settings.model_copy(update={"var_dir": var, "database_url": ""})
-    db = Database.from_settings(cfg)
-    db.upgrade()
-    seed_demo(db, talents=220, demands=24, seed=7, progress=False, log=lambda m: None)
-    ensure_demo_users(db)
-    TOKENS["intermediary2"] = create_user(db, "agency2", "intermediary", intermediary="运城科创人才服务中心")
-    TOKENS["enterprise2"] = create_user(db, "other_company", "enterprise", enterprise="太原重型机械集团有限公司")
-    app = create_app(cfg)
-    with TestClient(app) as c:
-        deadline = time.time() + 120
-        while c.get("/ready").status_code != 200:
-            assert time.time() < deadline, c.get("/ready").json()
-            time.sleep(0.3)
+    with api_client(settings, tmp_path_factory.mktemp("api-var")) as c:
         yield c
 
 

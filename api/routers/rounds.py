@@ -5,30 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import get_actor, get_db
-from matcher.domain import Sector
+from api.deps import RoundId, get_actor, get_db
+from api.schemas import RoundIn
 from matcher.services import rounds as svc
 from matcher.services.access import Actor
 from matcher.storage.db import Database
 
 router = APIRouter(prefix="/api/v1/rounds", tags=["rounds"])
-
-
-class RoundIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"sector": "coal_chemical", "proposals_wanted": 3, "forbidden_pairs": [[12, 345]]}]})
-
-    sector: Sector | None = None
-    city: str | None = Field(default=None, max_length=50)
-    proposals_wanted: int = Field(default=3, ge=1, le=20)
-    per_demand: dict[int, int] = Field(default_factory=dict, description="demand id → proposals wanted")
-    forbidden_pairs: list[tuple[int, int]] = Field(default_factory=list, description="[demand id, talent id]")
-    forced_pairs: list[tuple[int, int]] = Field(default_factory=list, description="[demand id, talent id]")
-    candidates_per_mode: int = Field(default=30, ge=5, le=200)
-    max_posts_per_talent: int = Field(default=2, ge=1, le=10)
-    time_limit: float = Field(default=120.0, ge=1, le=3600)
 
 
 @router.post("", status_code=202, summary="Start a round (background job) — officials")
@@ -47,5 +31,5 @@ def list_rounds(db: Database = Depends(get_db), actor: Actor = Depends(get_actor
 
 
 @router.get("/{round_id}", summary="A round's stage, progress and report — officials")
-def get_round(round_id: int, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+def get_round(round_id: RoundId, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     return svc.get_round(db, actor, round_id)

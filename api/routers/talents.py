@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import func, or_, select
 from starlette.background import BackgroundTask
 
-from api.deps import get_actor, get_db, get_pool
+from api.deps import Limit, Offset, TalentId, get_actor, get_db, get_pool
 from api.schemas import ImportReportOut, Page, TalentOut, UserIn
 from matcher.domain import Role, Sector
 from matcher.engine.pool import TalentPool
@@ -32,7 +32,7 @@ MAX_UPLOAD = 20 * 1024 * 1024
 
 @router.get("/talents", response_model=Page[TalentOut], summary="Search talent profiles (contacts masked)")
 def list_talents(q: str | None = Query(None, max_length=100), sector: Sector | None = None, city: str | None = None,
-                 limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0),
+                 limit: Limit = 20, offset: Offset = 0,
                  db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
     stmt = select(Talent).where(Talent.active.is_(True))
     if q:
@@ -50,7 +50,7 @@ def list_talents(q: str | None = Query(None, max_length=100), sector: Sector | N
 
 
 @router.get("/talents/{talent_id}", response_model=TalentOut)
-def get_talent(talent_id: int, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
+def get_talent(talent_id: TalentId, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
     with db.session() as s:
         t = s.get(Talent, talent_id)
         if t is None:

@@ -93,7 +93,12 @@ def contact_visible(session: Session, actor: Actor, talent_id: int) -> bool:
 
 
 def mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else ("****" if phone else "")
+    """At most the last four digits, and only of a number with at least 11 digits (a mobile number, or
+    a landline with its area code): of a shorter number four digits would give most of it away."""
+    digits = [c for c in phone if c.isdigit()]
+    if not phone:
+        return ""
+    return "*******" + "".join(digits[-4:]) if len(digits) >= 11 else "****"
 
 
 def mask_email(email: str) -> str:

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from matcher.domain import DemandStatus, Role
 from matcher.engine.pool import Filters, TalentPool
@@ -21,8 +22,9 @@ from matcher.services.access import (
 )
 from matcher.services.audit import record
 from matcher.services.matching import current_loads, demand_facts, demand_text, to_facts
+from matcher.services.transitions import change_state
 from matcher.storage.db import Database
-from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent
+from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent, iso
 from matcher.workflow import DEMAND_TRANSITIONS, check
 
 EDITABLE = ("title", "description", "sector", "industry_code", "keywords", "modes", "city", "budget_min",
@@ -38,7 +40,7 @@ def demand_view(d: Demand) -> dict[str, Any]:
         "budget_max": d.budget_max, "duration_months": d.duration_months,
         "deadline": d.deadline.isoformat() if d.deadline else None, "proposals_wanted": d.proposals_wanted,
         "status": d.status, "intermediary_id": d.intermediary_id,
-        "created_at": d.created_at.isoformat() if d.created_at else None,
+        "created_at": iso(d.created_at),
     }
 
 
@@ -88,7 +90,11 @@ def create_demand(db: Database, actor: Actor, values: dict[str, Any],
             raise Conflict(f"external_id '{ext}' already exists", field="external_id")
         d = Demand(enterprise=ent, external_id=ext, **values)
         s.add(d)
-        s.flush()
+        try:
+            s.flush()
+        except IntegrityError:  # posted with the same external_id a moment ago
+            s.rollback()
+            raise Conflict(f"external_id '{ext}' already exists", field="external_id") from None
         record(s, action="post", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
                actor_role=actor.role, after=_snapshot(d))
         view = demand_view(d)
@@ -104,12 +110,12 @@ def update_demand(db: Database, actor: Actor, demand_id: int, changes: dict[str,
         before = _snapshot(d)
         merged = {**before, **changes}
         _validate(merged)
-        for k, v in changes.items():
-            if k in EDITABLE:
-                setattr(d, k, v)
-        if "industry_code" in changes and "sector" not in changes and d.industry_code:
-            d.sector = sector_for_industry(d.industry_code)
-        s.flush()
+        values = {k: v for k, v in changes.items() if k in EDITABLE}
+        if "industry_code" in changes and "sector" not in changes and changes["industry_code"]:
+            values["sector"] = sector_for_industry(changes["industry_code"])
+        # Only while still open: an edit racing the take-up must not change what the intermediary took.
+        change_state(s, Demand, d.id, DEMAND_TRANSITIONS, "edit", actor.role, d.status, values)
+        s.refresh(d)
         record(s, action="edit", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before=before, after=_snapshot(d))
         view = demand_view(d)
@@ -124,10 +130,10 @@ def _transition(db: Database, actor: Actor, demand_id: int, action: str,
     with db.session() as s:
         d = visible_demand(s, actor, demand_id)
         before = d.status
-        d.status = check(DEMAND_TRANSITIONS, action, d.status, actor.role, "demand")
+        target = change_state(s, Demand, d.id, DEMAND_TRANSITIONS, action, actor.role, d.status)
         record(s, action=action, entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, before={"status": before}, after={"status": d.status})
-        s.flush()
+               actor_role=actor.role, before={"status": before}, after={"status": target})
+        s.refresh(d)
         if pool is not None and pool.ready:
             loads = current_loads(s)
             talents = s.scalars(select(Talent).join(Match, Match.talent_id == Talent.id)
@@ -157,6 +163,9 @@ def take_up(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
                            .execution_options(synchronize_session=False))
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict("demand was taken up by another intermediary", field="status")
+        # Proposals a matching round made while the demand was open belong to whoever takes it up.
+        s.execute(update(Match).where(Match.demand_id == demand_id, Match.intermediary_id.is_(None))
+                  .values(intermediary_id=actor.intermediary_id).execution_options(synchronize_session=False))
         record(s, action="take_up", entity="demand", entity_id=demand_id, actor_user_id=actor.user_id,
                actor_role=actor.role, before={"status": "open"},
                after={"status": "taken_up", "intermediary_id": actor.intermediary_id})
@@ -203,7 +212,7 @@ def history(db: Database, actor: Actor, demand_id: int) -> list[dict[str, Any]]:
             (AuditEvent.entity == "demand") & (AuditEvent.entity_id == str(demand_id)),
             (AuditEvent.entity == "match") & (AuditEvent.entity_id.in_(match_ids)),
         )).order_by(AuditEvent.id))
-        return [{"id": e.id, "at": e.at.isoformat(), "actor_user_id": e.actor_user_id, "actor_role": e.actor_role,
+        return [{"id": e.id, "at": iso(e.at), "actor_user_id": e.actor_user_id, "actor_role": e.actor_role,
                  "action": e.action, "entity": e.entity, "entity_id": e.entity_id, "before": e.before,
                  "after": e.after} for e in events]
 

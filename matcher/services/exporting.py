@@ -6,8 +6,12 @@ Contact data (phone, email) is left out unless asked for, because exports leave 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -36,10 +40,35 @@ def demands_frame(db: Database) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: A cell starting with one of these is read as a formula by spreadsheet programs (CSV/DDE injection):
+#: a demand titled ``=HYPERLINK(…)`` must reach the official's workbook as text.
+FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(ws: Any, value: Any) -> WriteOnlyCell:
+    """One cell that is always data: text stays text (never a formula), and characters XLSX cannot hold
+    (control characters) are replaced, so no stored string can make the export fail."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str) and value.startswith(FORMULA_LEAD):
+        cell.data_type = "s"
+        cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+    return cell
+
+
+def _write_sheet(wb: Workbook, name: str, frame: pd.DataFrame) -> None:
+    ws = wb.create_sheet(name)
+    ws.append([safe_cell(ws, str(c)) for c in frame.columns])
+    for row in frame.itertuples(index=False):
+        ws.append([safe_cell(ws, v) for v in row])
+
+
 def export_xlsx(db: Database, path: Path, with_contact: bool = False) -> dict[str, int]:
     talents, demands = talents_frame(db, with_contact), demands_frame(db)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        demands.to_excel(xw, sheet_name="demands", index=False)
-        talents.to_excel(xw, sheet_name="talents", index=False)
+    wb = Workbook(write_only=True)
+    _write_sheet(wb, "demands", demands)
+    _write_sheet(wb, "talents", talents)
+    wb.save(path)
     return {"demands": len(demands), "talents": len(talents)}

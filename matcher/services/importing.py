@@ -7,11 +7,14 @@ problems is written, in one transaction; rows whose ``external_id`` exists updat
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, cast
 
+import openpyxl
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,21 +64,94 @@ class ImportRejected(Exception):
         self.errors = errors
 
 
-def read_table(path: Path | str, filename: str | None = None, sheet: str | None = None) -> pd.DataFrame:
+MAX_UPLOAD = 20 * 1024 * 1024
+#: An XLSX is a zip archive: its parts may uncompress to far more than the upload. Real workbooks of
+#: 200,000 rows stay well below this; a crafted one (a "zip bomb") is refused before any parsing.
+MAX_UNCOMPRESSED = 512 * 1024 * 1024
+MAX_RATIO = 150  # per part larger than 1 MiB; real sheets compress 5–30×
+MAX_COLUMNS = 200  # headers further right are not read (the specs have 22 columns)
+
+
+class UnreadableFile(ValueError):
+    """The file cannot be imported as a whole; the message says why, for the person who uploaded it."""
+
+
+def check_archive(path: Path | str) -> None:
+    """Refuse an XLSX whose parts would expand beyond ``MAX_UNCOMPRESSED`` or whose compression ratio
+    betrays a crafted file, by reading only the zip directory (no decompression)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UnreadableFile(f"not a valid .xlsx file ({exc})") from None
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNCOMPRESSED:
+        raise UnreadableFile(f"the workbook expands to {total / 2**20:.0f} MiB (limit "
+                             f"{MAX_UNCOMPRESSED // 2**20} MiB); save it again without empty formatted cells "
+                             "or split it")
+    for m in members:
+        if m.file_size > 2**20 and m.file_size > MAX_RATIO * max(1, m.compress_size):
+            raise UnreadableFile(f"part '{m.filename}' is compressed {m.file_size // max(1, m.compress_size)}× "
+                                 "(crafted or damaged file); save it again from Excel")
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    return str(value)
+
+
+def _read_xlsx(path: Path | str, sheet: str | None, max_rows: int) -> pd.DataFrame:
+    """Stream one sheet with openpyxl's read-only reader: only the header row's columns (at most
+    ``MAX_COLUMNS``) and at most ``max_rows`` + 1 rows are ever held; the file's own size claims (its
+    ``dimension`` tag) are not trusted."""
+    check_archive(path)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for damaged files
+        raise UnreadableFile(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    try:
+        ws = wb[sheet] if sheet in wb.sheetnames else wb.worksheets[0]
+        ws.reset_dimensions()
+        rows = ws.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+        header = [_cell_text(v).strip() for v in next(rows, ())]
+        while header and not header[-1]:
+            header.pop()
+        if not header:
+            raise UnreadableFile("the sheet has no header row")
+        width = len(header)
+        data: list[list[str]] = []
+        for row in ws.iter_rows(min_row=2, max_col=width, values_only=True):
+            data.append([_cell_text(v) for v in row] + [""] * (width - len(row)))
+            if len(data) > max_rows:
+                break
+        names = [h or f"column {i + 1}" for i, h in enumerate(header)]
+        return pd.DataFrame(data, columns=names, dtype=str)
+    finally:
+        wb.close()
+
+
+def read_table(path: Path | str, filename: str | None = None, sheet: str | None = None,
+               max_rows: int = MAX_ROWS) -> pd.DataFrame:
     """Read CSV (UTF-8, with or without BOM, or GB18030 as Excel on Chinese Windows saves it) or XLSX.
 
-    In a workbook the sheet named ``sheet`` is read when present (an export holds both kinds), else the first.
-    """
+    In a workbook the sheet named ``sheet`` is read when present (an export holds both kinds), else the
+    first. At most ``max_rows`` + 1 data rows are read, so the caller can tell the file is too long."""
     name = (filename or str(path)).lower()
     if name.endswith((".xlsx", ".xlsm")):
-        sheets = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl", sheet_name=None)
-        return sheets[sheet] if sheet in sheets else next(iter(sheets.values()))
+        return _read_xlsx(path, sheet, max_rows)
     if name.endswith(".csv"):
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", nrows=max_rows + 1)
         except UnicodeDecodeError:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
-    raise ValueError("only .csv and .xlsx files can be imported")
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030", nrows=max_rows + 1)
+    raise UnreadableFile("only .csv and .xlsx files can be imported")
 
 
 def _parse_frame(columns: tuple[Column, ...], frame: pd.DataFrame,
@@ -188,8 +264,11 @@ def import_file(db: Database, kind: str, path: Path | str, filename: str | None 
     report = ImportReport(kind=kind)
     try:
         frame = read_table(path, filename, sheet=kind)
-    except Exception as exc:  # any unreadable file is a user error, reported, never a crash
+    except UnreadableFile as exc:
         report.errors.append(RowError(0, "", f"cannot read the file: {exc}"))
+        return report
+    except Exception as exc:  # any unreadable file is a user error, reported, never a crash
+        report.errors.append(RowError(0, "", f"cannot read the file: {type(exc).__name__}: {exc}"))
         return report
     rows = _parse_frame(columns, frame, report)
     if report.errors:

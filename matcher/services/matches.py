@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from matcher.domain import DemandStatus, Mode, Role
 from matcher.engine.pool import TalentPool
@@ -13,8 +14,9 @@ from matcher.errors import Conflict, Invalid, NotFound
 from matcher.services.access import Actor, can_see_demand, contacts_visible, require, talent_view, visible_demand
 from matcher.services.audit import record
 from matcher.services.matching import current_loads, demand_facts, to_facts
+from matcher.services.transitions import change_state
 from matcher.storage.db import Database
-from matcher.storage.models import Demand, Match, Talent
+from matcher.storage.models import Demand, Match, Talent, iso
 from matcher.workflow import AWAITING_REVIEW, DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
 
 OUTCOMES = ("solved", "partly", "not")
@@ -28,8 +30,8 @@ def match_view(m: Match, talent: dict[str, Any] | None = None) -> dict[str, Any]
         "score": m.score, "explanation": m.explanation, "plan": m.plan, "contact_log": m.contact_log,
         "review_reason": m.review_reason, "outcome": m.outcome, "outcome_text": m.outcome_text,
         "reward_amount": m.reward_amount, "talent": talent,
-        "created_at": m.created_at.isoformat() if m.created_at else None,
-        "updated_at": m.updated_at.isoformat() if m.updated_at else None,
+        "created_at": iso(m.created_at),
+        "updated_at": iso(m.updated_at),
     }
 
 
@@ -81,7 +83,12 @@ def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: in
                   flexible_form=flexible_form, score=score, explanation=explanation,
                   contact_log={"attempts": [], "answer": "pending"})
         s.add(m)
-        s.flush()
+        try:
+            s.flush()
+        except IntegrityError:  # the same pair was shortlisted (or proposed by a round) a moment ago
+            s.rollback()
+            raise Conflict("this talent is already shortlisted for this demand and mode",
+                           field="talent_id") from None
         record(s, action="shortlist", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, after={"status": m.status, "talent_id": talent_id, "mode": mode})
         return match_view(m, talent_view(s, actor, t))
@@ -92,15 +99,18 @@ def record_contact(db: Database, actor: Actor, match_id: int, note: str, answer:
         raise Invalid(f"answer must be one of {', '.join(ANSWERS)}", field="answer")
     with db.session() as s:
         m, _ = _visible_match(s, actor, match_id)
-        check(MATCH_TRANSITIONS, "contact", m.status, actor.role)
         log = dict(m.contact_log or {"attempts": [], "answer": "pending"})
         log["attempts"] = [*log.get("attempts", []), {"at": datetime.now(UTC).isoformat(), "note": note}]
         if answer:
             log["answer"] = answer
         before = dict(m.contact_log or {})
-        m.contact_log = log
+        # The log is read, extended and written back: the row must not have changed in between, or a
+        # concurrent attempt would be lost (updated_at moves with every write of the row).
+        change_state(s, Match, m.id, MATCH_TRANSITIONS, "contact", actor.role, m.status, {"contact_log": log},
+                     extra_where=[Match.updated_at == m.updated_at])
         record(s, action="contact", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before=before, after=log)
+        s.refresh(m)
         return match_view(m)
 
 
@@ -113,10 +123,12 @@ def submit(db: Database, actor: Actor, match_id: int, plan: str) -> dict[str, An
             raise Conflict("the talent declined; a declined match cannot be submitted", field="contact_log")
         action = "resubmit" if m.status == "rejected" else "submit"
         before = m.status
-        m.status = check(MATCH_TRANSITIONS, action, m.status, actor.role)
-        m.plan = plan
+        # Conditional on the row as read: a "declined" answer recorded meanwhile must not be submitted past.
+        target = change_state(s, Match, m.id, MATCH_TRANSITIONS, action, actor.role, m.status, {"plan": plan},
+                              extra_where=[Match.updated_at == m.updated_at])
         record(s, action=action, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, before={"status": before}, after={"status": m.status, "plan": plan})
+               actor_role=actor.role, before={"status": before}, after={"status": target, "plan": plan})
+        s.refresh(m)
         return match_view(m)
 
 
@@ -129,27 +141,46 @@ def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, d
     with db.session() as s:
         m, d = _visible_match(s, actor, match_id)
         before = m.status
-        m.status = check(MATCH_TRANSITIONS, decision, m.status, actor.role)
-        m.review_reason = reason
+        target = change_state(s, Match, m.id, MATCH_TRANSITIONS, decision, actor.role, m.status,
+                              {"review_reason": reason})
         record(s, action=decision, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, before={"status": before}, after={"status": m.status, "reason": reason})
-        if decision == "approve" and d.status != DemandStatus.MATCHED:
-            d_before = d.status
-            d.status = check(DEMAND_TRANSITIONS, "match", d.status, actor.role, "demand")
-            record(s, action="match", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
-                   actor_role=actor.role, before={"status": d_before}, after={"status": d.status})
+               actor_role=actor.role, before={"status": before}, after={"status": target, "reason": reason})
+        if decision == "approve":
+            _mark_demand_matched(s, actor, d)
         s.flush()
         if decision == "approve":
             _refresh_talent(s, pool, m.talent_id)
+        s.refresh(m)
         return match_view(m)
+
+
+def _mark_demand_matched(s: Any, actor: Actor, d: Demand) -> None:
+    """An approval moves its demand to ``matched`` — in the same transaction, and only while the demand
+    is still taken up or matched: an approval racing the enterprise's withdrawal is refused as a whole
+    (the match's own update is rolled back with it)."""
+    check(DEMAND_TRANSITIONS, "match", d.status, actor.role, "demand")
+    first = s.execute(update(Demand).where(Demand.id == d.id, Demand.status == DemandStatus.TAKEN_UP)
+                      .values(status=DemandStatus.MATCHED).execution_options(synchronize_session=False))
+    if first.rowcount == 1:
+        record(s, action="match", entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before={"status": DemandStatus.TAKEN_UP.value},
+               after={"status": DemandStatus.MATCHED.value})
+        return
+    # Already matched by an earlier approval: touch the row so it stays locked in that state until commit.
+    again = s.execute(update(Demand).where(Demand.id == d.id, Demand.status == DemandStatus.MATCHED)
+                      .values(status=DemandStatus.MATCHED).execution_options(synchronize_session=False))
+    if again.rowcount != 1:
+        found = s.scalar(select(Demand.status).where(Demand.id == d.id))
+        raise Conflict(f"cannot approve: the demand is now '{found}'", field="status")
 
 
 def confirm(db: Database, actor: Actor, match_id: int) -> dict[str, Any]:
     with db.session() as s:
         m, _ = _visible_match(s, actor, match_id)
-        m.status = check(MATCH_TRANSITIONS, "confirm", m.status, actor.role)
+        target = change_state(s, Match, m.id, MATCH_TRANSITIONS, "confirm", actor.role, m.status)
         record(s, action="confirm", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, before={"status": "approved"}, after={"status": m.status})
+               actor_role=actor.role, before={"status": "approved"}, after={"status": target})
+        s.refresh(m)
         return match_view(m)
 
 
@@ -158,11 +189,12 @@ def report_outcome(db: Database, actor: Actor, match_id: int, result: str, text:
         raise Invalid(f"result must be one of {', '.join(OUTCOMES)}", field="result")
     with db.session() as s:
         m, _ = _visible_match(s, actor, match_id)
-        m.status = check(MATCH_TRANSITIONS, "report_outcome", m.status, actor.role)
-        m.outcome, m.outcome_text = result, text
+        target = change_state(s, Match, m.id, MATCH_TRANSITIONS, "report_outcome", actor.role, m.status,
+                              {"outcome": result, "outcome_text": text})
         record(s, action="report_outcome", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before={"status": "engaged"},
-               after={"status": m.status, "outcome": result, "text": text})
+               after={"status": target, "outcome": result, "text": text})
+        s.refresh(m)
         return match_view(m)
 
 
@@ -173,12 +205,14 @@ def decide_reward(db: Database, pool: TalentPool | None, actor: Actor, match_id:
     with db.session() as s:
         m, _ = _visible_match(s, actor, match_id)
         action = "reward" if qualifies else "no_reward"
-        m.status = check(MATCH_TRANSITIONS, action, m.status, actor.role)
-        m.reward_amount = amount if qualifies else None
+        paid = amount if qualifies else None
+        target = change_state(s, Match, m.id, MATCH_TRANSITIONS, action, actor.role, m.status,
+                              {"reward_amount": paid})
         record(s, action=action, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before={"status": "outcome_reported"},
-               after={"status": m.status, "amount": m.reward_amount, "reason": reason})
+               after={"status": target, "amount": paid, "reason": reason})
         s.flush()
+        s.refresh(m)
         _refresh_talent(s, pool, m.talent_id)
         return match_view(m)
 

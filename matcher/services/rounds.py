@@ -26,8 +26,8 @@ from matcher.errors import Invalid, NotFound, NotReady
 from matcher.services.access import Actor, require
 from matcher.services.audit import record
 from matcher.services.matching import current_loads, demand_facts
-from matcher.storage.db import Database
-from matcher.storage.models import Demand, Match, Round
+from matcher.storage.db import Database, insert_unless_exists
+from matcher.storage.models import Demand, Match, Round, iso
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,8 @@ def params_from_json(raw: dict[str, Any]) -> RoundParams:
 def round_view(r: Round) -> dict[str, Any]:
     return {"id": r.id, "status": r.status, "progress": round(r.progress, 3), "params": r.params,
             "report": r.report, "error": r.error, "created_by": r.created_by,
-            "created_at": r.created_at.isoformat() if r.created_at else None,
-            "finished_at": r.finished_at.isoformat() if r.finished_at else None}
+            "created_at": iso(r.created_at),
+            "finished_at": iso(r.finished_at)}
 
 
 def get_round(db: Database, actor: Actor, round_id: int) -> dict[str, Any]:
@@ -187,25 +187,36 @@ def run_round(db: Database, pool: TalentPool | None, round_id: int) -> None:
             if (c.demand_id, c.talent_id) not in chosen and len(alternates[c.demand_id]) < params.alternates \
                     and all(a["talent_id"] != c.talent_id for a in alternates[c.demand_id]):
                 alternates[c.demand_id].append({"talent_id": c.talent_id, "mode": c.mode, "score": c.score})
+        notes = [i.message for i in issues]
         report = {
             "demands": len(problem.wanted), "candidates": len(problem.candidates),
             "solver": summarize(problem, solved), "greedy": summarize(problem, baseline),
-            "floor": solved.floor, "notes": [i.message for i in issues],
+            "floor": solved.floor, "notes": notes,
             "proposals": [{"demand_id": c.demand_id, "talent_id": c.talent_id, "mode": c.mode, "score": c.score}
                           for c in solved.chosen],
             "alternates": {str(k): v for k, v in sorted(alternates.items())},
         }
         with db.session() as s:
-            demands = {d.id: d for d in s.scalars(select(Demand).where(Demand.id.in_(list(problem.wanted))))}
+            # Written as they stand now: demands withdrawn or closed while the round ran get nothing, and
+            # a pair an intermediary shortlisted meanwhile is skipped (not an error that fails the round).
+            demands = {d.id: d for d in s.scalars(select(Demand).where(
+                Demand.id.in_(list(problem.wanted)), Demand.status.in_(("open", "taken_up"))))}
+            skipped = 0
             for c in solved.chosen:
-                m = Match(demand_id=c.demand_id, talent_id=c.talent_id, mode=c.mode, round_id=round_id,
-                          intermediary_id=demands[c.demand_id].intermediary_id, score=c.score,
-                          explanation=extra["explanations"].get((c.demand_id, c.talent_id, c.mode), {}),
-                          contact_log={"attempts": [], "answer": "pending"})
-                s.add(m)
-                s.flush()
-                record(s, action="round_propose", entity="match", entity_id=m.id,
+                d = demands.get(c.demand_id)
+                mid = None if d is None else insert_unless_exists(s, Match, dict(
+                    demand_id=c.demand_id, talent_id=c.talent_id, mode=c.mode, round_id=round_id,
+                    intermediary_id=d.intermediary_id, score=c.score, status="shortlisted",
+                    explanation=extra["explanations"].get((c.demand_id, c.talent_id, c.mode), {}),
+                    contact_log={"attempts": [], "answer": "pending"}))
+                if mid is None:
+                    skipped += 1
+                    continue
+                record(s, action="round_propose", entity="match", entity_id=mid,
                        after={"round_id": round_id, "talent_id": c.talent_id, "mode": c.mode, "score": c.score})
+            if skipped:
+                notes.append(f"{skipped} proposal(s) not written: the demand ended or the pair was "
+                                       "shortlisted meanwhile")
             r = s.get(Round, round_id)
             assert r is not None
             r.status, r.progress, r.report, r.finished_at = "done", 1.0, report, datetime.now(UTC)

@@ -10,7 +10,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from matcher.config import Settings, get_settings
 
@@ -69,3 +70,13 @@ def alembic_config(url: str) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def insert_unless_exists(session: Session, model: type[DeclarativeBase], values: dict[str, Any]) -> int | None:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id``: the new row's id, or None when a unique
+    constraint already holds such a row (inserted by a concurrent request) — no exception, no rollback
+    of the surrounding transaction. SQLite and PostgreSQL both support it."""
+    dialect = session.get_bind().dialect.name
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = make(model).values(**values).on_conflict_do_nothing().returning(model.id)  # type: ignore[attr-defined]
+    return session.execute(stmt).scalar_one_or_none()

@@ -1,0 +1,280 @@
+"""Hardening: no request breaks the lists for others, every number is bounded, text refuses control
+characters, and every state change is a compare-and-set (real threads: exactly one of two racing
+requests wins, with exactly one audit event)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from matcher.config import Settings
+from matcher.services.access import mask_phone
+from tests.conftest import api_client, auth
+
+DEMAND = {"title": "焦炉煤气制氢提纯装置氢气纯度波动",
+          "description": "我公司焦炉煤气变压吸附制氢装置产品氢纯度在99.5%到99.95%之间波动，"
+                         "影响下游加氢工序，希望专家诊断吸附剂与程控。",
+          "industry_code": "2521", "modes": ["tech_vp", "flexible"], "budget_min": 30, "budget_max": 90}
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with api_client(settings, tmp_path_factory.mktemp("hardening-var")) as c:
+        yield c
+
+
+def post_demand(client: TestClient, **extra: Any) -> dict[str, Any]:
+    r = client.post("/api/v1/demands", json={**DEMAND, **extra}, headers=auth("enterprise"))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def field_of(r: httpx.Response) -> str:
+    assert r.status_code == 422, r.text
+    return str(r.json()["error"]["field"])
+
+
+# ------------------------------------------------------------------------------------------ validation
+@pytest.mark.parametrize("field", ["modes", "keywords", "title", "description", "city", "industry_code",
+                                   "proposals_wanted", "sector"])
+def test_explicit_null_is_refused_and_nothing_is_committed(client: TestClient, field: str) -> None:
+    d = post_demand(client)
+    r = client.patch(f"/api/v1/demands/{d['id']}", json={field: None}, headers=auth("enterprise"))
+    assert field_of(r) == field and "null" in r.json()["error"]["message"]
+    assert client.get(f"/api/v1/demands/{d['id']}", headers=auth("enterprise")).json() == d
+    for role in ("official", "intermediary", "enterprise"):
+        assert client.get("/api/v1/demands?limit=200", headers=auth(role)).status_code == 200
+
+
+def test_nullable_fields_can_be_cleared(client: TestClient) -> None:
+    d = post_demand(client)
+    r = client.patch(f"/api/v1/demands/{d['id']}", json={"budget_min": None, "budget_max": None},
+                     headers=auth("enterprise"))
+    assert r.status_code == 200 and r.json()["budget_max"] is None
+
+
+def test_numbers_are_bounded_and_finite(client: TestClient) -> None:
+    for path in ("/api/v1/demands/99999999999999999999", "/api/v1/demands?offset=" + str(2**70),
+                 "/api/v1/matches?offset=" + str(2**70), "/api/v1/talents?offset=" + str(2**70),
+                 "/api/v1/matches?demand_id=" + str(2**64), "/api/v1/matches/99999999999999999999",
+                 "/api/v1/talents/99999999999999999999", "/api/v1/rounds/99999999999999999999"):
+        r = client.get(path, headers=auth("official"))
+        assert r.status_code == 422, (path, r.status_code, r.text)
+    # inf and NaN cannot be written through JSON either (Python's json module emits Infinity/NaN tokens)
+    body = json.dumps({**DEMAND, "budget_max": float("inf")}).encode()
+    r = client.post("/api/v1/demands", content=body, headers={**auth("enterprise"), "Content-Type": "application/json"})
+    assert field_of(r) == "budget_max"
+    assert field_of(client.post("/api/v1/demands", json={**DEMAND, "duration_months": 10**20},
+                                headers=auth("enterprise"))) == "duration_months"
+    assert field_of(client.post("/api/v1/demands/1/shortlist", json={"talent_id": 10**20, "mode": "flexible"},
+                                headers=auth("intermediary"))) == "talent_id"
+    assert field_of(client.post("/api/v1/matches/1/reward", json={"qualifies": True, "amount": 10**9},
+                                headers=auth("official"))) == "amount"
+
+
+def test_text_refuses_control_characters(client: TestClient) -> None:
+    assert field_of(client.post("/api/v1/demands", json={**DEMAND, "title": "含控制字符\b的需求名称"},
+                                headers=auth("enterprise"))) == "title"
+    assert field_of(client.post("/api/v1/demands", json={**DEMAND, "keywords": ["正常", "坏\x00词"]},
+                                headers=auth("enterprise"))).startswith("keywords")
+    # line breaks are fine in a description, not in a title
+    post_demand(client, description=DEMAND["description"] + "\n第二段：现场数据可提供。")
+    assert field_of(client.post("/api/v1/demands", json={**DEMAND, "title": "两行\n标题的需求"},
+                                headers=auth("enterprise"))) == "title"
+
+
+def test_console_form_uses_the_same_validation(client: TestClient) -> None:
+    client.post("/login", data={"token": "demo-enterprise"}, headers={"Origin": str(client.base_url)})
+    form = {"title": "控制字符\b标题测试", "description": DEMAND["description"], "modes": "flexible",
+            "budget_max": "inf", "duration_months": "9" * 20}
+    r = client.post("/console/demands", data=form, headers={"Origin": str(client.base_url)})
+    assert r.status_code == 422
+    assert "控制字符" in r.text and "有限的数字" in r.text and "不能大于 120" in r.text
+    client.post("/logout", headers={"Origin": str(client.base_url)})
+    client.cookies.clear()
+
+
+def test_masking_reveals_at_most_four_digits_of_long_numbers() -> None:
+    assert mask_phone("13812347802") == "*******7802"
+    assert mask_phone("0351-7654321") == "*******4321"  # 11 digits with the area code
+    assert mask_phone("7654321") == "****"
+    assert mask_phone("12345678") == "****"
+    assert mask_phone("") == ""
+
+
+# ------------------------------------------------------------------------------------------ races
+def race(*calls: Callable[[], httpx.Response]) -> list[httpx.Response]:
+    """Run the calls at the same moment on real threads."""
+    barrier = threading.Barrier(len(calls))
+    out: list[httpx.Response | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        out[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [r for r in out if r is not None]
+
+
+def submitted_match(client: TestClient) -> tuple[int, int]:
+    d = post_demand(client)
+    assert client.post(f"/api/v1/demands/{d['id']}/take-up", headers=auth("intermediary")).status_code == 200
+    tid = client.get(f"/api/v1/demands/{d['id']}/matches?mode=flexible&k=1",
+                     headers=auth("intermediary")).json()["items"][0]["talent"]["id"]
+    m = client.post(f"/api/v1/demands/{d['id']}/shortlist", json={"talent_id": tid, "mode": "flexible"},
+                    headers=auth("intermediary")).json()
+    r = client.post(f"/api/v1/matches/{m['id']}/submit", json={"plan": "每季度驻企一周，其余远程指导"},
+                    headers=auth("intermediary"))
+    assert r.status_code == 200
+    return d["id"], m["id"]
+
+
+def events(client: TestClient, demand_id: int, match_id: int, action: str) -> int:
+    hist = client.get(f"/api/v1/demands/{demand_id}/history", headers=auth("official")).json()
+    return sum(1 for e in hist if e["action"] == action and e["entity_id"] == str(match_id))
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_approve_and_reject_race_has_one_winner(client: TestClient, attempt: int) -> None:
+    did, mid = submitted_match(client)
+    url = f"/api/v1/matches/{mid}/review"
+    approve, reject = race(
+        lambda: client.post(url, json={"decision": "approve", "reason": "可行"}, headers=auth("official")),
+        lambda: client.post(url, json={"decision": "reject", "reason": "不可行"}, headers=auth("official")))
+    assert sorted([approve.status_code, reject.status_code]) == [200, 409], (approve.text, reject.text)
+    winner = "approved" if approve.status_code == 200 else "rejected"
+    assert client.get(f"/api/v1/matches/{mid}", headers=auth("official")).json()["status"] == winner
+    assert events(client, did, mid, "approve") + events(client, did, mid, "reject") == 1
+    loser = reject if approve.status_code == 200 else approve
+    assert winner in loser.json()["error"]["message"]
+
+
+def _to_outcome(client: TestClient) -> tuple[int, int]:
+    did, mid = submitted_match(client)
+    client.post(f"/api/v1/matches/{mid}/review", json={"decision": "approve", "reason": "可行"},
+                headers=auth("official"))
+    client.post(f"/api/v1/matches/{mid}/confirm", headers=auth("enterprise"))
+    r = client.post(f"/api/v1/matches/{mid}/outcome", json={"result": "solved", "text": "纯度稳定"},
+                    headers=auth("intermediary"))
+    assert r.json()["status"] == "outcome_reported", r.text
+    return did, mid
+
+
+def test_reward_twice_pays_once(client: TestClient) -> None:
+    did, mid = _to_outcome(client)
+    url = f"/api/v1/matches/{mid}/reward"
+    a, b = race(lambda: client.post(url, json={"qualifies": True, "amount": 20}, headers=auth("official")),
+                lambda: client.post(url, json={"qualifies": True, "amount": 35}, headers=auth("official")))
+    assert sorted([a.status_code, b.status_code]) == [200, 409]
+    paid = (a if a.status_code == 200 else b).json()["reward_amount"]
+    assert client.get(f"/api/v1/matches/{mid}", headers=auth("official")).json()["reward_amount"] == paid
+    assert events(client, did, mid, "reward") == 1
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_approve_and_withdraw_race_leaves_a_consistent_demand(client: TestClient, attempt: int) -> None:
+    did, mid = submitted_match(client)
+    approve, withdraw = race(
+        lambda: client.post(f"/api/v1/matches/{mid}/review", json={"decision": "approve", "reason": "可行"},
+                            headers=auth("official")),
+        lambda: client.post(f"/api/v1/demands/{did}/withdraw", headers=auth("enterprise")))
+    assert sorted([approve.status_code, withdraw.status_code]) == [200, 409], (approve.text, withdraw.text)
+    demand = client.get(f"/api/v1/demands/{did}", headers=auth("official")).json()
+    match = client.get(f"/api/v1/matches/{mid}", headers=auth("official")).json()
+    if approve.status_code == 200:
+        assert demand["status"] == "matched" and match["status"] == "approved"
+    else:
+        assert demand["status"] == "withdrawn" and match["status"] == "submitted"
+        assert events(client, did, mid, "approve") == 0
+
+
+def test_the_same_shortlist_twice_is_one_match(client: TestClient) -> None:
+    d = post_demand(client)
+    client.post(f"/api/v1/demands/{d['id']}/take-up", headers=auth("intermediary"))
+    tid = client.get(f"/api/v1/demands/{d['id']}/matches?mode=flexible&k=1",
+                     headers=auth("intermediary")).json()["items"][0]["talent"]["id"]
+    url = f"/api/v1/demands/{d['id']}/shortlist"
+    body = {"talent_id": tid, "mode": "flexible"}
+    a, b = race(lambda: client.post(url, json=body, headers=auth("intermediary")),
+                lambda: client.post(url, json=body, headers=auth("intermediary")))
+    assert sorted([a.status_code, b.status_code]) == [201, 409], (a.text, b.text)
+    matches = client.get(f"/api/v1/matches?demand_id={d['id']}", headers=auth("official")).json()
+    assert matches["total"] == 1
+
+
+def test_a_shortlist_made_while_a_round_runs_does_not_fail_it(client: TestClient,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The round's writing step meets a pair the intermediary shortlisted while it was solving."""
+    from matcher.engine.assignment import milp
+    from matcher.services import rounds
+    from matcher.services.access import Actor
+
+    app: Any = client.app
+    db, pool = app.state.db, app.state.runtime.pool
+    d = post_demand(client, modes=["flexible"])
+    client.post(f"/api/v1/demands/{d['id']}/take-up", headers=auth("intermediary"))
+    real_solve = milp.solve
+
+    def solve_meanwhile(problem: Any, **kw: Any) -> Any:
+        solved = real_solve(problem, **kw)
+        mine = next(c for c in solved.chosen if c.demand_id == d["id"])
+        r = client.post(f"/api/v1/demands/{d['id']}/shortlist", json={"talent_id": mine.talent_id, "mode": mine.mode},
+                        headers=auth("intermediary"))
+        assert r.status_code == 201, r.text
+        return solved
+
+    monkeypatch.setattr(milp, "solve", solve_meanwhile)
+    official = Actor(user_id=None, role="official")
+    r = rounds.start_round(db, official, rounds.RoundParams(sector=d["sector"], proposals_wanted=1))
+    rounds.run_round(db, pool, r["id"])
+    done = rounds.get_round(db, official, r["id"])
+    assert done["status"] == "done", done["error"]
+    assert any("shortlisted meanwhile" in n for n in done["report"]["notes"])
+    assert client.get(f"/api/v1/matches?demand_id={d['id']}", headers=auth("official")).json()["total"] == 1
+
+
+def test_round_proposals_belong_to_the_intermediary_that_takes_the_demand_up(client: TestClient) -> None:
+    from matcher.services import rounds
+    from matcher.services.access import Actor
+
+    app: Any = client.app
+    db, pool = app.state.db, app.state.runtime.pool
+    d = post_demand(client, modes=["flexible"], title="焦炉煤气制氢装置吸附剂寿命短")
+    official = Actor(user_id=None, role="official")
+    r = rounds.start_round(db, official, rounds.RoundParams(sector=d["sector"], proposals_wanted=2))
+    rounds.run_round(db, pool, r["id"])
+    proposed = [p for p in rounds.get_round(db, official, r["id"])["report"]["proposals"] if p["demand_id"] == d["id"]]
+    assert proposed, "the round proposed talents for the open demand"
+    assert client.post(f"/api/v1/demands/{d['id']}/take-up", headers=auth("intermediary2")).status_code == 200
+    mine = client.get(f"/api/v1/matches?demand_id={d['id']}", headers=auth("intermediary2")).json()
+    assert {m["talent_id"] for m in mine["items"]} == {p["talent_id"] for p in proposed}
+    mid = mine["items"][0]["id"]
+    r = client.post(f"/api/v1/matches/{mid}/submit", json={"plan": "按季度驻企服务并远程指导"},
+                    headers=auth("intermediary2"))
+    assert r.status_code == 200 and r.json()["status"] == "submitted"
+    assert client.get(f"/api/v1/matches/{mid}", headers=auth("intermediary")).status_code == 404
+
+
+def test_chunked_bodies_are_cut_off_at_the_limit(live_server: str) -> None:
+    """Against the real uvicorn server: a body without Content-Length (64 MiB offered) is refused with
+    413 once it passes 21 MiB, before authentication or parsing (the server may drain the rest of the
+    connection, but the application never holds it)."""
+    for path, headers in (("/api/v1/demands", {"Content-Type": "application/json"}),
+                          ("/api/v1/imports/talents", {"Content-Type": "multipart/form-data; boundary=zz"})):
+        def chunks() -> Iterator[bytes]:
+            yield b'--zz\r\nContent-Disposition: form-data; name="file"; filename="t.csv"\r\n\r\n'
+            for _ in range(64):
+                yield b"x" * 2**20
+
+        r = httpx.post(live_server + path, content=chunks(), headers=headers, timeout=60)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
