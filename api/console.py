@@ -1,5 +1,7 @@
 """The web console (Chinese), server-rendered: forms post here, these routes call the same services as
-the JSON API, then redirect. The token lives in an HttpOnly, SameSite=Strict cookie."""
+the JSON API, then redirect. Signing in with an API token opens a server-side session: the HttpOnly,
+SameSite=Strict cookie holds only the session id (Secure behind https, see ``cookie_secure``); every
+form carries the session's CSRF token, and the sign-in form itself is checked by its Origin."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
@@ -22,16 +24,16 @@ from matcher.reference import CITIES, industry_codes
 from matcher.services import demands as demand_svc
 from matcher.services import matches as match_svc
 from matcher.services import rounds as round_svc
+from matcher.services import sessions
 from matcher.services import stats as stats_svc
-from matcher.services.access import Actor, authenticate
+from matcher.services.access import Actor
 from matcher.services.importing import import_file
 from matcher.services.matching import sync_pool
 from matcher.validation import MAX_ID
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters["zh"] = lambda v: label(v) if v else ""
-router = APIRouter(include_in_schema=False)
-COOKIE = "matcher_token"
+COOKIE = "matcher_session"
 ROLE_HOME: dict[str, str] = {Role.ENTERPRISE: "/console/demands", Role.INTERMEDIARY: "/console/board",
              Role.OFFICIAL: "/console/reviews", Role.ADMIN: "/console/import"}
 
@@ -40,18 +42,56 @@ class LoginRequired(Exception):
     pass
 
 
+class ForgedRequest(Exception):
+    """A console POST without this session's CSRF token, or a sign-in posted from another site."""
+
+
+def _signed_in(request: Request) -> sessions.SignedIn:
+    signed = getattr(request.state, "signed", None)
+    if signed is None:
+        try:
+            signed = sessions.current(request.app.state.db, request.cookies.get(COOKIE))
+        except Unauthorized as exc:
+            raise LoginRequired from exc
+        request.state.signed = signed
+    return signed
+
+
 def _actor(request: Request) -> Actor:
-    try:
-        with request.app.state.db.session() as s:
-            return authenticate(s, request.cookies.get(COOKIE))
-    except Unauthorized as exc:
-        raise LoginRequired from exc
+    return _signed_in(request).actor
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None  # non-browser clients send none; an opaque origin is refused
+    return origin.rstrip("/") == f"{request.url.scheme}://{request.headers.get('host', '')}"
+
+
+async def guard(request: Request) -> None:
+    """Every console POST: the sign-in form must come from this site (Origin), every other form must
+    carry the CSRF token of the signed-in session."""
+    if request.method != "POST":
+        return
+    if request.url.path == "/login":
+        if not _same_origin(request):
+            raise ForgedRequest
+        return
+    signed = _signed_in(request)
+    form = await request.form()
+    if not sessions.csrf_ok(signed, str(form.get("csrf") or "")) or not _same_origin(request):
+        raise ForgedRequest
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(guard)])
 
 
 def page(request: Request, name: str, actor: Actor | None, status: int = 200, **ctx: Any) -> HTMLResponse:
     flash = request.query_params.get("msg")
+    signed = getattr(request.state, "signed", None)
     return TEMPLATES.TemplateResponse(request, name, {
-        "actor": actor, "role_label": label(actor.role) if actor else "", "flash": ctx.pop("flash", flash),
+        "actor": actor, "csrf": signed.csrf if signed else "", "role_label": label(actor.role) if actor else "",
+        "flash": ctx.pop("flash", flash),
         "flash_kind": ctx.pop("flash_kind", "ok"), "title": ctx.pop("title", "产业人才对接平台"), **ctx},
         status_code=status)
 
@@ -67,6 +107,11 @@ def install(app: Any) -> None:
     async def to_login(request: Request, _: LoginRequired) -> Response:
         return RedirectResponse("/login", status_code=303)
 
+    @app.exception_handler(ForgedRequest)
+    async def forged(request: Request, _: ForgedRequest) -> Response:
+        return page(request, "error.html", None, status=403, title="无法完成操作",
+                    message="请求未通过安全校验（页面可能已过期或来自其他网站），请刷新页面后重试。")
+
 
 def _error(request: Request, actor: Actor, exc: DomainError) -> HTMLResponse:
     return page(request, "error.html", actor, status=exc.status, message=exc.message, title="无法完成操作")
@@ -78,19 +123,20 @@ def login_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/login")
-def login(request: Request, token: str = Form(...)) -> Response:
+def login(request: Request, token: str = Form(..., max_length=200)) -> Response:
     try:
-        with request.app.state.db.session() as s:
-            actor = authenticate(s, token.strip())
+        session_id, signed = sessions.sign_in(request.app.state.db, token.strip())
     except Unauthorized:
         return page(request, "login.html", None, status=401, title="登录", flash="令牌无效或已停用", flash_kind="error")
-    resp = RedirectResponse(ROLE_HOME.get(actor.role, "/"), status_code=303)
-    resp.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", max_age=8 * 3600)
+    resp = RedirectResponse(ROLE_HOME.get(signed.actor.role, "/"), status_code=303)
+    resp.set_cookie(COOKIE, session_id, httponly=True, samesite="strict", max_age=sessions.SESSION_HOURS * 3600,
+                    secure=request.app.state.settings.cookie_secure)
     return resp
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    sessions.sign_out(request.app.state.db, request.cookies.get(COOKIE))
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(COOKIE)
     return resp

@@ -37,7 +37,7 @@ def get_pool(request: Request) -> TalentPool | None:
 
 def get_actor(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Actor:
     db: Database = request.app.state.db
-    # The console keeps the token in an HttpOnly cookie; API clients send a bearer header.
-    token = creds.credentials if creds else request.cookies.get("matcher_token")
+    # Bearer tokens only: the console's session cookie is not an API credential (a page on another
+    # site could otherwise make the browser call the API with it).
     with db.session() as s:
-        return authenticate(s, token)
+        return authenticate(s, creds.credentials if creds else None)

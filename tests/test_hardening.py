@@ -5,6 +5,7 @@ requests wins, with exactly one audit event)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,7 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher.config import Settings
+from matcher.config import Settings, get_settings
 from matcher.services.access import mask_phone
 from tests.conftest import api_client, auth
 
@@ -89,15 +90,110 @@ def test_text_refuses_control_characters(client: TestClient) -> None:
                                 headers=auth("enterprise"))) == "title"
 
 
+def console_login(client: TestClient, role: str) -> str:
+    """Sign in to the console; returns the session's CSRF token (read from a page's form)."""
+    client.cookies.clear()
+    r = client.post("/login", data={"token": auth(role)["Authorization"].split()[1]})
+    assert r.status_code == 200, r.text
+    found = re.search(r'name="csrf" value="([^"]+)"', r.text)
+    assert found, "pages carry the CSRF token in their forms"
+    return found.group(1)
+
+
 def test_console_form_uses_the_same_validation(client: TestClient) -> None:
-    client.post("/login", data={"token": "demo-enterprise"}, headers={"Origin": str(client.base_url)})
+    csrf = console_login(client, "enterprise")
     form = {"title": "控制字符\b标题测试", "description": DEMAND["description"], "modes": "flexible",
-            "budget_max": "inf", "duration_months": "9" * 20}
-    r = client.post("/console/demands", data=form, headers={"Origin": str(client.base_url)})
+            "budget_max": "inf", "duration_months": "9" * 20, "csrf": csrf}
+    r = client.post("/console/demands", data=form)
     assert r.status_code == 422
     assert "控制字符" in r.text and "有限的数字" in r.text and "不能大于 120" in r.text
-    client.post("/logout", headers={"Origin": str(client.base_url)})
     client.cookies.clear()
+
+
+# ------------------------------------------------------------------------------------------ accounts
+def test_console_posts_need_the_session_csrf_token_and_login_checks_origin(client: TestClient) -> None:
+    csrf = console_login(client, "enterprise")
+    form = {"title": "跨站提交的需求标题", "description": DEMAND["description"], "modes": "flexible"}
+    before = client.get("/api/v1/demands?limit=1", headers=auth("enterprise")).json()["total"]
+    assert client.post("/console/demands", data=form).status_code == 403
+    assert client.post("/console/demands", data={**form, "csrf": "forged"}).status_code == 403
+    assert client.post("/console/demands", data={**form, "csrf": csrf},
+                       headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.get("/api/v1/demands?limit=1", headers=auth("enterprise")).json()["total"] == before
+    r = client.post("/console/demands", data={**form, "csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    client.cookies.clear()
+    r = client.post("/login", data={"token": "demo-enterprise"}, headers={"Origin": "https://evil.example"},
+                    follow_redirects=False)
+    assert r.status_code == 403 and "matcher_session" not in r.headers.get("set-cookie", "")
+
+
+def test_session_cookie_is_not_an_api_credential_and_logout_ends_it(client: TestClient) -> None:
+    csrf = console_login(client, "official")
+    cookie = client.cookies.get("matcher_session")
+    assert cookie and cookie != "demo-official"
+    assert client.get("/api/v1/stats").status_code == 401  # the cookie alone does not open the API
+    assert client.get("/console/dashboard").status_code == 200
+    client.post("/logout", data={"csrf": csrf})
+    client.cookies.set("matcher_session", cookie)
+    r = client.get("/console/dashboard", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    client.cookies.clear()
+
+
+def test_users_can_be_rotated_and_deactivated(client: TestClient) -> None:
+    from matcher.services.users import create_user
+
+    app: Any = client.app
+    token = create_user(app.state.db, "rotating_official", "official")
+    client.cookies.clear()
+    client.post("/login", data={"token": token})
+    cookie = client.cookies.get("matcher_session")
+    r = client.post("/api/v1/users/rotating_official/rotate", headers=auth("admin"))
+    assert r.status_code == 200 and r.json()["token"] != token
+    new = r.json()["token"]
+    assert client.get("/api/v1/stats", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert client.get("/api/v1/stats", headers={"Authorization": f"Bearer {new}"}).status_code == 200
+    client.cookies.set("matcher_session", cookie)
+    assert client.get("/console/dashboard", follow_redirects=False).status_code == 303  # session ended too
+    assert client.post("/api/v1/users/rotating_official/deactivate", headers=auth("official")).status_code == 403
+    assert client.post("/api/v1/users/rotating_official/deactivate", headers=auth("admin")).status_code == 200
+    assert client.get("/api/v1/stats", headers={"Authorization": f"Bearer {new}"}).status_code == 401
+    assert client.post("/api/v1/users/nobody_here/rotate", headers=auth("admin")).status_code == 404
+    client.cookies.clear()
+
+
+def test_demo_tokens_exist_and_work_only_in_a_demo_database(settings: Settings, tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from matcher.cli import app as cli
+    from matcher.errors import Unauthorized
+    from matcher.services.access import authenticate
+    from matcher.services.importing import import_file
+    from matcher.services.users import DEMO_USERS, create_user, ensure_demo_users
+    from matcher.storage.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'real.db'}")
+    db.upgrade()
+    real = tmp_path / "t.csv"
+    real.write_text("external_id,name,profile\nR-1,王磊,从事煤气化研究\n", encoding="utf-8")
+    assert import_file(db, "talents", real).ok
+    assert ensure_demo_users(db) == {}
+    # even a demo-looking token planted by hand is refused outside the demo database
+    create_user(db, "planted", "official", token="demo-official")
+    with db.session() as s, pytest.raises(Unauthorized):
+        authenticate(s, "demo-official")
+    env = {"MATCHER_DATABASE_URL": db.url, "MATCHER_VAR_DIR": str(tmp_path)}
+    get_settings.cache_clear()
+    try:
+        r = CliRunner().invoke(cli, ["users", "rotate", "--username", "planted"], env=env)
+        assert r.exit_code == 0 and r.output.strip().startswith("mt_"), r.output
+        get_settings.cache_clear()
+        r = CliRunner().invoke(cli, ["users", "deactivate", "--username", "planted"], env=env)
+        assert r.exit_code == 0 and "deactivated" in r.output, r.output
+    finally:
+        get_settings.cache_clear()
+    assert len(DEMO_USERS) == 4
 
 
 def test_masking_reveals_at_most_four_digits_of_long_numbers() -> None:

@@ -105,3 +105,44 @@ def test_eval_command_on_a_sample(settings, tmp_path: Path) -> None:
     assert results["full"]["ndcg@10"] > 0.5  # topic-level relevance is easy; random would be ≈ 0.1
     line = run_file.read_text().splitlines()[0].split()
     assert len(line) == 6 and line[1] == "Q0" and line[3] == "1" and line[5] == "matcher-full"
+
+
+def test_any_damage_a_crash_can_leave_means_a_rebuild(embedder, facts, tmp_path: Path) -> None:
+    """Each artefact is listed with its checksum in the manifest; a truncated or missing one (what a kill
+    during a save could leave) means a rebuild with the same answers, never a pool that stays unready."""
+    import json
+    import shutil
+
+    saved = tmp_path / "saved"
+    pool = TalentPool(embedder, saved)
+    pool.load_or_build(facts)
+    expected = [p.talent.id for p in pool.propose(_demand(GAS), "flexible", k=5)[0]]
+    files = json.loads((saved / "manifest.json").read_text())["files"]
+    assert set(files) == {"vectors.faiss", "tombstones.npy", "neighbours.npz"}
+    for name in [*files, "manifest.json"]:
+        for damage in ("truncate", "remove"):
+            broken = tmp_path / f"{name}-{damage}"
+            shutil.copytree(saved, broken)
+            if damage == "remove":
+                (broken / name).unlink()
+            else:
+                data = (broken / name).read_bytes()
+                (broken / name).write_bytes(data[: len(data) // 2])
+            (broken / (name + ".tmp")).write_bytes(b"left over by an interrupted save")
+            again = TalentPool(embedder, broken)
+            outcome = again.load_or_build(facts)
+            assert outcome.startswith("rebuilt") and again.ready, (name, damage, outcome)
+            assert [p.talent.id for p in again.propose(_demand(GAS), "flexible", k=5)[0]] == expected
+            assert TalentPool(embedder, broken).load_or_build(facts) == "loaded"  # the rebuild was saved whole
+    # a neighbour file damaged after its checksum was taken (a lying manifest) is recomputed, not fatal
+    lying = tmp_path / "lying"
+    shutil.copytree(saved, lying)
+    (lying / "neighbours.npz").write_bytes(b"PK\x03\x04 truncated")
+    manifest = json.loads((lying / "manifest.json").read_text())
+    from matcher.engine.index import _sha256
+
+    manifest["files"]["neighbours.npz"] = _sha256(lying / "neighbours.npz")
+    (lying / "manifest.json").write_text(json.dumps(manifest))
+    fourth = TalentPool(embedder, lying)
+    assert fourth.load_or_build(facts) == "loaded" and len(fourth.neighbours) == len(facts)
+    assert [p.talent.id for p in fourth.propose(_demand(GAS), "flexible", k=5)[0]] == expected

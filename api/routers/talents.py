@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from sqlalchemy import func, or_, select
 from starlette.background import BackgroundTask
@@ -21,7 +22,7 @@ from matcher.services.access import Actor, contacts_visible, require, talent_vie
 from matcher.services.exporting import export_xlsx
 from matcher.services.importing import import_file
 from matcher.services.matching import sync_pool
-from matcher.services.users import create_user
+from matcher.services.users import create_user, deactivate_user, rotate_token
 from matcher.storage.db import Database
 from matcher.storage.models import Talent
 
@@ -67,6 +68,23 @@ def new_user(body: UserIn, db: Database = Depends(get_db), actor: Actor = Depend
     except ValueError as exc:
         raise Invalid(str(exc), field="username" if "exists" in str(exc) else body.role) from exc
     return {"username": body.username, "role": body.role, "token": token}
+
+
+Username = Annotated[str, PathParam(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
+
+
+@router.post("/users/{username}/deactivate", summary="Deactivate a user (token and console sessions end) — admins")
+def deactivate(username: Username, db: Database = Depends(get_db),
+               actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+    require(actor, Role.ADMIN)
+    deactivate_user(db, username, actor.user_id, actor.role)
+    return {"username": username, "active": False}
+
+
+@router.post("/users/{username}/rotate", summary="Issue a new token (shown once); the old one stops — admins")
+def rotate(username: Username, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> dict[str, str]:
+    require(actor, Role.ADMIN)
+    return {"username": username, "token": rotate_token(db, username, actor.user_id, actor.role)}
 
 
 @router.post("/imports/{kind}", response_model=ImportReportOut,

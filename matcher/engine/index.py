@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ class IndexCorrupt(Exception):
     """The files on disk cannot be trusted; the caller rebuilds."""
 
 
+MANIFEST_FORMAT = 2
+
+
 @dataclass(frozen=True)
 class Manifest:
     model_id: str
@@ -40,7 +44,26 @@ class Manifest:
     count: int
     content_checksum: str
     file_sha256: str = ""
-    format: int = 1
+    format: int = MANIFEST_FORMAT
+    files: dict[str, str] | None = None  # every artefact of the index directory → its SHA-256
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> str:
+    """Write through ``write(tmp)`` into a temporary file beside ``path``, fsync it, rename it over
+    ``path`` and fsync the directory: after a crash either the old or the new file is there, whole.
+    Returns the new file's SHA-256."""
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    digest = _sha256(tmp)
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return digest
 
 
 def content_checksum(pairs: Iterable[tuple[int, str]]) -> str:
@@ -179,19 +202,28 @@ class VectorIndex:
         return scores, ids
 
     # ------------------------------------------------------------ persistence
-    def save(self, directory: Path, model_id: str, checksum: str) -> Manifest:
+    def save(self, directory: Path, model_id: str, checksum: str,
+             extra: Mapping[str, Callable[[Path], object]] | None = None) -> Manifest:
+        """Write the index, its tombstones and any ``extra`` artefacts (name → writer) atomically, then
+        the manifest listing each with its checksum — last, so a crash before it leaves the old manifest,
+        whose checksums no longer match, and the next start rebuilds."""
         directory.mkdir(parents=True, exist_ok=True)
-        tmp_index = directory / (INDEX_FILE + ".tmp")
+        files: dict[str, str] = {}
         with self._lock.read():
-            faiss.write_index(self._index, str(tmp_index))
-            np.save(directory / TOMBSTONES_FILE, np.fromiter(sorted(self._tombstones), dtype=np.int64))
+            files[INDEX_FILE] = atomic_write(directory / INDEX_FILE, lambda p: faiss.write_index(self._index, str(p)))
+            tomb = np.fromiter(sorted(self._tombstones), dtype=np.int64)
             count = len(self._ids)
-        tmp_index.replace(directory / INDEX_FILE)
+
+        def save_npy(p: Path) -> None:
+            with open(p, "wb") as fh:
+                np.save(fh, tomb)
+
+        files[TOMBSTONES_FILE] = atomic_write(directory / TOMBSTONES_FILE, save_npy)
+        for name, writer in (extra or {}).items():
+            files[name] = atomic_write(directory / name, writer)
         manifest = Manifest(model_id=model_id, dim=self.dim, kind=self.kind, count=count,
-                            content_checksum=checksum, file_sha256=_sha256(directory / INDEX_FILE))
-        tmp_manifest = directory / (MANIFEST_FILE + ".tmp")
-        tmp_manifest.write_text(json.dumps(asdict(manifest), indent=2))
-        tmp_manifest.replace(directory / MANIFEST_FILE)
+                            content_checksum=checksum, file_sha256=files[INDEX_FILE], files=files)
+        atomic_write(directory / MANIFEST_FILE, lambda p: p.write_text(json.dumps(asdict(manifest), indent=2)))
         return manifest
 
     @classmethod
@@ -201,9 +233,13 @@ class VectorIndex:
             manifest = Manifest(**json.loads((directory / MANIFEST_FILE).read_text()))
         except (OSError, ValueError, TypeError) as exc:
             raise IndexCorrupt(f"manifest unreadable: {exc}") from exc
+        if manifest.format != MANIFEST_FORMAT or not manifest.files:
+            raise IndexCorrupt(f"manifest format {manifest.format} (expected {MANIFEST_FORMAT})")
+        for name, digest in manifest.files.items():
+            path = directory / name
+            if not path.exists() or _sha256(path) != digest:
+                raise IndexCorrupt(f"{name} missing or its checksum does not match the manifest")
         path = directory / INDEX_FILE
-        if not path.exists() or _sha256(path) != manifest.file_sha256:
-            raise IndexCorrupt("index file missing or its checksum does not match the manifest")
         try:
             raw = faiss.read_index(str(path))
             tomb = np.load(directory / TOMBSTONES_FILE, allow_pickle=False)

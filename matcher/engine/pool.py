@@ -33,6 +33,7 @@ from matcher.engine.ranking import (
 )
 
 log = logging.getLogger(__name__)
+NEIGHBOURS_FILE = "neighbours.npz"
 
 # Talent-only view of the mode rules (a demand that can host everything), used to pre-filter inside FAISS.
 _ANY_DEMAND = DemandFacts(id=-1, text="", can_host_joint_post=True)
@@ -103,6 +104,8 @@ class TalentPool:
                         self._load_neighbours()
                 except IndexCorrupt as exc:
                     outcome = f"rebuilt: {exc}" if (self.index_dir / "manifest.json").exists() else "rebuilt: none"
+                except Exception as exc:  # whatever a crash left behind: rebuild, never stay unready
+                    outcome = f"rebuilt: index unreadable ({type(exc).__name__}: {exc})"
             if outcome != "loaded":
                 say(f"index {outcome}; encoding {len(self.facts)} profiles (cached ones are reused)")
                 self._rebuild_vectors(progress)
@@ -155,30 +158,38 @@ class TalentPool:
         return self.neighbours.get(tid, np.zeros(0, dtype=np.int64))
 
     def _save(self) -> None:
-        if self.index_dir is not None:
-            self.index.save(self.index_dir, self.embedder.model_id, self.checksum())
-            if self.neighbours:
-                ids = np.fromiter(self.neighbours, dtype=np.int64, count=len(self.neighbours))
-                k = self.cfg.graph_k
-                table = np.full((len(ids), k), -1, dtype=np.int64)
-                for r, tid in enumerate(ids):
-                    nb = self.neighbours[int(tid)]
-                    table[r, :len(nb)] = nb
-                np.savez(self.index_dir / "neighbours.npz", ids=ids, table=table)
+        if self.index_dir is None:
+            return
+        extra = {}
+        if self.neighbours:
+            ids = np.fromiter(self.neighbours, dtype=np.int64, count=len(self.neighbours))
+            k = self.cfg.graph_k
+            table = np.full((len(ids), k), -1, dtype=np.int64)
+            for r, tid in enumerate(ids):
+                nb = self.neighbours[int(tid)]
+                table[r, :len(nb)] = nb
+
+            def write(path: Path) -> None:
+                with open(path, "wb") as fh:
+                    np.savez(fh, ids=ids, table=table)
+
+            extra[NEIGHBOURS_FILE] = write
+        # Everything goes through the index's atomic save, listed with checksums in its manifest.
+        self.index.save(self.index_dir, self.embedder.model_id, self.checksum(), extra=extra)
 
     def _load_neighbours(self) -> None:
         """Neighbour lists saved with the index; recomputed from the index when missing or stale."""
         self.neighbours = {}
-        path = self.index_dir / "neighbours.npz" if self.index_dir else None
+        path = self.index_dir / NEIGHBOURS_FILE if self.index_dir else None
         try:
             if path is None:
                 raise OSError
-            data = np.load(path, allow_pickle=False)
-            ids, table = data["ids"], data["table"]
+            with np.load(path, allow_pickle=False) as data:
+                ids, table = data["ids"], data["table"]
             if set(ids.tolist()) != set(self.facts) or table.shape[1] != self.cfg.graph_k:
                 raise ValueError("stale")
             self.neighbours = {int(t): row[row >= 0] for t, row in zip(ids, table, strict=True)}
-        except (OSError, ValueError, KeyError):
+        except Exception:  # missing, stale or damaged (BadZipFile, EOFError …): recompute from the index
             ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
             if len(ids):
                 self._compute_neighbours(ids, self.index.vectors(ids))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from matcher.domain import Role
 from matcher.errors import Forbidden, NotFound, Unauthorized
-from matcher.services.users import hash_token
+from matcher.services.users import DEMO_PREFIX, hash_token, is_demo_database
 from matcher.storage.models import Demand, Match, Talent, User
 from matcher.workflow import APPROVED_OR_LATER
 
@@ -46,6 +46,12 @@ def authenticate(session: Session, token: str | None) -> Actor:
     user = session.scalar(select(User).where(User.token_hash == hash_token(token), User.active.is_(True)))
     if user is None:
         raise Unauthorized("invalid or revoked token")
+    if token.startswith(DEMO_PREFIX) and not is_demo_database(session):
+        raise Unauthorized("demo tokens work only in a database created by the demo seed")
+    return actor_of(user)
+
+
+def actor_of(user: User) -> Actor:
     return Actor(user.id, user.role, user.enterprise_id, user.intermediary_id, user.display_name)
 
 

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from matcher.demo import generator
 from matcher.services.audit import record
 from matcher.storage.db import Database
-from matcher.storage.models import Demand, Enterprise, Intermediary, Talent
+from matcher.storage.models import Demand, Enterprise, InstanceFlag, Intermediary, Talent
 from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, format_row
 
 
@@ -47,6 +47,7 @@ def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size
             s.add(Demand(enterprise=ents[r.pop("enterprise")], **r))
         s.flush()
         employer_ids = {name: e.id for name, e in ents.items()}
+        s.add(InstanceFlag(key="demo", value=str(seed)))  # demo accounts exist only in such a database
         record(s, action="seed", entity="demo", entity_id=str(seed),
                after={"talents": talents, "demands": demands, "enterprises": len(companies)})
     bar = tqdm(total=talents, desc="talents", unit="row", disable=not progress, mininterval=1.0)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from matcher.domain import Role
+from matcher.errors import NotFound
 from matcher.services.audit import record
 from matcher.storage.db import Database
-from matcher.storage.models import Enterprise, Intermediary, User
+from matcher.storage.models import ConsoleSession, Enterprise, InstanceFlag, Intermediary, User
+
+DEMO_PREFIX = "demo-"
 
 
 def hash_token(token: str) -> str:
@@ -50,15 +54,57 @@ DEMO_USERS = (
 )
 
 
+def is_demo_database(session: Session) -> bool:
+    """Only a database the demo seed created carries the marker (see ``seeding.seed_demo``)."""
+    return session.get(InstanceFlag, "demo") is not None
+
+
 def ensure_demo_users(db: Database) -> dict[str, str]:
-    """Demo accounts with well-known tokens (``demo-<role>``), for the demo database only."""
-    tokens = {}
+    """Demo accounts with well-known tokens (``demo-<role>``), for the demo database only: in a database
+    that holds real data (no demo marker) nothing is created and an empty dict is returned."""
+    tokens: dict[str, str] = {}
     with db.session() as s:
+        if not is_demo_database(s):
+            return tokens
         existing = {u.username for u in s.scalars(select(User))}
     for username, role, display, ent, agency in DEMO_USERS:
-        token = f"demo-{username}"
+        token = f"{DEMO_PREFIX}{username}"
         if f"demo_{username}" not in existing:
             create_user(db, f"demo_{username}", role, display_name=display, enterprise=ent, intermediary=agency,
                         token=token)
         tokens[username] = token
     return tokens
+
+
+def _user(s: Session, username: str) -> User:
+    user = s.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"user '{username}' not found", field="username")
+    return user
+
+
+def _revoke_sessions(s: Session, user_id: int) -> None:
+    s.execute(update(ConsoleSession).where(ConsoleSession.user_id == user_id).values(revoked=True))
+
+
+def deactivate_user(db: Database, username: str, actor_user_id: int | None = None,
+                    actor_role: str = "system") -> None:
+    """The user's token stops working at once and its console sessions end."""
+    with db.session() as s:
+        user = _user(s, username)
+        user.active = False
+        _revoke_sessions(s, user.id)
+        record(s, action="deactivate", entity="user", entity_id=user.id, actor_user_id=actor_user_id,
+               actor_role=actor_role, after={"username": username, "active": False})
+
+
+def rotate_token(db: Database, username: str, actor_user_id: int | None = None, actor_role: str = "system") -> str:
+    """A new random token (returned once); the old one stops working and console sessions end."""
+    token = "mt_" + secrets.token_urlsafe(32)
+    with db.session() as s:
+        user = _user(s, username)
+        user.token_hash = hash_token(token)
+        _revoke_sessions(s, user.id)
+        record(s, action="rotate_token", entity="user", entity_id=user.id, actor_user_id=actor_user_id,
+               actor_role=actor_role, after={"username": username})
+    return token
