@@ -20,6 +20,7 @@ from api import console, errors
 from api.routers import demands, matches, rounds, system, talents
 from matcher.config import Settings, get_settings
 from matcher.engine.pool import TalentPool
+from matcher.services import jobs
 from matcher.services.matching import build_pool, warm_open_demands
 from matcher.services.rounds import fail_interrupted
 from matcher.storage.db import Database
@@ -88,10 +89,12 @@ def create_app(settings: Settings | None = None, load_pool: bool = True) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db.upgrade()
         fail_interrupted(app.state.db)
+        jobs.fail_interrupted(app.state.db)
         if load_pool:
             threading.Thread(target=_load_pool, args=(app, settings), daemon=True, name="pool-loader").start()
         yield
         app.state.jobs.shutdown(wait=False, cancel_futures=True)
+        app.state.job_runner.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="产业人才匹配服务 Industry–Talent Matching API", version="0.1.0", lifespan=lifespan,
                   description="出榜 → 揭榜 → 审核 → 奖补. Authenticate with `Authorization: Bearer <token>`. "
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None, load_pool: bool = True) -> Fast
     app.state.db = Database.from_settings(settings)
     app.state.runtime = Runtime()
     app.state.jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="round")  # one round at a time
+    app.state.job_runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")  # imports, one at a time
     app.add_middleware(BodyLimit)
     errors.install(app)
     console.install(app)

@@ -5,7 +5,6 @@ form carries the session's CSRF token, and the sign-in form itself is checked by
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,20 +14,19 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from api import forms
-from api.deps import DemandId, MatchId, RoundId
+from api.deps import DemandId, JobId, MatchId, RoundId
 from api.schemas import ContactIn, DemandIn, OutcomeIn, ReviewIn, RewardIn, RoundIn, ShortlistIn, SubmitIn
 from matcher.domain import DemandStatus, Mode, Role, Sector, label
 from matcher.engine.pool import Filters
 from matcher.errors import DomainError, Invalid, NotFound, Unauthorized
 from matcher.reference import CITIES, industry_codes
 from matcher.services import demands as demand_svc
+from matcher.services import jobs, sessions
 from matcher.services import matches as match_svc
 from matcher.services import rounds as round_svc
-from matcher.services import sessions
 from matcher.services import stats as stats_svc
 from matcher.services.access import Actor
-from matcher.services.importing import import_file
-from matcher.services.matching import sync_pool
+from matcher.services.uploads import run_import, start_import
 from matcher.validation import MAX_ID
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -362,26 +360,30 @@ def import_page(request: Request) -> HTMLResponse:
     return page(request, "import.html", actor, title="导入导出", report=None)
 
 
-@router.post("/console/import", response_class=HTMLResponse)
-async def import_upload(request: Request, file: UploadFile, kind: str = Form(...)) -> HTMLResponse:
+@router.post("/console/import", response_model=None)
+def import_upload(request: Request, file: UploadFile, kind: str = Form(...)) -> Response:
     actor = _actor(request)
-    if actor.role not in (Role.OFFICIAL, Role.ADMIN):
-        return _error(request, actor, DomainError("仅审核人员和管理员可导入数据"))
-    if kind not in ("talents", "demands"):
-        return _error(request, actor, DomainError("数据类型只能是人才或需求"))
-    name = file.filename or "upload.xlsx"
-    data = await file.read(20 * 1024 * 1024 + 1)
-    if len(data) > 20 * 1024 * 1024 or not name.lower().endswith((".xlsx", ".csv")):
-        return _error(request, actor, DomainError("请上传不超过 20 MB 的 .xlsx 或 .csv 文件"))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(name).name
-        path.write_bytes(data)
-        report = import_file(request.app.state.db, kind, path, filename=name, actor_user_id=actor.user_id,
-                             actor_role=actor.role)
-    pool = request.app.state.runtime.pool
-    if report.ok and kind == "talents" and pool is not None and pool.ready:
-        sync_pool(request.app.state.db, pool)
-    return page(request, "import.html", actor, status=200 if report.ok else 422, title="导入导出", report=report)
+    state = request.app.state
+    try:
+        job = start_import(state.db, actor, kind, file.filename or "upload.xlsx", file.file, state.settings.upload_dir)
+    except DomainError as exc:
+        return _error(request, actor, exc)
+    runtime = state.runtime
+    state.job_runner.submit(run_import, state.db, lambda: runtime.pool, job["id"])
+    return RedirectResponse(f"/console/jobs/{job['id']}", status_code=303)
+
+
+@router.get("/console/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: JobId) -> HTMLResponse:
+    actor = _actor(request)
+    try:
+        job = jobs.get(request.app.state.db, actor, job_id)
+    except DomainError as exc:
+        return _error(request, actor, exc)
+    report = job["result"] if job["kind"] == "import" and job["status"] == "done" else None
+    status = 422 if report is not None and not report["ok"] else 200
+    return page(request, "import.html", actor, status=status, title="导入导出", job=job, report=report,
+                stages=jobs.STAGES_ZH, refresh=1 if job["status"] in (jobs.QUEUED, jobs.RUNNING) else None)
 
 
 @router.get("/console/rounds", response_class=HTMLResponse)

@@ -267,6 +267,21 @@ class UserIn(RequestModel):
     intermediary: Line | None = Field(default=None, max_length=200)
 
 
+class JobOut(BaseModel):
+    id: int
+    kind: str
+    status: Literal["queued", "running", "done", "failed"]
+    stage: str
+    progress: float
+    params: dict[str, Any]
+    result: dict[str, Any] = Field(description="for an import: the row-level report (ImportReportOut)")
+    error: str
+    created_by: int | None
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+
+
 class ImportReportOut(BaseModel):
     kind: str
     ok: bool

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         return self.var_dir / "index"
 
     @property
+    def upload_dir(self) -> Path:
+        return self.var_dir / "uploads"
+
+    @property
     def embedding_cache_dir(self) -> Path:
         return self.embeddings_dir or self.var_dir / "embeddings"
 

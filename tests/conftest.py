@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,35 +69,56 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass
+class Server:
+    """A real ``matcher serve`` process (uvicorn) on a free port, its output in ``log``."""
+
+    proc: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+
+def start_server(var: Path, settings: Settings, prepare: bool = True, timeout: float = 180,
+                 **env_extra: str) -> Server:
+    """Start ``matcher serve`` with ``var`` as its state folder and wait until /ready answers 200."""
+    port = _free_port()
+    env = {**os.environ, "MATCHER_VAR_DIR": str(var), "MATCHER_DEMO_TALENTS": "300", "MATCHER_DEMO_DEMANDS": "40",
+           "MATCHER_MODEL_CACHE_DIR": str(settings.model_cache_dir), **env_extra}
+    env.pop("DATABASE_URL", None)
+    log = var / f"server-{port}.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "serve", *(["--prepare"] if prepare else []),
+                                 "--port", str(port)], cwd=PROJECT_ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    server = Server(proc, f"http://127.0.0.1:{port}", log)
+    deadline = time.time() + timeout
+    while True:
+        assert proc.poll() is None, server.output()
+        try:
+            if httpx.get(server.base + "/ready", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        assert time.time() < deadline, "server did not become ready:\n" + server.output()
+        time.sleep(0.3)
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory, settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """A real `matcher serve --prepare` (uvicorn) on a free port with a small demo database."""
-    var = tmp_path_factory.mktemp("e2e-var")
-    port = _free_port()
-    env = {**os.environ, "MATCHER_VAR_DIR": str(var), "MATCHER_DEMO_TALENTS": "300", "MATCHER_DEMO_DEMANDS": "40",
-           "MATCHER_MODEL_CACHE_DIR": str(settings.model_cache_dir)}
-    env.pop("DATABASE_URL", None)
-    log = open(Path(var) / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "serve", "--prepare", "--port", str(port)],
-                            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server = start_server(tmp_path_factory.mktemp("e2e-var"), settings)
     try:
-        deadline = time.time() + 180
-        while True:
-            assert proc.poll() is None, (Path(var) / "server.log").read_text()
-            try:
-                if httpx.get(base + "/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.time() < deadline, "server did not become ready"
-            time.sleep(0.5)
-        yield base
+        yield server.base
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-    output = (Path(var) / "server.log").read_text()
+        server.stop()
+    output = server.output()
     assert "demo-official" in output and "serving on" in output
 
 

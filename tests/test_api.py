@@ -256,17 +256,30 @@ def test_match_actions_by_wrong_roles(client: TestClient) -> None:
                        headers=h("intermediary2")).status_code == 404
 
 
+def wait_job(client: TestClient, job: dict[str, Any], role: str = "official") -> dict[str, Any]:
+    deadline = time.time() + 120
+    while job["status"] in ("queued", "running"):
+        assert time.time() < deadline, job
+        time.sleep(0.1)
+        job = client.get(f"/api/v1/jobs/{job['id']}", headers=h(role)).json()
+    return job
+
+
 def test_import_through_api_reports_rows_and_updates_index(client: TestClient, tmp_path: Path) -> None:
     bad = "external_id,name,profile\nN-1,新专家,专注于碳化硅单晶生长与缺陷控制\nN-2,,缺姓名\n"
     r = client.post("/api/v1/imports/talents", files={"file": ("t.csv", bad.encode(), "text/csv")},
                     headers=h("official"))
-    assert r.status_code == 200 and not r.json()["ok"]
-    assert r.json()["errors"] == [{"row": 3, "column": "name", "reason": "required but empty"}]
+    assert r.status_code == 202 and r.json()["kind"] == "import"
+    job = wait_job(client, r.json())
+    assert job["status"] == "done" and not job["result"]["ok"]
+    assert job["result"]["errors"] == [{"row": 3, "column": "name", "reason": "required but empty"}]
     good = "编号,姓名,简介,单位类型\nN-1,新专家,专注于碳化硅单晶生长与微管缺陷控制，服务衬底企业,科研院所\n"
     r = client.post("/api/v1/imports/talents", files={"file": ("t.csv", good.encode(), "text/csv")},
                     headers=h("official"))
-    assert r.json()["ok"] and r.json()["created"] == 1
+    job = wait_job(client, r.json())
+    assert job["result"]["ok"] and job["result"]["created"] == 1 and job["result"]["index"]["upserted"] >= 1
     assert client.get("/ready").json()["talents_indexed"] == 221
+    assert client.get(f"/api/v1/jobs/{job['id']}", headers=h("enterprise")).status_code == 404
     assert client.post("/api/v1/imports/talents", files={"file": ("t.csv", good.encode(), "text/csv")},
                        headers=h("enterprise")).status_code == 403
     r = client.post("/api/v1/imports/talents", files={"file": ("t.pdf", b"%PDF", "application/pdf")},

@@ -374,3 +374,36 @@ def test_chunked_bodies_are_cut_off_at_the_limit(live_server: str) -> None:
 
         r = httpx.post(live_server + path, content=chunks(), headers=headers, timeout=60)
         assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
+
+
+# ------------------------------------------------------------------------------------------ long work
+def test_health_answers_during_a_2000_row_import(client: TestClient) -> None:
+    """The import runs as a job off the event loop: /health answers at once throughout, the job shows
+    its stage and progress, and the result is the row report."""
+    import time
+
+    from matcher.demo import generator
+    from matcher.tabular import TALENT_COLUMNS, format_row
+
+    rows = [format_row(TALENT_COLUMNS, generator.talent(99, i % 40)[0], with_contact=False) for i in range(2000)]
+    for i, row in enumerate(rows):
+        row["external_id"] = f"BULK-{i:05d}"
+    import pandas as pd
+
+    csv = pd.DataFrame(rows).to_csv(index=False).encode()
+    r = client.post("/api/v1/imports/talents", files={"file": ("bulk.csv", csv, "text/csv")}, headers=auth("official"))
+    assert r.status_code == 202, r.text
+    job, worst, seen = r.json(), 0.0, set()
+    deadline = time.time() + 300
+    while job["status"] in ("queued", "running"):
+        assert time.time() < deadline
+        started = time.perf_counter()
+        assert client.get("/health").status_code == 200
+        worst = max(worst, time.perf_counter() - started)
+        job = client.get(f"/api/v1/jobs/{job['id']}", headers=auth("official")).json()
+        seen.add(job["stage"])
+        time.sleep(0.05)
+    assert job["status"] == "done" and job["result"]["ok"] and job["result"]["created"] == 2000, job
+    assert worst < 1.0, f"/health took {worst:.2f} s during the import"
+    assert seen & {"importing", "indexing"}, seen
+    assert client.get("/ready").json()["talents_indexed"] >= 2220

@@ -7,29 +7,25 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from sqlalchemy import func, or_, select
 from starlette.background import BackgroundTask
 
-from api.deps import Limit, Offset, TalentId, get_actor, get_db, get_pool
-from api.schemas import ImportReportOut, Page, TalentOut, UserIn
+from api.deps import JobId, Limit, Offset, TalentId, get_actor, get_db
+from api.schemas import JobOut, Page, TalentOut, UserIn
 from matcher.domain import Role, Sector
-from matcher.engine.pool import TalentPool
 from matcher.errors import Invalid, NotFound
+from matcher.services import jobs
 from matcher.services.access import Actor, contacts_visible, require, talent_view
 from matcher.services.exporting import export_xlsx
-from matcher.services.importing import import_file
-from matcher.services.matching import sync_pool
+from matcher.services.uploads import run_import, start_import
 from matcher.services.users import create_user, deactivate_user, rotate_token
 from matcher.storage.db import Database
 from matcher.storage.models import Talent
 
 router = APIRouter(prefix="/api/v1", tags=["talents and administration"])
-
-MAX_UPLOAD = 20 * 1024 * 1024
-
 
 @router.get("/talents", response_model=Page[TalentOut], summary="Search talent profiles (contacts masked)")
 def list_talents(q: str | None = Query(None, max_length=100), sector: Sector | None = None, city: str | None = None,
@@ -87,28 +83,20 @@ def rotate(username: Username, db: Database = Depends(get_db), actor: Actor = De
     return {"username": username, "token": rotate_token(db, username, actor.user_id, actor.role)}
 
 
-@router.post("/imports/{kind}", response_model=ImportReportOut,
-             summary="Import talents or demands from CSV/XLSX (all rows or none) — officials and admins")
-async def upload(kind: str, file: UploadFile = File(...), db: Database = Depends(get_db),
-                 pool: TalentPool | None = Depends(get_pool), actor: Actor = Depends(get_actor)) -> Any:
-    require(actor, Role.OFFICIAL, Role.ADMIN)
-    if kind not in ("talents", "demands"):
-        raise NotFound(f"unknown import kind '{kind}' (talents or demands)", field="kind")
-    name = file.filename or "upload"
-    if not name.lower().endswith((".csv", ".xlsx")):
-        raise Invalid("only .csv and .xlsx files can be imported", field="file")
-    data = await file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise Invalid("file larger than 20 MiB; split it", field="file")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(name).name
-        path.write_bytes(data)
-        report = import_file(db, kind, path, filename=name, actor_user_id=actor.user_id, actor_role=actor.role)
-    if report.ok and kind == "talents" and pool is not None and pool.ready:
-        sync_pool(db, pool)
-    return {"kind": kind, "ok": report.ok, "rows": report.rows, "created": report.created,
-            "updated": report.updated, "warnings": report.warnings,
-            "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in report.errors]}
+@router.post("/imports/{kind}", status_code=202, response_model=JobOut,
+             summary="Import talents or demands from CSV/XLSX (all rows or none) as a background job — "
+                     "officials and admins; follow it at /api/v1/jobs/{id}")
+def upload(kind: str, request: Request, file: UploadFile = File(...), db: Database = Depends(get_db),
+           actor: Actor = Depends(get_actor)) -> Any:
+    job = start_import(db, actor, kind, file.filename or "upload", file.file, request.app.state.settings.upload_dir)
+    runtime = request.app.state.runtime
+    request.app.state.job_runner.submit(run_import, db, lambda: runtime.pool, job["id"])
+    return job
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, summary="A background job's stage, progress and result")
+def get_job(job_id: JobId, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
+    return jobs.get(db, actor, job_id)
 
 
 @router.get("/exports.xlsx", summary="Demands and talents as one workbook (contacts only for officials)",

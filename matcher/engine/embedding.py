@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -182,7 +182,10 @@ class CachedEmbedder:
                 self._queries.popitem(last=False)
         return out
 
-    def encode_passages(self, texts: Sequence[str], progress: bool = False, chunk: int = 256) -> np.ndarray:
+    def encode_passages(self, texts: Sequence[str], progress: bool = False, chunk: int = 256,
+                        on_progress: Callable[[float], None] | None = None) -> np.ndarray:
+        """Cached vectors are looked up by text hash; the rest are encoded in chunks (a tqdm bar when
+        ``progress``, and ``on_progress(fraction)`` for a job's progress)."""
         keys = [text_hash(t) for t in texts]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         found = self.store.get_many(list(set(keys))) if self.store else {}
@@ -203,6 +206,8 @@ class CachedEmbedder:
                 for j, (k, _) in enumerate(part):
                     found[k] = vecs[j]
                 bar.update(len(part))
+                if on_progress is not None:
+                    on_progress(min(1.0, (start + len(part)) / len(order)))
             bar.close()
             for i, k in enumerate(keys):
                 if k in todo:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -23,6 +25,8 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 INDEX_FILE = "vectors.faiss"
 MANIFEST_FILE = "manifest.json"
@@ -46,6 +50,16 @@ class Manifest:
     file_sha256: str = ""
     format: int = MANIFEST_FORMAT
     files: dict[str, str] | None = None  # every artefact of the index directory → its SHA-256
+
+
+def _failpoint(name: str, where: str) -> None:
+    """Fault injection for the crash tests: ``MATCHER_FAILPOINT=index-save:30`` pauses 30 s at this point
+    (after logging it), so a test can kill the process exactly here. Inert unless the variable is set."""
+    spec = os.environ.get("MATCHER_FAILPOINT", "")
+    if spec.partition(":")[0] == name:
+        pause = float(spec.partition(":")[2] or 30)
+        log.warning("failpoint %s: %s; pausing %.0f s", name, where, pause)
+        time.sleep(pause)
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> str:
@@ -221,6 +235,7 @@ class VectorIndex:
         files[TOMBSTONES_FILE] = atomic_write(directory / TOMBSTONES_FILE, save_npy)
         for name, writer in (extra or {}).items():
             files[name] = atomic_write(directory / name, writer)
+        _failpoint("index-save", "index artefacts written, manifest not yet")
         manifest = Manifest(model_id=model_id, dim=self.dim, kind=self.kind, count=count,
                             content_checksum=checksum, file_sha256=files[INDEX_FILE], files=files)
         atomic_write(directory / MANIFEST_FILE, lambda p: p.write_text(json.dumps(asdict(manifest), indent=2)))

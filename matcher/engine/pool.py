@@ -194,17 +194,18 @@ class TalentPool:
             if len(ids):
                 self._compute_neighbours(ids, self.index.vectors(ids))
 
-    def upsert(self, talents: Sequence[TalentFacts]) -> None:
-        """Add or update talents; only changed texts are re-encoded."""
+    def upsert(self, talents: Sequence[TalentFacts], progress: Callable[[float], None] | None = None) -> None:
+        """Add or update talents; only changed texts are re-encoded (``progress`` gets the encoded share)."""
         if not talents:
             return
+        changed = [t for t in talents if t.id not in self.facts or self.facts[t.id].text != t.text]
+        # Encode before taking the write lock: searches go on while a large import is encoded.
+        vecs = self.embedder.encode_passages([t.text for t in changed], on_progress=progress) if changed else None
         with self._write:
-            changed = [t for t in talents if t.id not in self.facts or self.facts[t.id].text != t.text]
             for t in talents:
                 self.facts[t.id] = t
             self._arrays = None
-            if changed:
-                vecs = self.embedder.encode_passages([t.text for t in changed])
+            if changed and vecs is not None:
                 ids = np.array([t.id for t in changed], dtype=np.int64)
                 if self.kind == "hnsw" and any(t.id in self.index for t in changed):
                     self._rebuild_vectors(False)  # HNSW cannot replace in place

@@ -52,6 +52,11 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.errors
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "ok": self.ok, "rows": self.rows, "created": self.created,
+                "updated": self.updated, "warnings": self.warnings,
+                "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in self.errors]}
+
     def summary(self) -> str:
         if self.ok:
             return f"{self.kind}: {self.rows} rows, {self.created} created, {self.updated} updated"

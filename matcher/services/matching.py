@@ -79,7 +79,8 @@ def build_pool(settings: Settings, db: Database, progress: bool = False,
     return pool
 
 
-def sync_pool(db: Database, pool: TalentPool) -> dict[str, int]:
+def sync_pool(db: Database, pool: TalentPool,
+              progress: Callable[[float], None] | None = None) -> dict[str, int]:
     """Bring the loaded pool in line with the database after bulk changes (imports): changed talents are
     upserted (only changed texts are re-encoded), vanished ones removed."""
     with db.session() as s:
@@ -87,7 +88,7 @@ def sync_pool(db: Database, pool: TalentPool) -> dict[str, int]:
     changed = [f for i, f in facts.items() if pool.facts.get(i) != f]
     gone = [i for i in pool.facts if i not in facts]
     if changed:
-        pool.upsert(changed)
+        pool.upsert(changed, progress=progress)
     if gone:
         pool.remove(gone)
     return {"upserted": len(changed), "removed": len(gone)}

@@ -1,0 +1,102 @@
+"""Background jobs: long work (imports and the pool syncs that follow them) runs off the request.
+
+Why: an import of 2,000 rows and the re-encoding of their profiles take minutes; inside a request it
+held the event loop, so even ``/health`` stopped answering. Now the request stores the job (a row with
+kind, parameters, stage, progress, result) and answers 202; a worker thread runs it and writes its
+stage and progress as it goes; the API and the console read the row. A job a dead process left
+``running`` is marked failed at the next start, so no job stays "running" forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from matcher.domain import Role
+from matcher.errors import NotFound
+from matcher.services.access import Actor
+from matcher.services.audit import record
+from matcher.storage.db import Database
+from matcher.storage.models import Job, iso
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+STAGES_ZH = {QUEUED: "排队中", RUNNING: "进行中", DONE: "已完成", FAILED: "失败"}
+
+
+def job_view(j: Job) -> dict[str, Any]:
+    return {"id": j.id, "kind": j.kind, "status": j.status, "stage": j.stage, "progress": round(j.progress, 3),
+            "params": {k: v for k, v in (j.params or {}).items() if k != "path"}, "result": j.result,
+            "error": j.error, "created_by": j.created_by, "created_at": iso(j.created_at),
+            "started_at": iso(j.started_at), "finished_at": iso(j.finished_at)}
+
+
+def create(db: Database, actor: Actor, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    with db.session() as s:
+        job = Job(kind=kind, params=params, created_by=actor.user_id, stage="queued")
+        s.add(job)
+        s.flush()
+        record(s, action="start", entity="job", entity_id=job.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, after={"kind": kind})
+        return job_view(job)
+
+
+def get(db: Database, actor: Actor, job_id: int) -> dict[str, Any]:
+    """Officials and admins see every job; others only their own (and 404 for the rest)."""
+    with db.session() as s:
+        job = s.get(Job, job_id)
+        if job is None or not (actor.role in (Role.OFFICIAL, Role.ADMIN) or job.created_by == actor.user_id):
+            raise NotFound(f"job {job_id} not found", field="job_id")
+        return job_view(job)
+
+
+class Reporter:
+    """Writes a job's stage and progress, at most every ``interval`` seconds (a progress bar for a
+    2,000-row import need not cost 2,000 writes)."""
+
+    def __init__(self, db: Database, job_id: int, interval: float = 0.5) -> None:
+        self.db, self.job_id, self.interval = db, job_id, interval
+        self._last = 0.0
+
+    def __call__(self, stage: str, fraction: float, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        with self.db.session() as s:
+            s.execute(update(Job).where(Job.id == self.job_id, Job.status == RUNNING)
+                      .values(stage=stage, progress=max(0.0, min(1.0, fraction))))
+
+
+def run(db: Database, job_id: int, work: Callable[[dict[str, Any], Reporter], dict[str, Any]]) -> None:
+    """Claim the job (queued → running, a compare-and-set: a job runs once), run ``work(params, report)``,
+    store its result or its error. Never raises: the job always ends in a visible state."""
+    with db.session() as s:
+        claimed = s.execute(update(Job).where(Job.id == job_id, Job.status == QUEUED)
+                            .values(status=RUNNING, started_at=datetime.now(UTC), stage="started"))
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return
+        params = dict(s.scalar(select(Job.params).where(Job.id == job_id)) or {})
+    try:
+        result = work(params, Reporter(db, job_id))
+        values: dict[str, Any] = {"status": DONE, "result": result, "progress": 1.0, "stage": "done"}
+    except Exception as exc:  # a bug or an unreadable input: the job fails visibly, the service goes on
+        log.exception("job %s failed", job_id)
+        values = {"status": FAILED, "error": f"{type(exc).__name__}: {exc}", "stage": "failed"}
+    with db.session() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(finished_at=datetime.now(UTC), **values))
+
+
+def fail_interrupted(db: Database) -> int:
+    """Jobs left queued or running by a previous process never finish: mark them failed at start-up."""
+    with db.session() as s:
+        result = s.execute(update(Job).where(Job.status.in_((QUEUED, RUNNING)))
+                           .values(status=FAILED, stage="failed", finished_at=datetime.now(UTC),
+                                   error="interrupted by a restart; start it again"))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,65 @@
+"""Imports through the API and the console: the upload is stored, a job is queued and answered at once
+(202), and the job imports the file and brings the pool up to date, reporting its stage as it goes.
+One path for both doors, so the API and the console cannot drift apart."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from matcher.domain import Role
+from matcher.engine.pool import TalentPool
+from matcher.errors import Invalid, NotFound
+from matcher.services import jobs
+from matcher.services.access import Actor, require
+from matcher.services.importing import MAX_UPLOAD, import_file
+from matcher.services.matching import sync_pool
+from matcher.storage.db import Database
+
+KINDS = ("talents", "demands")
+SUFFIXES = (".csv", ".xlsx")
+
+
+def start_import(db: Database, actor: Actor, kind: str, filename: str, source: BinaryIO,
+                 upload_dir: Path) -> dict[str, Any]:
+    """Check who and what, store the upload (at most ``MAX_UPLOAD`` bytes) and queue the job."""
+    require(actor, Role.OFFICIAL, Role.ADMIN)
+    if kind not in KINDS:
+        raise NotFound(f"unknown import kind '{kind}' (talents or demands)", field="kind")
+    suffix = Path(filename).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise Invalid("only .csv and .xlsx files can be imported", field="file")
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    path = upload_dir / f"{uuid.uuid4().hex}{suffix}"
+    with open(path, "wb") as out:
+        shutil.copyfileobj(source, out, length=1 << 20)
+    if path.stat().st_size > MAX_UPLOAD:
+        path.unlink()
+        raise Invalid(f"file larger than {MAX_UPLOAD // 2**20} MiB; split it", field="file")
+    return jobs.create(db, actor, "import", {"kind": kind, "filename": Path(filename).name, "path": str(path),
+                                             "actor_user_id": actor.user_id, "actor_role": actor.role})
+
+
+def run_import(db: Database, pool: Callable[[], TalentPool | None], job_id: int) -> None:
+    """The job: import all rows or none, then re-index the talents that changed (only changed texts are
+    encoded). ``pool`` is read when the job runs (the index may still be loading when it is queued)."""
+
+    def work(params: dict[str, Any], report: jobs.Reporter) -> dict[str, Any]:
+        path = Path(params["path"])
+        try:
+            report("importing", 0.05, force=True)
+            result = import_file(db, params["kind"], path, filename=params["filename"],
+                                 actor_user_id=params.get("actor_user_id"),
+                                 actor_role=params.get("actor_role", "system")).as_dict()
+        finally:
+            path.unlink(missing_ok=True)
+        live = pool()
+        if result["ok"] and params["kind"] == "talents" and live is not None and live.ready:
+            report("indexing", 0.5, force=True)
+            result["index"] = sync_pool(db, live, progress=lambda f: report("indexing", 0.5 + 0.5 * f))
+        return result
+
+    jobs.run(db, job_id, work)
