@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, load_pool: bool = True) -> Fast
     app.state.job_runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")  # imports, one at a time
     app.add_middleware(BodyLimit)
     errors.install(app)
+    errors.document_errors(app)
     console.install(app)
     for r in (system.router, demands.router, matches.router, rounds.router, talents.router, console.router):
         app.include_router(r)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +17,42 @@ log = logging.getLogger("api")
 
 def error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message, "field": field}})
+
+
+ERROR_STATUSES = {"400": "Bad request", "401": "Missing or invalid bearer token",
+                  "403": "The caller's role may not do this", "404": "Not found (or not visible to the caller)",
+                  "409": "Conflict with the current state (named in the message)",
+                  "413": "Request body too large", "422": "Invalid input (the field is named)",
+                  "503": "Not ready yet (the matching index is loading)"}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Say in the OpenAPI document what every error looks like: the one ``ErrorResponse`` body for each
+    4xx/503 status, instead of FastAPI's default ``HTTPValidationError`` that this API never sends."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["ErrorBody"] = {"type": "object", "required": ["code", "message", "field"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "field": {"anyOf": [{"type": "string"}, {"type": "null"}]}}}
+        components["ErrorResponse"] = {"type": "object", "required": ["error"],
+                                       "properties": {"error": {"$ref": "#/components/schemas/ErrorBody"}}}
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in ERROR_STATUSES.items():
+                    responses[status] = {"description": description, **ref}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install(app: FastAPI) -> None:

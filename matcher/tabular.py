@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from matcher.domain import FlexibleForm, InstitutionType, Mode, Sector, TieKind, TitleLevel, label, parse_enum
@@ -149,13 +149,16 @@ def _fmt_capacity(values: Any) -> str:
     return ";".join(f"{k}:{v}" for k, v in (values or {}).items())
 
 
-def _fmt_scalar(value: Any) -> str:
+def format_cell(value: Any) -> str:
+    """A value as the text of a cell (also how a typed workbook cell is read back as text on import)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -168,12 +171,12 @@ class Column:
     parse: Callable[[str], Any]
     required: bool = False
     default: Any = None
-    fmt: Callable[[Any], str] = _fmt_scalar
+    fmt: Callable[[Any], str] = format_cell
     contact: bool = False  # personal contact data: exported only when asked
 
 
 def _c(name: str, aliases: str, parse: Callable[[str], Any], required: bool = False, default: Any = None,
-       fmt: Callable[[Any], str] = _fmt_scalar, contact: bool = False) -> Column:
+       fmt: Callable[[Any], str] = format_cell, contact: bool = False) -> Column:
     return Column(name, tuple(aliases.split()), parse, required, default, fmt, contact)
 
 

@@ -85,6 +85,25 @@ def test_a_zip_bomb_is_refused_before_parsing(db, tmp_path: Path) -> None:  # ty
     assert not report.ok and "compressed" in report.errors[0].reason
 
 
+def test_entity_expansion_is_refused(db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A sheet whose XML defines nested entities (a "billion laughs") is refused, not expanded."""
+    path = crafted_xlsx(tmp_path / "laughs.xlsx", 1)
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    laughs = ('<!DOCTYPE lolz [<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)) + "]>")
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    sheet = sheet.replace("<worksheet", laughs + "<worksheet", 1).replace("<t>name</t>", "<t>&lol9;</t>")
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    started = time.perf_counter()
+    report = import_file(db, "talents", path)
+    assert time.perf_counter() - started < 5
+    assert not report.ok and report.errors[0].row == 0, report.errors
+
+
 def test_damaged_workbook_is_a_report(db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"PK\x03\x04 not really a zip")

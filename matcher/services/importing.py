@@ -10,7 +10,6 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,7 +22,7 @@ from matcher.reference import sector_for_industry
 from matcher.services.audit import record
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, Talent
-from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, Column, header_map, parse_row
+from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, Column, format_cell, header_map, parse_row
 
 MAX_ROWS = 200_000
 
@@ -100,18 +99,6 @@ def check_archive(path: Path | str) -> None:
                                  "(crafted or damaged file); save it again from Excel")
 
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
-    return str(value)
-
-
 def _read_xlsx(path: Path | str, sheet: str | None, max_rows: int) -> pd.DataFrame:
     """Stream one sheet with openpyxl's read-only reader: only the header row's columns (at most
     ``MAX_COLUMNS``) and at most ``max_rows`` + 1 rows are ever held; the file's own size claims (its
@@ -125,7 +112,7 @@ def _read_xlsx(path: Path | str, sheet: str | None, max_rows: int) -> pd.DataFra
         ws = wb[sheet] if sheet in wb.sheetnames else wb.worksheets[0]
         ws.reset_dimensions()
         rows = ws.iter_rows(max_col=MAX_COLUMNS, values_only=True)
-        header = [_cell_text(v).strip() for v in next(rows, ())]
+        header = [format_cell(v).strip() for v in next(rows, ())]
         while header and not header[-1]:
             header.pop()
         if not header:
@@ -133,7 +120,7 @@ def _read_xlsx(path: Path | str, sheet: str | None, max_rows: int) -> pd.DataFra
         width = len(header)
         data: list[list[str]] = []
         for row in ws.iter_rows(min_row=2, max_col=width, values_only=True):
-            data.append([_cell_text(v) for v in row] + [""] * (width - len(row)))
+            data.append([format_cell(v) for v in row] + [""] * (width - len(row)))
             if len(data) > max_rows:
                 break
         names = [h or f"column {i + 1}" for i, h in enumerate(header)]
