@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser serve test lint typecheck eval bench clean
+.PHONY: install browser postgres serve test lint typecheck eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,9 +32,19 @@ browser:
 	@test -d /usr/share/fonts/opentype/noto || DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk \
 		|| echo "warning: fonts-noto-cjk not installed; screenshots will show boxes for Chinese text"
 
-test: install browser lint typecheck
+# The suite runs twice: on SQLite (the embedded default) and on a throwaway PostgreSQL cluster that
+# tests/pgcluster.py starts in a temporary directory on a free port and always removes afterwards.
+# Debian's postgresql is installed with apt-get when missing (its binaries, not a system service).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
+
+test: install browser postgres lint typecheck
 	$(VENV)/bin/matcher model prepare
+	@echo "== test suite on SQLite =="
 	$(VENV)/bin/pytest
+	@echo "== test suite on PostgreSQL =="
+	$(PY) -m tests.pgcluster $(VENV)/bin/pytest
 
 eval: install
 	$(VENV)/bin/matcher eval data/eval/demo

@@ -8,7 +8,7 @@ import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,9 +20,9 @@ from api import console, errors
 from api.routers import demands, matches, rounds, system, talents
 from matcher.config import Settings, get_settings
 from matcher.engine.pool import TalentPool
-from matcher.services import jobs
+from matcher.services import feed, jobs
+from matcher.services.feed import FeedFollower
 from matcher.services.matching import build_pool, warm_open_demands
-from matcher.services.rounds import fail_interrupted
 from matcher.storage.db import Database
 
 log = logging.getLogger("api")
@@ -33,6 +33,8 @@ MAX_BODY = 21 * 1024 * 1024
 class Runtime:
     pool: TalentPool | None = None
     status: str = "starting"
+    follower: FeedFollower | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 class BodyLimit:
@@ -72,7 +74,10 @@ def _load_pool(app: FastAPI, settings: Settings) -> None:
     runtime: Runtime = app.state.runtime
     try:
         runtime.status = "building"
+        start = feed.head(app.state.db)  # changes after this point are applied by the follower
         pool = build_pool(settings, app.state.db, log=log.info, progress=True)  # tqdm bar on stderr
+        runtime.follower = FeedFollower(app.state.db, pool, start)
+        runtime.follower.poll()
         runtime.pool = pool
         runtime.status = f"ready ({len(pool.facts)} talents)"
         log.info("matching index %s", runtime.status)
@@ -82,17 +87,35 @@ def _load_pool(app: FastAPI, settings: Settings) -> None:
         log.exception("building the matching index failed")
 
 
+def _background(app: FastAPI, settings: Settings) -> None:
+    """Every ``feed_interval`` seconds: apply the change feed to this process's pool, renew the leases of
+    this process's jobs, and (every tenth time) fail jobs whose owner is gone. Never dies on an error."""
+    runtime: Runtime = app.state.runtime
+    tick = 0
+    while not runtime.stopping.wait(settings.feed_interval):
+        tick += 1
+        try:
+            if runtime.follower is not None:
+                runtime.follower.poll()
+            jobs.heartbeat(app.state.db)
+            if tick % 10 == 0:
+                jobs.sweep(app.state.db)
+        except Exception:
+            log.exception("background maintenance failed; retrying")
+
+
 def create_app(settings: Settings | None = None, load_pool: bool = True) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db.upgrade()
-        fail_interrupted(app.state.db)
-        jobs.fail_interrupted(app.state.db)
+        jobs.sweep(app.state.db)  # work a dead process left behind; a live worker's jobs are kept
         if load_pool:
             threading.Thread(target=_load_pool, args=(app, settings), daemon=True, name="pool-loader").start()
+        threading.Thread(target=_background, args=(app, settings), daemon=True, name="feed").start()
         yield
+        app.state.runtime.stopping.set()
         app.state.jobs.shutdown(wait=False, cancel_futures=True)
         app.state.job_runner.shutdown(wait=False, cancel_futures=True)
 

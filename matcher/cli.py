@@ -201,18 +201,20 @@ def bench_round(specs: str = typer.Option("300x2000,3000x100000", help="demands 
 
 @app.command("serve")
 def serve(prepare: bool = typer.Option(False, help="create the database and load the demo data first"),
-          host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
-    """Run the API with uvicorn."""
+          host: str = typer.Option(None), port: int = typer.Option(None),
+          workers: int = typer.Option(None, min=1, max=32, help="worker processes (default: settings.workers)"),
+          ) -> None:
+    """Run the API with uvicorn (several worker processes share one database; see docs/scaling.md)."""
     import uvicorn
 
     s = get_settings()
+    db = _db()  # the schema is migrated once, here, before any worker starts
     if prepare:
         from matcher.config import BUILTIN_E5
         from matcher.engine.embedding import ensure_builtin_model
         from matcher.services.seeding import seed_demo
         from matcher.services.users import ensure_demo_users
 
-        db = _db()
         seed_demo(db, talents=s.demo_talents, demands=s.demo_demands, seed=s.demo_seed,
                   log=lambda m: typer.echo(m))
         tokens = ensure_demo_users(db)
@@ -231,7 +233,11 @@ def serve(prepare: bool = typer.Option(False, help="create the database and load
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     url = f"http://{host or s.host}:{port or s.port}"
     typer.echo(f"serving on {url}  (API docs: {url}/docs)")
-    uvicorn.run("api.app:create_app", factory=True, host=host or s.host, port=port or s.port, log_level="info")
+    n = workers or s.workers
+    if n > 1 and db.url.startswith("sqlite"):
+        typer.echo(f"{n} workers on SQLite: fine for a trial; use PostgreSQL (DATABASE_URL) for production")
+    uvicorn.run("api.app:create_app", factory=True, host=host or s.host, port=port or s.port, log_level="info",
+                workers=n)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     demo_demands: int = 300
     demo_seed: int = 20261126
     cookie_secure: bool = Field(default=False, description="Mark the console cookie Secure (set it behind https).")
+    feed_interval: float = Field(default=1.0, gt=0, description="Seconds between reads of the change feed.")
+    workers: int = Field(default=1, ge=1, le=32, description="Worker processes of `matcher serve`.")
     host: str = "127.0.0.1"
     port: int = 8000
 

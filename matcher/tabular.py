@@ -201,6 +201,7 @@ TALENT_COLUMNS: tuple[Column, ...] = (
     _c("province_ties", "晋缘关系 与山西关系 省籍关系", _enum_list(TieKind), default=list, fmt=_fmt_list),
     _c("tie_detail", "关系说明", _str(300), default=""),
     _c("external_engagements", "在外任职数 现有兼职", _int, default=0),
+    _c("active", "有效 是否有效 在库", _bool, default=True),  # 否 takes a talent out of the pool
     _c("phone", "电话 手机 联系电话", _str(30), default="", contact=True),
     _c("email", "邮箱 电子邮箱", _str(120), default="", contact=True),
 )

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,23 +45,37 @@ def embedder(settings: Settings):  # type: ignore[no-untyped-def]
     return load_embedder(settings.embedding_model, settings.model_cache_dir, settings.var_dir / "embeddings")
 
 
+#: Set by ``python -m tests.pgcluster`` (``make test`` runs the suite a second time that way): every test
+#: database is then a fresh database on that PostgreSQL server instead of a SQLite file.
+PG_SERVER = os.environ.get("MATCHER_TEST_PG", "")
+BACKEND = "postgresql" if PG_SERVER else "sqlite"
+
+
+def fresh_database_url(folder: Path, name: str = "test") -> str:
+    """A new, empty database for one test or fixture: a SQLite file in ``folder``, or a newly created
+    database on the test PostgreSQL server."""
+    if not PG_SERVER:
+        folder.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{folder / (name + '.db')}"
+    from sqlalchemy import create_engine, text
+
+    db_name = f"t_{name}_{uuid.uuid4().hex[:10]}".lower()
+    admin = create_engine(PG_SERVER + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{db_name}"'))
+    admin.dispose()
+    return f"{PG_SERVER}/{db_name}"
+
+
 @pytest.fixture()
 def db(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A fresh, migrated database: SQLite in a temporary folder, or the PostgreSQL database named by
-    MATCHER_TEST_DATABASE_URL (emptied first), to run the storage tests against PostgreSQL too."""
-    from sqlalchemy import text
-
+    """A fresh, migrated database (SQLite, or PostgreSQL when the suite runs under tests.pgcluster)."""
     from matcher.storage.db import Database
-    from matcher.storage.models import Base
 
-    url = os.environ.get("MATCHER_TEST_DATABASE_URL")
-    database = Database(url or f"sqlite:///{tmp_path / 'test.db'}")
-    if url:
-        Base.metadata.drop_all(database.engine)
-        with database.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    database = Database(fresh_database_url(tmp_path))
     database.upgrade()
-    return database
+    yield database
+    database.engine.dispose()
 
 
 def _free_port() -> int:
@@ -76,6 +91,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     base: str
     log: Path
+    database_url: str
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -87,17 +103,24 @@ class Server:
 
 
 def start_server(var: Path, settings: Settings, prepare: bool = True, timeout: float = 180,
-                 **env_extra: str) -> Server:
-    """Start ``matcher serve`` with ``var`` as its state folder and wait until /ready answers 200."""
+                 database_url: str | None = None, args: tuple[str, ...] = (), **env_extra: str) -> Server:
+    """Start ``matcher serve`` with ``var`` as its state folder and wait until /ready answers 200. The
+    database is ``database_url``, or the one recorded in ``var/database_url`` (a fresh one the first time)."""
     port = _free_port()
+    record = var / "database_url"
+    if database_url is None:
+        database_url = record.read_text() if record.exists() else fresh_database_url(var, "server")
+    record.write_text(database_url)
     env = {**os.environ, "MATCHER_VAR_DIR": str(var), "MATCHER_DEMO_TALENTS": "300", "MATCHER_DEMO_DEMANDS": "40",
-           "MATCHER_MODEL_CACHE_DIR": str(settings.model_cache_dir), **env_extra}
+           "MATCHER_MODEL_CACHE_DIR": str(settings.model_cache_dir), "MATCHER_DATABASE_URL": database_url,
+           **env_extra}
     env.pop("DATABASE_URL", None)
     log = var / f"server-{port}.log"
     with open(log, "w") as fh:
         proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "serve", *(["--prepare"] if prepare else []),
-                                 "--port", str(port)], cwd=PROJECT_ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    server = Server(proc, f"http://127.0.0.1:{port}", log)
+                                 "--port", str(port), *args], cwd=PROJECT_ROOT, env=env, stdout=fh,
+                                stderr=subprocess.STDOUT)
+    server = Server(proc, f"http://127.0.0.1:{port}", log, database_url)
     deadline = time.time() + timeout
     while True:
         assert proc.poll() is None, server.output()
@@ -141,7 +164,7 @@ def api_client(settings: Settings, var: Path, talents: int = 220, demands: int =
     from matcher.services.users import create_user, ensure_demo_users
     from matcher.storage.db import Database
 
-    cfg = settings.model_copy(update={"var_dir": var, "database_url": ""})
+    cfg = settings.model_copy(update={"var_dir": var, "database_url": fresh_database_url(var)})
     db = Database.from_settings(cfg)
     db.upgrade()
     seed_demo(db, talents=talents, demands=demands, seed=7, progress=False, log=lambda m: None)

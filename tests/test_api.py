@@ -16,7 +16,7 @@ from api.app import create_app
 from matcher.config import Settings
 from matcher.services.users import create_user
 from matcher.storage.db import Database
-from tests.conftest import api_client, auth
+from tests.conftest import api_client, auth, fresh_database_url
 
 ENTERPRISE = "潞安化工集团煤基清洁能源公司"
 
@@ -336,7 +336,7 @@ def test_every_endpoint_denies_the_wrong_roles(client: TestClient) -> None:
 
 
 def test_not_ready_until_the_index_is_loaded(settings: Settings, tmp_path: Path) -> None:
-    cfg = settings.model_copy(update={"var_dir": tmp_path, "database_url": ""})
+    cfg = settings.model_copy(update={"var_dir": tmp_path, "database_url": fresh_database_url(tmp_path)})
     db = Database.from_settings(cfg)
     db.upgrade()
     token = create_user(db, "watcher", "official")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from matcher.config import Settings
 from tests.conftest import Server, start_server
@@ -20,8 +20,12 @@ OFFICIAL = {"Authorization": "Bearer demo-official"}
 
 
 def active_talents(var: Path) -> int:
-    with sqlite3.connect(var / "matcher.db") as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM talents WHERE active").fetchone()[0])
+    engine = create_engine((var / "database_url").read_text())
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM talents WHERE active")).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def kill(server: Server) -> None:
@@ -64,7 +68,7 @@ def test_kill_during_an_index_save(var: Path, settings: Settings) -> None:
     wait_for(lambda: "failpoint index-save" in server.output(), 120, "the save never reached the failpoint")
     kill(server)  # artefacts renamed, manifest not yet written
     index = var / "index"
-    assert not (index / "manifest.json.tmp").exists()
+    assert not list(index.glob("*.tmp"))  # every artefact was written whole and renamed
     restarted = start_server(var, settings, prepare=False)
     try:
         ready = consistent(restarted, var)

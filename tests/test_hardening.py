@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from matcher.config import Settings, get_settings
 from matcher.services.access import mask_phone
-from tests.conftest import api_client, auth
+from tests.conftest import api_client, auth, fresh_database_url
 
 DEMAND = {"title": "焦炉煤气制氢提纯装置氢气纯度波动",
           "description": "我公司焦炉煤气变压吸附制氢装置产品氢纯度在99.5%到99.95%之间波动，"
@@ -173,7 +173,7 @@ def test_demo_tokens_exist_and_work_only_in_a_demo_database(settings: Settings, 
     from matcher.services.users import DEMO_USERS, create_user, ensure_demo_users
     from matcher.storage.db import Database
 
-    db = Database(f"sqlite:///{tmp_path / 'real.db'}")
+    db = Database(fresh_database_url(tmp_path, "real"))
     db.upgrade()
     real = tmp_path / "t.csv"
     real.write_text("external_id,name,profile\nR-1,王磊,从事煤气化研究\n", encoding="utf-8")

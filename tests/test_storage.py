@@ -4,10 +4,11 @@ from sqlalchemy import inspect, select
 
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent
+from tests.conftest import fresh_database_url
 
 
 def test_migration_upgrades_an_empty_database(tmp_path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    db = Database(fresh_database_url(tmp_path, "empty"))
     db.upgrade()
     tables = set(inspect(db.engine).get_table_names())
     assert {"enterprises", "intermediaries", "demands", "talents", "users", "matches", "audit_events",

@@ -66,7 +66,8 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> str:
     """Write through ``write(tmp)`` into a temporary file beside ``path``, fsync it, rename it over
     ``path`` and fsync the directory: after a crash either the old or the new file is there, whole.
     Returns the new file's SHA-256."""
-    tmp = path.with_name(path.name + ".tmp")
+    # A name of its own per writer: several worker processes may save the same index at once.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     write(tmp)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())

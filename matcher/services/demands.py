@@ -21,6 +21,7 @@ from matcher.services.access import (
     visible_demand,
 )
 from matcher.services.audit import record
+from matcher.services.feed import talents_changed
 from matcher.services.matching import current_loads, demand_facts, demand_text, to_facts
 from matcher.services.transitions import change_state
 from matcher.storage.db import Database
@@ -134,10 +135,11 @@ def _transition(db: Database, actor: Actor, demand_id: int, action: str,
         record(s, action=action, entity="demand", entity_id=d.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before={"status": before}, after={"status": target})
         s.refresh(d)
-        if pool is not None and pool.ready:
-            loads = current_loads(s)
-            talents = s.scalars(select(Talent).join(Match, Match.talent_id == Talent.id)
-                                .where(Match.demand_id == demand_id))
+        talent_ids = list(s.scalars(select(Match.talent_id).where(Match.demand_id == demand_id)))
+        talents_changed(s, talent_ids)  # their loads changed: every process's pool re-reads them
+        if pool is not None and pool.ready and talent_ids:
+            loads = current_loads(s, talent_ids)
+            talents = s.scalars(select(Talent).where(Talent.id.in_(talent_ids)))
             pool.upsert([to_facts(t, loads.get(t.id)) for t in talents])
         return demand_view(d)
 

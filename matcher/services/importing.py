@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from matcher.reference import sector_for_industry
 from matcher.services.audit import record
+from matcher.services.feed import talents_changed
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, Talent
 from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, Column, format_cell, header_map, parse_row
@@ -194,15 +195,20 @@ def _existing(session: Session, model: type[Talent] | type[Demand], ids: Iterabl
 
 def write_talents(session: Session, rows: list[tuple[int, dict[str, Any]]], report: ImportReport) -> None:
     existing = _existing(session, Talent, (v["external_id"] for _, v in rows))
+    touched: list[Talent] = []
     for _, values in rows:
         obj = existing.get(values["external_id"])
         if obj is None:
-            session.add(Talent(**values))
+            obj = Talent(**values)
+            session.add(obj)
             report.created += 1
         else:
             for k, v in values.items():
                 setattr(obj, k, v)
             report.updated += 1
+        touched.append(obj)
+    session.flush()
+    talents_changed(session, (t.id for t in touched))  # every serving process re-reads them
 
 
 def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], report: ImportReport) -> None:

@@ -10,23 +10,31 @@ stage and progress as it goes; the API and the console read the row. A job a dea
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from matcher.domain import Role
 from matcher.errors import NotFound
 from matcher.services.access import Actor
 from matcher.services.audit import record
 from matcher.storage.db import Database
-from matcher.storage.models import Job, iso
+from matcher.storage.models import Job, Round, iso
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+#: Who runs a job: this host and process. A lease is renewed by the owner's heartbeat (every few
+#: seconds); a job whose lease ran out, or whose owner is a dead process on this host, is failed by the
+#: next sweep of any process, so a crashed worker never leaves a job "running" for ever.
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+LEASE_SECONDS = 30.0
+ROUND_ACTIVE = ("queued", "scoring", "solving")
 STAGES_ZH = {QUEUED: "排队中", RUNNING: "进行中", DONE: "已完成", FAILED: "失败"}
 
 
@@ -39,7 +47,8 @@ def job_view(j: Job) -> dict[str, Any]:
 
 def create(db: Database, actor: Actor, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     with db.session() as s:
-        job = Job(kind=kind, params=params, created_by=actor.user_id, stage="queued")
+        job = Job(kind=kind, params=params, created_by=actor.user_id, stage="queued", lease_owner=WORKER_ID,
+                  lease_expires_at=datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS))
         s.add(job)
         s.flush()
         record(s, action="start", entity="job", entity_id=job.id, actor_user_id=actor.user_id,
@@ -79,7 +88,9 @@ def run(db: Database, job_id: int, work: Callable[[dict[str, Any], Reporter], di
     store its result or its error. Never raises: the job always ends in a visible state."""
     with db.session() as s:
         claimed = s.execute(update(Job).where(Job.id == job_id, Job.status == QUEUED)
-                            .values(status=RUNNING, started_at=datetime.now(UTC), stage="started"))
+                            .values(status=RUNNING, started_at=datetime.now(UTC), stage="started",
+                                    lease_owner=WORKER_ID,
+                                    lease_expires_at=datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS)))
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return
         params = dict(s.scalar(select(Job.params).where(Job.id == job_id)) or {})
@@ -93,10 +104,58 @@ def run(db: Database, job_id: int, work: Callable[[dict[str, Any], Reporter], di
         s.execute(update(Job).where(Job.id == job_id).values(finished_at=datetime.now(UTC), **values))
 
 
-def fail_interrupted(db: Database) -> int:
-    """Jobs left queued or running by a previous process never finish: mark them failed at start-up."""
+def _owner_dead(owner: str | None) -> bool:
+    """True when the owner is known to be gone: no owner recorded, or a process of this host that no
+    longer exists. Owners on other hosts are judged by their lease alone."""
+    if not owner:
+        return True
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def heartbeat(db: Database) -> None:
+    """Renew the leases of this process's unfinished jobs and rounds."""
+    until = datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS)
     with db.session() as s:
-        result = s.execute(update(Job).where(Job.status.in_((QUEUED, RUNNING)))
-                           .values(status=FAILED, stage="failed", finished_at=datetime.now(UTC),
-                                   error="interrupted by a restart; start it again"))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        s.execute(update(Job).where(Job.lease_owner == WORKER_ID, Job.status.in_((QUEUED, RUNNING)))
+                  .values(lease_expires_at=until))
+        s.execute(update(Round).where(Round.lease_owner == WORKER_ID, Round.status.in_(ROUND_ACTIVE))
+                  .values(lease_expires_at=until))
+
+
+def sweep(db: Database) -> int:
+    """Fail the jobs and rounds whose owner is gone (lease expired, or a dead process on this host).
+    Safe with several workers: a live owner's work is never touched."""
+    now = datetime.now(UTC)
+    failed = 0
+    with db.session() as s:
+        for model, active in ((Job, (QUEUED, RUNNING)), (Round, ROUND_ACTIVE)):
+            rows = s.execute(select(model.id, model.lease_owner, model.lease_expires_at)
+                             .where(model.status.in_(active))).all()
+            for row_id, owner, expires in rows:
+                expired = expires is None or (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) < now
+                if owner == WORKER_ID and not expired:
+                    continue
+                if not (expired or _owner_dead(owner)):
+                    continue
+                values: dict[str, Any] = {"status": FAILED, "error": "interrupted by a restart; start it again",
+                                          "finished_at": now}
+                if model is Job:
+                    values["stage"] = "failed"
+                done = s.execute(update(model).where(model.id == row_id, model.status.in_(active),
+                                                     or_(model.lease_owner.is_(None), model.lease_owner == owner))
+                                 .values(**values))
+                failed += int(done.rowcount or 0)  # type: ignore[attr-defined]
+    if failed:
+        log.warning("marked %d interrupted job(s)/round(s) failed", failed)
+    return failed

@@ -13,6 +13,7 @@ from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.services.access import Actor, can_see_demand, contacts_visible, require, talent_view, visible_demand
 from matcher.services.audit import record
+from matcher.services.feed import talents_changed
 from matcher.services.matching import current_loads, demand_facts, to_facts
 from matcher.services.transitions import change_state
 from matcher.storage.db import Database
@@ -49,7 +50,9 @@ def _visible_match(s: Any, actor: Actor, match_id: int) -> tuple[Match, Demand]:
 
 
 def _refresh_talent(s: Any, pool: TalentPool | None, talent_id: int) -> None:
-    """Keep the engine's view of a talent's load current after an engagement changes."""
+    """Keep the engines' view of a talent's load current after an engagement changes: this process's
+    pool at once, the other processes' through the change feed."""
+    talents_changed(s, [talent_id])
     if pool is None or not pool.ready:
         return
     t = s.get(Talent, talent_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,11 +27,14 @@ def demand_text(d: Demand) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def current_loads(session: Session) -> dict[int, dict[str, int]]:
+def current_loads(session: Session, talent_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
+    """Engagements in force per talent and mode (all talents, or only ``talent_ids``)."""
     loads: dict[int, dict[str, int]] = defaultdict(dict)
     q = (select(Match.talent_id, Match.mode, func.count()).join(Demand, Demand.id == Match.demand_id)
          .where(Match.status.in_(ACTIVE_ENGAGEMENT), Demand.status.not_in(("closed", "withdrawn")))
          .group_by(Match.talent_id, Match.mode))
+    if talent_ids is not None:
+        q = q.where(Match.talent_id.in_(list(talent_ids)))
     for tid, mode, n in session.execute(q):
         loads[tid][mode] = n
     return loads

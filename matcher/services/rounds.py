@@ -12,10 +12,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from matcher.domain import Role
 from matcher.engine.assignment import AssignmentProblem, Candidate, check_feasibility, greedy, milp, summarize
@@ -23,6 +23,7 @@ from matcher.engine.assignment.problem import hard_errors
 from matcher.engine.pool import Filters, TalentPool
 from matcher.engine.ranking import DemandFacts
 from matcher.errors import Invalid, NotFound, NotReady
+from matcher.services import jobs
 from matcher.services.access import Actor, require
 from matcher.services.audit import record
 from matcher.services.matching import current_loads, demand_facts
@@ -51,7 +52,8 @@ def start_round(db: Database, actor: Actor, params: RoundParams) -> dict[str, An
     if not 1 <= params.proposals_wanted <= 20:
         raise Invalid("proposals_wanted must be between 1 and 20", field="proposals_wanted")
     with db.session() as s:
-        r = Round(params=_jsonable(params), created_by=actor.user_id)
+        r = Round(params=_jsonable(params), created_by=actor.user_id, lease_owner=jobs.WORKER_ID,
+                  lease_expires_at=datetime.now(UTC) + timedelta(seconds=jobs.LEASE_SECONDS))
         s.add(r)
         s.flush()
         record(s, action="start", entity="round", entity_id=r.id, actor_user_id=actor.user_id,
@@ -165,11 +167,14 @@ def run_round(db: Database, pool: TalentPool | None, round_id: int) -> None:
         if pool is None or not pool.ready:
             raise NotReady("the matching index is not ready")
         with db.session() as s:
-            r = s.get(Round, round_id)
-            if r is None:
+            # Claimed once (queued → scoring, a compare-and-set) by the process that runs it.
+            claimed = s.execute(update(Round).where(Round.id == round_id, Round.status == "queued")
+                                .values(status="scoring", progress=0.0, lease_owner=jobs.WORKER_ID))
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return
+            r = s.get(Round, round_id)
+            assert r is not None
             params = params_from_json(r.params)
-        _stage(db, round_id, "scoring", 0.0)
         problem, extra = build_problem(db, pool, params,
                                        progress=lambda f: _stage(db, round_id, "scoring", round(0.7 * f, 3)))
         issues = check_feasibility(problem)
@@ -227,10 +232,3 @@ def run_round(db: Database, pool: TalentPool | None, round_id: int) -> None:
         _stage(db, round_id, "failed", 1.0, error=str(exc), finished_at=datetime.now(UTC))
 
 
-def fail_interrupted(db: Database) -> int:
-    """Rounds left running by a previous process are marked failed at start-up (they never finish)."""
-    with db.session() as s:
-        stuck = list(s.scalars(select(Round).where(Round.status.in_(("queued", "scoring", "solving")))))
-        for r in stuck:
-            r.status, r.error = "failed", "interrupted by a restart; start the round again"
-        return len(stuck)
