@@ -146,3 +146,38 @@ def test_any_damage_a_crash_can_leave_means_a_rebuild(embedder, facts, tmp_path:
     fourth = TalentPool(embedder, lying)
     assert fourth.load_or_build(facts) == "loaded" and len(fourth.neighbours) == len(facts)
     assert [p.talent.id for p in fourth.propose(_demand(GAS), "flexible", k=5)[0]] == expected
+
+
+def test_searches_survive_talents_removed_and_added_meanwhile(embedder, facts) -> None:
+    """The change feed removes and re-adds talents while requests rank: no search may fail on a talent
+    that vanished between the index search and the lookup of its facts."""
+    import threading
+
+    pool = TalentPool(embedder, None)
+    pool.load_or_build(facts)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def search() -> None:
+        while not stop.is_set():
+            try:
+                for mode in ("flexible", "tech_vp"):
+                    pool.propose(_demand(GAS), mode, k=10)
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=search) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for r in range(40):
+            victims = [f for f in facts if f.sector == "coal_chemical"][r % 5::5][:4]
+            pool.remove([v.id for v in victims])
+            pool.upsert(victims)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, repr(errors[0])
+    assert len(pool.facts) == len(facts)

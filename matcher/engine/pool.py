@@ -219,12 +219,13 @@ class TalentPool:
 
     def remove(self, ids: Sequence[int]) -> None:
         with self._write:
+            # Out of the searches first, then out of the facts (a search in flight skips unknown ids).
+            self.index.remove(ids)
+            self.lexical.remove(ids)
             for i in ids:
                 self.facts.pop(int(i), None)
                 self.neighbours.pop(int(i), None)
             self._arrays = None
-            self.index.remove(ids)
-            self.lexical.remove(ids)
             if len(self.facts) <= self.persist_threshold:
                 self._save()
 
@@ -288,7 +289,8 @@ class TalentPool:
             l_ids, l_scores = self.lexical.search(text, n, allowed)
         dense = dict(zip(d_ids.tolist(), d_scores.tolist(), strict=True))
         lex = dict(zip(l_ids.tolist(), l_scores.tolist(), strict=True))
-        ids = np.array(sorted(set(dense) | set(lex)), dtype=np.int64)
+        # A talent found lexically but removed from the vector index meanwhile is left out.
+        ids = np.array(sorted(set(dense) | {i for i in lex if i in self.index}), dtype=np.int64)
         missing_dense = [i for i in ids.tolist() if i not in dense]
         if missing_dense:
             for i, s in zip(missing_dense, (self.index.vectors(missing_dense) @ q[0]).tolist(), strict=True):
@@ -299,6 +301,14 @@ class TalentPool:
                 lex[i] = s
         return (ids, np.array([dense[i] for i in ids.tolist()], dtype=np.float32),
                 np.array([lex[i] for i in ids.tolist()], dtype=np.float32))
+
+    def _known(self, ids: np.ndarray, dense: np.ndarray, lexical: np.ndarray
+               ) -> tuple[list[TalentFacts], np.ndarray, np.ndarray]:
+        """The candidates' facts, leaving out any talent removed since the search found it (a change
+        applied by another thread between the index search and this lookup)."""
+        facts = [self.facts.get(int(i)) for i in ids]
+        keep = np.array([f is not None for f in facts], dtype=bool)
+        return [f for f in facts if f is not None], dense[keep], lexical[keep]
 
     def propose(self, demand: DemandFacts, mode: str, k: int = 10, offset: int = 0,
                 filters: Filters | None = None, include_excluded: bool = False,
@@ -312,17 +322,17 @@ class TalentPool:
         want = offset + k
         n = max(100, 4 * want)
         while True:
-            ids, dense, lexical = self.candidates(demand.text, n, allowed)
-            talents = [self.facts[int(i)] for i in ids]
+            talents, dense, lexical = self._known(*self.candidates(demand.text, n, allowed))
             ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=include_excluded,
                           neighbours=self.neighbours_of)
             if len(ranked) >= want or n >= pool_size:
                 break
             n = min(pool_size, n * 4)
         page = ranked[offset:offset + k]
+        by_id = {t.id: t for t in talents}
         out = []
         for r in page:
-            t = self.facts[r.talent_id]
+            t = by_id[r.talent_id]
             out.append(Proposal(t, r, explain(demand, t, r, mode) if explain_results else r.as_dict()))
         return out, len(ranked)
 
@@ -333,14 +343,18 @@ class TalentPool:
             raise KeyError(talent_id)
         ids, dense, lexical = self.candidates(demand.text, 100)
         if talent_id not in set(ids.tolist()):
+            if talent_id not in self.index:
+                raise KeyError(talent_id)  # removed meanwhile
             q = self.embedder.encode_queries([demand.text])[0]
             ids = np.append(ids, talent_id)
             dense = np.append(dense, float(self.index.vectors([talent_id])[0] @ q))
             lexical = np.append(lexical, self.lexical.score(demand.text, [talent_id]))
-        talents = [self.facts[int(i)] for i in ids]
+        talents, dense, lexical = self._known(ids, dense, lexical)
         ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=True,
                       neighbours=self.neighbours_of)
-        mine = next(r for r in ranked if r.talent_id == talent_id)
+        mine = next((r for r in ranked if r.talent_id == talent_id), None)
+        if mine is None:
+            raise KeyError(talent_id)  # removed while it was being scored
         return explain(demand, self.facts[talent_id], mine, mode)
 
     def rank_variants(self, text: str, k: int, demand: DemandFacts | None = None,
@@ -355,7 +369,7 @@ class TalentPool:
         out = {"lexical": l_ids.tolist()[:k], "dense": [int(i) for i in d_ids[0] if i >= 0][:k],
                "hybrid": ids[order].tolist()[:k]}
         if demand is not None:
-            talents = [self.facts[int(i)] for i in ids]
+            talents, dense, lexical = self._known(ids, dense, lexical)
             ranked = rank("flexible", demand, talents, dense, lexical, self.cfg, include_excluded=True,
                           neighbours=self.neighbours_of)
             out["full"] = [r.talent_id for r in ranked][:k]

@@ -77,8 +77,13 @@ def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: in
             raise Conflict("this talent is already shortlisted for this demand and mode", field="talent_id")
         explanation: dict[str, Any] = {}
         score = None
+        exp = None
         if pool is not None and pool.ready and talent_id in pool.facts:
-            exp = pool.explain_one(demand_facts(s, d), talent_id, mode)
+            try:
+                exp = pool.explain_one(demand_facts(s, d), talent_id, mode)
+            except KeyError:  # taken out of the pool a moment ago (deactivated elsewhere)
+                raise NotFound(f"talent {talent_id} not found", field="talent_id") from None
+        if exp is not None:
             explanation, score = exp, exp["score"]
             if not exp["eligible"]:
                 raise Conflict(f"talent is not eligible for {mode}: {exp['excluded_by']}", field="mode")
