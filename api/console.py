@@ -222,7 +222,7 @@ def demand_detail(request: Request, demand_id: DemandId, mode: str | None = None
         history = demand_svc.history(db, actor, demand_id) if actor.role in (Role.OFFICIAL, Role.ADMIN) else []
     except DomainError as exc:
         return _error(request, actor, exc)
-    can_shortlist = actor.role == Role.INTERMEDIARY and d["status"] == "taken_up" \
+    can_shortlist = actor.role == Role.INTERMEDIARY and d["status"] == DemandStatus.TAKEN_UP \
         and d["intermediary_id"] == actor.intermediary_id
     return page(request, "demand_detail.html", actor, title=d["title"], d=d, mode=mode, proposals=proposals,
                 modes=[m.value for m in Mode], matches=matches, history=history, can_shortlist=can_shortlist,

@@ -46,6 +46,9 @@ MATCH_TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
 )}
 
 AWAITING_REVIEW = (M.SUBMITTED.value, M.RESUBMITTED.value)
+#: Demands still on the board (open, or taken up and being worked on) and demands that ended.
+LIVE_DEMANDS = (D.OPEN.value, D.TAKEN_UP.value)
+ENDED_DEMANDS = (D.CLOSED.value, D.WITHDRAWN.value)
 APPROVED_OR_LATER = (M.APPROVED.value, M.ENGAGED.value, M.OUTCOME_REPORTED.value, M.REWARDED.value,
                      M.NOT_REWARDED.value)
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.domain import Role
+from matcher.domain import DemandStatus, Role
 from matcher.errors import Forbidden, NotFound, Unauthorized
 from matcher.services.users import DEMO_PREFIX, hash_token, is_demo_database
 from matcher.storage.models import Demand, Match, Talent, User
@@ -66,7 +66,7 @@ def can_see_demand(actor: Actor, d: Demand) -> bool:
     if actor.role == Role.ENTERPRISE:
         return d.enterprise_id == actor.enterprise_id
     if actor.role == Role.INTERMEDIARY:
-        return d.status == "open" or d.intermediary_id == actor.intermediary_id
+        return d.status == DemandStatus.OPEN or d.intermediary_id == actor.intermediary_id
     return False
 
 

@@ -14,7 +14,6 @@ from matcher.errors import Conflict, Invalid, NotFound, NotReady
 from matcher.reference import industry_codes, sector_for_industry
 from matcher.services.access import (
     Actor,
-    can_see_demand,
     contacts_visible,
     require,
     talent_view,
@@ -153,8 +152,9 @@ def take_up(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
     exactly one changes the row, the other sees zero rows changed and gets a 409."""
     with db.session() as s:
         d = s.get(Demand, demand_id)
+        taken = (DemandStatus.TAKEN_UP, DemandStatus.MATCHED)
         if (d is not None and actor.role == Role.INTERMEDIARY and d.intermediary_id is not None
-                and d.intermediary_id != actor.intermediary_id and d.status in ("taken_up", "matched")):
+                and d.intermediary_id != actor.intermediary_id and d.status in taken):
             # It was on the open board a moment ago: say it was taken, not that it does not exist.
             raise Conflict("demand was taken up by another intermediary", field="status")
         d = visible_demand(s, actor, demand_id)
@@ -169,8 +169,8 @@ def take_up(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
         s.execute(update(Match).where(Match.demand_id == demand_id, Match.intermediary_id.is_(None))
                   .values(intermediary_id=actor.intermediary_id).execution_options(synchronize_session=False))
         record(s, action="take_up", entity="demand", entity_id=demand_id, actor_user_id=actor.user_id,
-               actor_role=actor.role, before={"status": "open"},
-               after={"status": "taken_up", "intermediary_id": actor.intermediary_id})
+               actor_role=actor.role, before={"status": DemandStatus.OPEN.value},
+               after={"status": DemandStatus.TAKEN_UP.value, "intermediary_id": actor.intermediary_id})
         s.refresh(d)
         return demand_view(d)
 
@@ -191,7 +191,7 @@ def list_demands(db: Database, actor: Actor, *, status: str | None = None, secto
     if actor.role == Role.ENTERPRISE:
         stmt = stmt.where(Demand.enterprise_id == actor.enterprise_id)
     elif actor.role == Role.INTERMEDIARY:
-        stmt = stmt.where(or_(Demand.status == "open", Demand.intermediary_id == actor.intermediary_id))
+        stmt = stmt.where(or_(Demand.status == DemandStatus.OPEN, Demand.intermediary_id == actor.intermediary_id))
     for col, value in ((Demand.status, status), (Demand.sector, sector), (Demand.city, city)):
         if value:
             stmt = stmt.where(col == value)
@@ -242,8 +242,3 @@ def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int,
             out.append({"rank": rank_no, "talent": talent_view(s, actor, t, t.id in visible_ids), **p.explanation})
         return out, total
 
-
-def visible(db: Database, actor: Actor, demand_id: int) -> bool:
-    with db.session() as s:
-        d = s.get(Demand, demand_id)
-        return d is not None and can_see_demand(actor, d)

@@ -14,10 +14,7 @@ from matcher.engine.pool import TalentPool
 from matcher.engine.ranking import DemandFacts, RankingConfig, TalentFacts
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, Match, Talent
-
-# An approved match occupies the talent's capacity in its mode until the demand is closed or withdrawn
-# (the 奖补 decision does not end the engagement itself).
-ACTIVE_ENGAGEMENT = ("approved", "engaged", "outcome_reported", "rewarded", "not_rewarded")
+from matcher.workflow import APPROVED_OR_LATER, ENDED_DEMANDS, LIVE_DEMANDS
 
 
 def demand_text(d: Demand) -> str:
@@ -31,7 +28,9 @@ def current_loads(session: Session, talent_ids: Iterable[int] | None = None) -> 
     """Engagements in force per talent and mode (all talents, or only ``talent_ids``)."""
     loads: dict[int, dict[str, int]] = defaultdict(dict)
     q = (select(Match.talent_id, Match.mode, func.count()).join(Demand, Demand.id == Match.demand_id)
-         .where(Match.status.in_(ACTIVE_ENGAGEMENT), Demand.status.not_in(("closed", "withdrawn")))
+         # An approved match occupies the talent's capacity in its mode until the demand is closed or
+         # withdrawn (the 奖补 decision does not end the engagement itself).
+         .where(Match.status.in_(APPROVED_OR_LATER), Demand.status.not_in(ENDED_DEMANDS))
          .group_by(Match.talent_id, Match.mode))
     if talent_ids is not None:
         q = q.where(Match.talent_id.in_(list(talent_ids)))
@@ -100,7 +99,7 @@ def sync_pool(db: Database, pool: TalentPool,
 def warm_open_demands(db: Database, pool: TalentPool) -> int:
     """Encode open demands' texts ahead of requests (cached on disk, so only new texts cost time)."""
     with db.session() as s:
-        texts = [demand_text(d) for d in s.scalars(select(Demand).where(Demand.status.in_(("open", "taken_up"))))]
+        texts = [demand_text(d) for d in s.scalars(select(Demand).where(Demand.status.in_(LIVE_DEMANDS)))]
     for start in range(0, len(texts), 64):
         pool.embedder.encode_queries(texts[start:start + 64])
     return len(texts)

@@ -29,6 +29,7 @@ from matcher.services.audit import record
 from matcher.services.matching import current_loads, demand_facts
 from matcher.storage.db import Database, insert_unless_exists
 from matcher.storage.models import Demand, Match, Round, iso
+from matcher.workflow import LIVE_DEMANDS
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def build_problem(db: Database, pool: TalentPool, p: RoundParams,
                   progress: Callable[[float], None] = lambda f: None) -> tuple[AssignmentProblem, dict[str, Any]]:
     """Score every open demand against the pool in each mode it wants; collect capacities and conflicts."""
     with db.session() as s:
-        stmt = select(Demand).where(Demand.status.in_(("open", "taken_up"))).order_by(Demand.id)
+        stmt = select(Demand).where(Demand.status.in_(LIVE_DEMANDS)).order_by(Demand.id)
         if p.sector:
             stmt = stmt.where(Demand.sector == p.sector)
         if p.city:
@@ -205,7 +206,7 @@ def run_round(db: Database, pool: TalentPool | None, round_id: int) -> None:
             # Written as they stand now: demands withdrawn or closed while the round ran get nothing, and
             # a pair an intermediary shortlisted meanwhile is skipped (not an error that fails the round).
             demands = {d.id: d for d in s.scalars(select(Demand).where(
-                Demand.id.in_(list(problem.wanted)), Demand.status.in_(("open", "taken_up"))))}
+                Demand.id.in_(list(problem.wanted)), Demand.status.in_(LIVE_DEMANDS)))}
             skipped = 0
             for c in solved.chosen:
                 d = demands.get(c.demand_id)

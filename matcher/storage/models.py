@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from matcher.domain import profile_text
+from matcher.domain import DemandStatus, profile_text
 
 
 def utcnow() -> datetime:
@@ -85,7 +85,7 @@ class Demand(Base):
     duration_months: Mapped[int | None] = mapped_column(Integer)
     deadline: Mapped[date | None] = mapped_column(Date)
     proposals_wanted: Mapped[int] = mapped_column(Integer, default=3)
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=DemandStatus.OPEN.value, index=True)
     intermediary_id: Mapped[int | None] = mapped_column(ForeignKey("intermediaries.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
