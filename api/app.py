@@ -8,7 +8,6 @@ import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -19,22 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import console, errors
 from api.routers import demands, matches, rounds, system, talents
 from matcher.config import Settings, get_settings
-from matcher.engine.pool import TalentPool
 from matcher.services import feed, jobs
 from matcher.services.feed import FeedFollower
 from matcher.services.matching import build_pool, warm_open_demands
+from matcher.services.runtime import Runtime
 from matcher.storage.db import Database
 
 log = logging.getLogger("api")
 MAX_BODY = 21 * 1024 * 1024
-
-
-@dataclass
-class Runtime:
-    pool: TalentPool | None = None
-    status: str = "starting"
-    follower: FeedFollower | None = None
-    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 class BodyLimit:

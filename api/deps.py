@@ -32,7 +32,8 @@ def get_db(request: Request) -> Database:
 
 
 def get_pool(request: Request) -> TalentPool | None:
-    return request.app.state.runtime.pool
+    pool: TalentPool | None = request.app.state.runtime.ready_pool()
+    return pool
 
 
 def get_actor(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Actor:
@@ -41,3 +42,10 @@ def get_actor(request: Request, creds: HTTPAuthorizationCredentials | None = Dep
     # site could otherwise make the browser call the API with it).
     with db.session() as s:
         return authenticate(s, creds.credentials if creds else None)
+
+
+# The dependencies as annotated types, so a route reads ``db: DbDep, actor: ActorDep`` (as in
+# full-stack-fastapi-template's api/deps.py).
+DbDep = Annotated[Database, Depends(get_db)]
+ActorDep = Annotated[Actor, Depends(get_actor)]
+PoolDep = Annotated[TalentPool | None, Depends(get_pool)]

@@ -45,7 +45,7 @@ def demo_seed(talents: int = typer.Option(None, help="number of talents (default
               seed: int = typer.Option(None, help="random seed"),
               batch_size: int = typer.Option(5000, help="rows per insert batch")) -> None:
     """Write the deterministic demo data (skipped when talents already exist)."""
-    from matcher.services.seeding import seed_demo
+    from matcher.tools.seeding import seed_demo
 
     s = get_settings()
     result = seed_demo(_db(), talents=talents or s.demo_talents, demands=demands or s.demo_demands,
@@ -57,7 +57,7 @@ def demo_seed(talents: int = typer.Option(None, help="number of talents (default
 def demo_eval_set(out_dir: Path = typer.Argument(PROJECT_ROOT / "data" / "eval" / "demo"),
                   talents: int = 2000, demands: int = 300, seed: int = typer.Option(None)) -> None:
     """Write the demo's labelled evaluation set (talents.csv, demands.csv, qrels.csv)."""
-    from matcher.services.seeding import write_eval_dataset
+    from matcher.tools.seeding import write_eval_dataset
 
     s = get_settings()
     typer.echo(json.dumps(write_eval_dataset(out_dir, talents=talents, demands=demands,
@@ -68,7 +68,7 @@ def demo_eval_set(out_dir: Path = typer.Argument(PROJECT_ROOT / "data" / "eval" 
 def demo_csl_set(source: Path = typer.Argument(PROJECT_ROOT.parent / "shared" / "data" / "csl_dev.csv"),
                  out_dir: Path = typer.Argument(PROJECT_ROOT / "data" / "eval" / "csl")) -> None:
     """Build the CSL evaluation set from the CSL dev split."""
-    from matcher.services.datasets import build_csl
+    from matcher.tools.datasets import build_csl
 
     typer.echo(json.dumps(build_csl(source, out_dir)))
 
@@ -171,7 +171,7 @@ def eval_cmd(dataset: Path = typer.Argument(..., exists=True, file_okay=False),
              run_out: Path = typer.Option(None, help="write the full ranking in TREC run format"),
              as_json: bool = typer.Option(False, "--json")) -> None:
     """Rank every demand of a labelled dataset; print recall@1/5/10, MRR, nDCG@10 per ranking variant."""
-    from matcher.services.evaluation import format_table, run_eval
+    from matcher.tools.evaluation import format_table, run_eval
 
     results = run_eval(dataset, get_settings(), limit_demands=limit, run_out=run_out,
                        progress=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True))
@@ -183,7 +183,7 @@ def bench(sizes: str = typer.Option("10000,100000", help="pool sizes, comma-sepa
           queries: int = typer.Option(200, help="queries per size"),
           hnsw_sizes: str = typer.Option("", help="pool sizes to run with the HNSW index (e.g. 1000000)")) -> None:
     """Speed benchmark: encoding rate, index build, ranking latency p50/p95/p99, memory."""
-    from matcher.services.benchmark import run_benchmark
+    from matcher.tools.benchmark import run_benchmark
 
     run_benchmark(get_settings(), [int(x) for x in sizes.split(",") if x],
                   [int(x) for x in hnsw_sizes.split(",") if x], queries, log=typer.echo)
@@ -193,7 +193,7 @@ def bench(sizes: str = typer.Option("10000,100000", help="pool sizes, comma-sepa
 def bench_round(specs: str = typer.Option("300x2000,3000x100000", help="demands x talents, comma-separated"),
                 time_limit: float = typer.Option(600.0, help="solver time limit per stage, seconds")) -> None:
     """Round benchmark: solve time, total and worst-demand score of the MILP solver against greedy."""
-    from matcher.services.benchmark import run_round_benchmark
+    from matcher.tools.benchmark import run_round_benchmark
 
     pairs = [tuple(int(x) for x in spec.split("x")) for spec in specs.split(",") if spec]
     run_round_benchmark(get_settings(), [(a, b) for a, b in pairs], log=typer.echo, time_limit=time_limit)
@@ -212,8 +212,8 @@ def serve(prepare: bool = typer.Option(False, help="create the database and load
     if prepare:
         from matcher.config import BUILTIN_E5
         from matcher.engine.embedding import ensure_builtin_model
-        from matcher.services.seeding import seed_demo
         from matcher.services.users import ensure_demo_users
+        from matcher.tools.seeding import seed_demo
 
         seed_demo(db, talents=s.demo_talents, demands=s.demo_demands, seed=s.demo_seed,
                   log=lambda m: typer.echo(m))

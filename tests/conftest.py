@@ -160,9 +160,9 @@ def api_client(settings: Settings, var: Path, talents: int = 220, demands: int =
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from matcher.services.seeding import seed_demo
     from matcher.services.users import create_user, ensure_demo_users
     from matcher.storage.db import Database
+    from matcher.tools.seeding import seed_demo
 
     cfg = settings.model_copy(update={"var_dir": var, "database_url": fresh_database_url(var)})
     db = Database.from_settings(cfg)

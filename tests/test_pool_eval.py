@@ -9,7 +9,7 @@ import pytest
 from matcher.engine.evaluation import evaluate, ndcg_at, precision_at_excluding_top, recall_at, reciprocal_rank
 from matcher.engine.pool import Filters, TalentPool
 from matcher.engine.ranking import DemandFacts, TalentFacts
-from matcher.services.benchmark import demo_talent_facts
+from matcher.tools.benchmark import demo_talent_facts
 
 SEED = 20261126
 
@@ -92,8 +92,8 @@ def test_metrics_by_hand() -> None:
 
 
 def test_eval_command_on_a_sample(settings, tmp_path: Path) -> None:
-    from matcher.services.evaluation import run_eval
-    from matcher.services.seeding import write_eval_dataset
+    from matcher.tools.evaluation import run_eval
+    from matcher.tools.seeding import write_eval_dataset
 
     write_eval_dataset(tmp_path / "ds", talents=160, demands=12, seed=SEED)
     run_file = tmp_path / "run.txt"

@@ -4,86 +4,107 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from api.deps import DemandId, Limit, Offset, get_actor, get_db, get_pool
+from api.deps import ActorDep, DbDep, DemandId, Limit, Offset, PoolDep
 from api.schemas import DemandIn, DemandOut, DemandPatch, MatchOut, Page, ProposalOut, ShortlistIn
 from matcher.domain import InstitutionType, Mode, Sector
-from matcher.engine.pool import Filters, TalentPool
+from matcher.engine.pool import Filters
 from matcher.services import demands as svc
 from matcher.services import matches as match_svc
-from matcher.services.access import Actor
-from matcher.storage.db import Database
 
 router = APIRouter(prefix="/api/v1/demands", tags=["demands"])
 
 
 @router.post("", status_code=201, response_model=DemandOut, summary="Post a demand (出榜) — enterprise")
-def post_demand(body: DemandIn, db: Database = Depends(get_db), pool: TalentPool | None = Depends(get_pool),
-                actor: Actor = Depends(get_actor)) -> Any:
+def post_demand(db: DbDep, pool: PoolDep, actor: ActorDep, body: DemandIn) -> Any:
     return svc.create_demand(db, actor, body.model_dump(), pool)
 
 
 @router.get("", response_model=Page[DemandOut], summary="Demands visible to the caller")
-def list_demands(status: str | None = None, sector: Sector | None = None, city: str | None = None,
-                 mode: Mode | None = None, q: str | None = Query(None, max_length=100),
-                 limit: Limit = 20, offset: Offset = 0,
-                 db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
-    items, total = svc.list_demands(db, actor, status=status, sector=sector, city=city, mode=mode, q=q,
-                                    limit=limit, offset=offset)
+def list_demands(
+    db: DbDep,
+    actor: ActorDep,
+    status: str | None = None,
+    sector: Sector | None = None,
+    city: str | None = None,
+    mode: Mode | None = None,
+    q: str | None = Query(None, max_length=100),
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> Any:
+    items, total = svc.list_demands(
+        db, actor, status=status, sector=sector, city=city, mode=mode, q=q, limit=limit, offset=offset
+    )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/{demand_id}", response_model=DemandOut)
-def get_demand(demand_id: DemandId, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
+def get_demand(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
     return svc.get_demand(db, actor, demand_id)
 
 
 @router.patch("/{demand_id}", response_model=DemandOut, summary="Edit an open demand — its enterprise")
-def patch_demand(demand_id: DemandId, body: DemandPatch, db: Database = Depends(get_db),
-                 pool: TalentPool | None = Depends(get_pool), actor: Actor = Depends(get_actor)) -> Any:
+def patch_demand(db: DbDep, pool: PoolDep, actor: ActorDep, demand_id: DemandId, body: DemandPatch) -> Any:
     return svc.update_demand(db, actor, demand_id, body.model_dump(exclude_unset=True), pool)
 
 
 @router.post("/{demand_id}/withdraw", response_model=DemandOut, summary="Withdraw — its enterprise")
-def withdraw(demand_id: DemandId, db: Database = Depends(get_db), pool: TalentPool | None = Depends(get_pool),
-             actor: Actor = Depends(get_actor)) -> Any:
+def withdraw(db: DbDep, pool: PoolDep, actor: ActorDep, demand_id: DemandId) -> Any:
     return svc.withdraw(db, actor, demand_id, pool)
 
 
 @router.post("/{demand_id}/close", response_model=DemandOut, summary="Close — its enterprise or an official")
-def close(demand_id: DemandId, db: Database = Depends(get_db), pool: TalentPool | None = Depends(get_pool),
-          actor: Actor = Depends(get_actor)) -> Any:
+def close(db: DbDep, pool: PoolDep, actor: ActorDep, demand_id: DemandId) -> Any:
     return svc.close(db, actor, demand_id, pool)
 
 
-@router.post("/{demand_id}/take-up", response_model=DemandOut,
-             summary="Take the demand up (揭榜) — intermediary; 409 if another was first")
-def take_up(demand_id: DemandId, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
+@router.post(
+    "/{demand_id}/take-up",
+    response_model=DemandOut,
+    summary="Take the demand up (揭榜) — intermediary; 409 if another was first",
+)
+def take_up(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
     return svc.take_up(db, actor, demand_id)
 
 
-@router.get("/{demand_id}/matches", response_model=Page[ProposalOut],
-            summary="Ranked talents for the demand in one engagement mode, with explanations")
-def proposals(demand_id: DemandId, mode: Mode = Mode.FLEXIBLE, k: int = Query(10, ge=1, le=100),
-              offset: int = Query(0, ge=0, le=1000), sector: Sector | None = None, city: str | None = None,
-              institution_type: InstitutionType | None = None, include_excluded: bool = False,
-              db: Database = Depends(get_db), pool: TalentPool | None = Depends(get_pool),
-              actor: Actor = Depends(get_actor)) -> Any:
+@router.get(
+    "/{demand_id}/matches",
+    response_model=Page[ProposalOut],
+    summary="Ranked talents for the demand in one engagement mode, with explanations",
+)
+def proposals(
+    db: DbDep,
+    pool: PoolDep,
+    actor: ActorDep,
+    demand_id: DemandId,
+    mode: Mode = Mode.FLEXIBLE,
+    k: int = Query(10, ge=1, le=100),
+    offset: int = Query(0, ge=0, le=1000),
+    sector: Sector | None = None,
+    city: str | None = None,
+    institution_type: InstitutionType | None = None,
+    include_excluded: bool = False,
+) -> Any:
     filters = Filters(sector=sector, city=city, institution_type=institution_type)
-    items, total = svc.propose(db, pool, actor, demand_id, mode, k=k, offset=offset, filters=filters,
-                               include_excluded=include_excluded)
+    items, total = svc.propose(
+        db, pool, actor, demand_id, mode, k=k, offset=offset, filters=filters, include_excluded=include_excluded
+    )
     return {"items": items, "total": total, "limit": k, "offset": offset}
 
 
-@router.post("/{demand_id}/shortlist", status_code=201, response_model=MatchOut,
-             summary="Shortlist a talent for the demand — the intermediary that took it up")
-def shortlist(demand_id: DemandId, body: ShortlistIn, db: Database = Depends(get_db),
-              pool: TalentPool | None = Depends(get_pool), actor: Actor = Depends(get_actor)) -> Any:
-    return match_svc.shortlist(db, pool, actor, demand_id, body.talent_id, body.mode,
-                               body.flexible_form.value if body.flexible_form else None)
+@router.post(
+    "/{demand_id}/shortlist",
+    status_code=201,
+    response_model=MatchOut,
+    summary="Shortlist a talent for the demand — the intermediary that took it up",
+)
+def shortlist(db: DbDep, pool: PoolDep, actor: ActorDep, demand_id: DemandId, body: ShortlistIn) -> Any:
+    return match_svc.shortlist(
+        db, pool, actor, demand_id, body.talent_id, body.mode, body.flexible_form.value if body.flexible_form else None
+    )
 
 
 @router.get("/{demand_id}/history", summary="Full audit history of a demand and its matches — officials")
-def history(demand_id: DemandId, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> Any:
+def history(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
     return svc.history(db, actor, demand_id)

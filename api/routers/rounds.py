@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
-from api.deps import RoundId, get_actor, get_db
+from api.deps import ActorDep, DbDep, RoundId
 from api.schemas import RoundIn
 from matcher.services import rounds as svc
-from matcher.services.access import Actor
-from matcher.storage.db import Database
 
 router = APIRouter(prefix="/api/v1/rounds", tags=["rounds"])
 
 
 @router.post("", status_code=202, summary="Start a round (background job) — officials")
-def start(body: RoundIn, request: Request, db: Database = Depends(get_db),
-          actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+def start(db: DbDep, actor: ActorDep, body: RoundIn, request: Request) -> dict[str, Any]:
     params = svc.RoundParams(**body.model_dump())
     r = svc.start_round(db, actor, params)
     runtime = request.app.state.runtime
@@ -26,10 +23,10 @@ def start(body: RoundIn, request: Request, db: Database = Depends(get_db),
 
 
 @router.get("", summary="Recent rounds — officials")
-def list_rounds(db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> list[dict[str, Any]]:
+def list_rounds(db: DbDep, actor: ActorDep) -> list[dict[str, Any]]:
     return svc.list_rounds(db, actor)
 
 
 @router.get("/{round_id}", summary="A round's stage, progress and report — officials")
-def get_round(round_id: RoundId, db: Database = Depends(get_db), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+def get_round(db: DbDep, actor: ActorDep, round_id: RoundId) -> dict[str, Any]:
     return svc.get_round(db, actor, round_id)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.deps import get_actor
-from matcher.services.access import Actor
+from api.deps import ActorDep
 
 router = APIRouter(tags=["system"])
 
@@ -19,8 +18,11 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="Readiness: database reachable and matching index loaded",
-            responses={503: {"description": "not ready yet (index still building)"}})
+@router.get(
+    "/ready",
+    summary="Readiness: database reachable and matching index loaded",
+    responses={503: {"description": "not ready yet (index still building)"}},
+)
 def ready(request: Request) -> JSONResponse:
     runtime = request.app.state.runtime
     try:
@@ -30,13 +32,22 @@ def ready(request: Request) -> JSONResponse:
     except Exception:
         db_ok = False
     pool = runtime.pool
-    body: dict[str, Any] = {"ready": bool(db_ok and pool is not None and pool.ready), "database": db_ok,
-                            "index": bool(pool is not None and pool.ready), "index_status": runtime.status,
-                            "talents_indexed": len(pool.facts) if pool is not None else 0}
+    body: dict[str, Any] = {
+        "ready": bool(db_ok and pool is not None and pool.ready),
+        "database": db_ok,
+        "index": bool(pool is not None and pool.ready),
+        "index_status": runtime.status,
+        "talents_indexed": len(pool.facts) if pool is not None else 0,
+    }
     return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
 
 @router.get("/api/v1/me", summary="Who the token belongs to")
-def me(actor: Actor = Depends(get_actor)) -> dict[str, Any]:
-    return {"user_id": actor.user_id, "role": actor.role, "name": actor.name,
-            "enterprise_id": actor.enterprise_id, "intermediary_id": actor.intermediary_id}
+def me(actor: ActorDep) -> dict[str, Any]:
+    return {
+        "user_id": actor.user_id,
+        "role": actor.role,
+        "name": actor.name,
+        "enterprise_id": actor.enterprise_id,
+        "intermediary_id": actor.intermediary_id,
+    }

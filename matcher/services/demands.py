@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from matcher.domain import DemandStatus, Role
 from matcher.engine.pool import Filters, TalentPool
-from matcher.errors import Conflict, Invalid, NotFound, NotReady
+from matcher.errors import Conflict, Invalid, NotFound
 from matcher.reference import industry_codes, sector_for_industry
 from matcher.services.access import (
     Actor,
@@ -22,6 +22,8 @@ from matcher.services.access import (
 from matcher.services.audit import record
 from matcher.services.feed import talents_changed
 from matcher.services.matching import current_loads, demand_facts, demand_text, to_facts
+from matcher.services.runtime import ready
+from matcher.services.runtime import require as require_pool
 from matcher.services.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent, iso
@@ -66,7 +68,8 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
 
 def _warm(pool: TalentPool | None, d: Demand) -> None:
     """Encode the demand's text now, so later ranking requests find its vector cached."""
-    if pool is not None and pool.ready:
+    pool = ready(pool)
+    if pool is not None:
         pool.embedder.encode_queries([demand_text(d)])
 
 
@@ -136,7 +139,8 @@ def _transition(db: Database, actor: Actor, demand_id: int, action: str,
         s.refresh(d)
         talent_ids = list(s.scalars(select(Match.talent_id).where(Match.demand_id == demand_id)))
         talents_changed(s, talent_ids)  # their loads changed: every process's pool re-reads them
-        if pool is not None and pool.ready and talent_ids:
+        pool = ready(pool)
+        if pool is not None and talent_ids:
             loads = current_loads(s, talent_ids)
             talents = s.scalars(select(Talent).where(Talent.id.in_(talent_ids)))
             pool.upsert([to_facts(t, loads.get(t.id)) for t in talents])
@@ -223,8 +227,7 @@ def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int,
             offset: int = 0, filters: Filters | None = None, include_excluded: bool = False
             ) -> tuple[list[dict[str, Any]], int]:
     """Ranked talents for a demand, with explanations; contact data masked for the caller."""
-    if pool is None or not pool.ready:
-        raise NotReady("the matching index is still being built; retry shortly (see /ready)")
+    pool = require_pool(pool)
     with db.session() as s:
         d = visible_demand(s, actor, demand_id)
         if actor.role == Role.INTERMEDIARY and d.intermediary_id not in (None, actor.intermediary_id):

@@ -15,6 +15,7 @@ from matcher.services.access import Actor, can_see_demand, contacts_visible, req
 from matcher.services.audit import record
 from matcher.services.feed import talents_changed
 from matcher.services.matching import current_loads, demand_facts, to_facts
+from matcher.services.runtime import ready
 from matcher.services.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Match, Talent, iso
@@ -53,7 +54,8 @@ def _refresh_talent(s: Any, pool: TalentPool | None, talent_id: int) -> None:
     """Keep the engines' view of a talent's load current after an engagement changes: this process's
     pool at once, the other processes' through the change feed."""
     talents_changed(s, [talent_id])
-    if pool is None or not pool.ready:
+    pool = ready(pool)
+    if pool is None:
         return
     t = s.get(Talent, talent_id)
     if t is not None:
@@ -78,7 +80,8 @@ def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: in
         explanation: dict[str, Any] = {}
         score = None
         exp = None
-        if pool is not None and pool.ready and talent_id in pool.facts:
+        pool = ready(pool)
+        if pool is not None and talent_id in pool.facts:
             try:
                 exp = pool.explain_one(demand_facts(s, d), talent_id, mode)
             except KeyError:  # taken out of the pool a moment ago (deactivated elsewhere)

@@ -22,8 +22,8 @@ from matcher.engine.assignment import AssignmentProblem, Candidate, check_feasib
 from matcher.engine.assignment.problem import hard_errors
 from matcher.engine.pool import Filters, TalentPool
 from matcher.engine.ranking import DemandFacts
-from matcher.errors import Invalid, NotFound, NotReady
-from matcher.services import jobs
+from matcher.errors import Invalid, NotFound
+from matcher.services import jobs, runtime
 from matcher.services.access import Actor, require
 from matcher.services.audit import record
 from matcher.services.matching import current_loads, demand_facts
@@ -165,8 +165,7 @@ def build_problem(db: Database, pool: TalentPool, p: RoundParams,
 def run_round(db: Database, pool: TalentPool | None, round_id: int) -> None:
     """The background job. Every stage is written to the round so the console can follow it."""
     try:
-        if pool is None or not pool.ready:
-            raise NotReady("the matching index is not ready")
+        pool = runtime.require(pool)
         with db.session() as s:
             # Claimed once (queued → scoring, a compare-and-set) by the process that runs it.
             claimed = s.execute(update(Round).where(Round.id == round_id, Round.status == "queued")

@@ -1,0 +1,36 @@
+"""Talent profiles as callers may see them: search and one profile, contact data masked by role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from matcher.errors import NotFound
+from matcher.services.access import Actor, contacts_visible, talent_view
+from matcher.storage.db import Database
+from matcher.storage.models import Talent
+
+
+def list_talents(db: Database, actor: Actor, *, q: str | None = None, sector: str | None = None,
+                 city: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    stmt = select(Talent).where(Talent.active.is_(True))
+    if q:
+        stmt = stmt.where(or_(Talent.name.contains(q), Talent.profile.contains(q), Talent.affiliation.contains(q)))
+    if sector:
+        stmt = stmt.where(Talent.sector == sector)
+    if city:
+        stmt = stmt.where(Talent.city == city)
+    with db.session() as s:
+        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = s.scalars(stmt.order_by(Talent.id).limit(limit).offset(offset)).all()
+        shown = contacts_visible(s, actor, [t.id for t in rows])
+        return [talent_view(s, actor, t, t.id in shown) for t in rows], total
+
+
+def get_talent(db: Database, actor: Actor, talent_id: int) -> dict[str, Any]:
+    with db.session() as s:
+        t = s.get(Talent, talent_id)
+        if t is None:
+            raise NotFound(f"talent {talent_id} not found", field="talent_id")
+        return talent_view(s, actor, t)
