@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None, load_pool: bool = True) -> Fast
     app.state.jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="round")  # one round at a time
     app.state.job_runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")  # imports, one at a time
     app.add_middleware(BodyLimit)
-    errors.install(app)
+    errors.install(app, html_error=console.error_page, html_prefixes=console.web.PREFIXES)
     errors.document_errors(app)
     console.install(app)
     for r in (system.router, demands.router, matches.router, rounds.router, talents.router, console.router):

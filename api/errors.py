@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matcher.errors import DomainError
@@ -55,9 +56,15 @@ def document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, html_error: Callable[[Request, DomainError], Response] | None = None,
+            html_prefixes: tuple[str, ...] = ()) -> None:
+    """One handler per kind of error. A domain error on a console page (``html_prefixes``) becomes the
+    console's HTML error page with the same status; everywhere else the JSON error body."""
+
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if html_error is not None and request.url.path.startswith(html_prefixes):
+            return html_error(request, exc)
         return error(exc.status, exc.code, exc.message, exc.field)
 
     @app.exception_handler(RequestValidationError)

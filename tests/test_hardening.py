@@ -110,6 +110,18 @@ def test_console_form_uses_the_same_validation(client: TestClient) -> None:
     client.cookies.clear()
 
 
+def test_console_errors_are_pages_with_the_errors_status(client: TestClient) -> None:
+    csrf = console_login(client, "enterprise")
+    r = client.get("/console/demands/999999")
+    assert r.status_code == 404 and "无法完成操作" in r.text and r.headers["content-type"].startswith("text/html")
+    r = client.get("/console/reviews")  # officials only
+    assert r.status_code == 403 and "无法完成操作" in r.text
+    r = client.post("/console/matches/1/unknown-action", data={"csrf": csrf})
+    assert r.status_code == 404 and "未知操作" in r.text
+    assert client.get("/api/v1/demands/999999", headers=auth("enterprise")).json()["error"]["code"] == "not_found"
+    client.cookies.clear()
+
+
 # ------------------------------------------------------------------------------------------ accounts
 def test_console_posts_need_the_session_csrf_token_and_login_checks_origin(client: TestClient) -> None:
     csrf = console_login(client, "enterprise")

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from api.background import schedule_round
 from api.deps import ActorDep, DbDep, RoundId
 from api.schemas import RoundIn
 from matcher.services import rounds as svc
@@ -14,12 +15,8 @@ router = APIRouter(prefix="/api/v1/rounds", tags=["rounds"])
 
 
 @router.post("", status_code=202, summary="Start a round (background job) — officials")
-def start(db: DbDep, actor: ActorDep, body: RoundIn, request: Request) -> dict[str, Any]:
-    params = svc.RoundParams(**body.model_dump())
-    r = svc.start_round(db, actor, params)
-    runtime = request.app.state.runtime
-    request.app.state.jobs.submit(lambda: svc.run_round(db, runtime.pool, r["id"]))
-    return r
+def start(actor: ActorDep, body: RoundIn, request: Request) -> dict[str, Any]:
+    return schedule_round(request.app.state, actor, svc.RoundParams(**body.model_dump()))
 
 
 @router.get("", summary="Recent rounds — officials")

@@ -12,6 +12,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from api.background import schedule_import
 from api.deps import ActorDep, DbDep, JobId, Limit, Offset, TalentId
 from api.schemas import JobOut, Page, TalentOut, UserIn
 from matcher.domain import Role, Sector
@@ -19,7 +20,6 @@ from matcher.errors import Invalid
 from matcher.services import jobs, talents
 from matcher.services.access import require
 from matcher.services.exporting import export_xlsx
-from matcher.services.uploads import run_import, start_import
 from matcher.services.users import create_user, deactivate_user, rotate_token
 
 router = APIRouter(prefix="/api/v1", tags=["talents and administration"])
@@ -84,11 +84,8 @@ def rotate(db: DbDep, actor: ActorDep, username: Username) -> dict[str, str]:
     summary="Import talents or demands from CSV/XLSX (all rows or none) as a background job — "
     "officials and admins; follow it at /api/v1/jobs/{id}",
 )
-def upload(db: DbDep, actor: ActorDep, kind: str, request: Request, file: UploadFile = File(...)) -> Any:
-    job = start_import(db, actor, kind, file.filename or "upload", file.file, request.app.state.settings.upload_dir)
-    runtime = request.app.state.runtime
-    request.app.state.job_runner.submit(run_import, db, lambda: runtime.pool, job["id"])
-    return job
+def upload(actor: ActorDep, kind: str, request: Request, file: UploadFile = File(...)) -> Any:
+    return schedule_import(request.app.state, actor, kind, file.filename or "upload", file.file)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="A background job's stage, progress and result")

@@ -1,0 +1,89 @@
+"""The matches every role works on: lists, the review queue, one match on one screen, and its actions
+(contact, submit, review, confirm, outcome, 奖补), each parsed into the API's own request model."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+
+from api import forms
+from api.console.web import actor, back, page
+from api.deps import MatchId
+from api.schemas import ContactIn, OutcomeIn, ReviewIn, RewardIn, SubmitIn
+from matcher.domain import Role
+from matcher.errors import Invalid, NotFound
+from matcher.services import demands as demand_svc
+from matcher.services import matches as match_svc
+from matcher.services.access import require
+
+router = APIRouter()
+
+ACTIONS: dict[str, type[BaseModel] | None] = {
+    "contacts": ContactIn, "submit": SubmitIn, "review": ReviewIn, "confirm": None, "outcome": OutcomeIn,
+    "reward": RewardIn}
+
+
+@router.get("/console/matches", response_class=HTMLResponse)
+def matches_page(request: Request) -> HTMLResponse:
+    who = actor(request)
+    items, total = match_svc.list_matches(request.app.state.db, who, status=request.query_params.get("status"),
+                                          limit=200)
+    return page(request, "matches.html", who, title="对接与匹配", items=items, total=total)
+
+
+@router.get("/console/reviews", response_class=HTMLResponse)
+def reviews(request: Request) -> HTMLResponse:
+    who = actor(request)
+    require(who, Role.OFFICIAL)
+    items, total = match_svc.list_matches(request.app.state.db, who, status="awaiting_review", limit=200)
+    return page(request, "matches.html", who, title="待审核匹配", items=items, total=total)
+
+
+@router.get("/console/matches/{match_id}", response_class=HTMLResponse)
+def match_detail(request: Request, match_id: MatchId) -> HTMLResponse:
+    who = actor(request)
+    db = request.app.state.db
+    m = match_svc.get_match(db, who, match_id)
+    d = demand_svc.get_demand(db, who, m["demand_id"])
+    history = demand_svc.history(db, who, m["demand_id"]) if who.role in (Role.OFFICIAL, Role.ADMIN) else []
+    history = [e for e in history if e["entity"] == "demand" or e["entity_id"] == str(match_id)]
+    return page(request, "match_detail.html", who, title=f"匹配 #{match_id}", m=m, d=d, history=history)
+
+
+@router.post("/console/matches/{match_id}/{action}", response_model=None)
+async def match_action(request: Request, match_id: MatchId, action: str) -> Response:
+    who = actor(request)
+    db, pool = request.app.state.db, request.app.state.runtime.pool
+    if action not in ACTIONS:
+        raise NotFound(f"未知操作 {action}")
+    values = forms.form_values(await request.form())
+    if action == "contacts":
+        values.setdefault("note", "联络")
+    if action == "reward" and values.get("qualifies") == "0":
+        values.pop("amount", None)
+    model = ACTIONS[action]
+    body = None
+    if model is not None:
+        body, errors = forms.parse(model, values)
+        if body is None:
+            raise Invalid("；".join(errors.values()))
+    if isinstance(body, ContactIn):
+        match_svc.record_contact(db, who, match_id, body.note, body.answer)
+        msg = "已记录联络"
+    elif isinstance(body, SubmitIn):
+        match_svc.submit(db, who, match_id, body.plan)
+        msg = "已提交审核"
+    elif isinstance(body, ReviewIn):
+        match_svc.review(db, pool, who, match_id, body.decision, body.reason)
+        msg = "审核通过" if body.decision == "approve" else "已驳回"
+    elif isinstance(body, OutcomeIn):
+        match_svc.report_outcome(db, who, match_id, body.result, body.text)
+        msg = "已报告成效"
+    elif isinstance(body, RewardIn):
+        match_svc.decide_reward(db, pool, who, match_id, body.qualifies, body.amount, body.reason)
+        msg = "已作出奖补决定"
+    else:
+        match_svc.confirm(db, who, match_id)
+        msg = "已确认开展合作"
+    return back(f"/console/matches/{match_id}", msg)

@@ -1,0 +1,74 @@
+"""Officials: the statistics dashboard, imports with their progress and report, and matching rounds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api import forms
+from api.background import schedule_import, schedule_round
+from api.console.web import actor, back, page
+from api.deps import JobId, RoundId
+from api.schemas import RoundIn
+from matcher.domain import Sector
+from matcher.errors import Invalid
+from matcher.reference import CITIES
+from matcher.services import jobs, stats
+from matcher.services import rounds as round_svc
+from matcher.validation import MAX_ID
+
+router = APIRouter()
+
+
+@router.get("/console/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request) -> HTMLResponse:
+    who = actor(request)
+    s = stats.summary(request.app.state.db, who)
+    by_month = [{"label": r["key"], "count": r["count"]} for r in s["demands"]["by_month"]]
+    return page(request, "dashboard.html", who, title="统计看板", s=s, by_month=by_month)
+
+
+@router.get("/console/import", response_class=HTMLResponse)
+def import_page(request: Request) -> HTMLResponse:
+    return page(request, "import.html", actor(request), title="导入导出", report=None)
+
+
+@router.post("/console/import", response_model=None)
+def import_upload(request: Request, file: UploadFile, kind: str = Form(...)) -> Response:
+    job = schedule_import(request.app.state, actor(request), kind, file.filename or "upload.xlsx", file.file)
+    return RedirectResponse(f"/console/jobs/{job['id']}", status_code=303)
+
+
+@router.get("/console/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: JobId) -> HTMLResponse:
+    who = actor(request)
+    job = jobs.get(request.app.state.db, who, job_id)
+    report = job["result"] if job["kind"] == "import" and job["status"] == "done" else None
+    status = 422 if report is not None and not report["ok"] else 200
+    return page(request, "import.html", who, status=status, title="导入导出", job=job, report=report,
+                stages=jobs.STAGES_ZH, refresh=1 if job["status"] in (jobs.QUEUED, jobs.RUNNING) else None)
+
+
+@router.get("/console/rounds", response_class=HTMLResponse)
+def rounds_page(request: Request, show: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
+    who = actor(request)
+    rounds = round_svc.list_rounds(request.app.state.db, who)
+    current = next((r for r in rounds if r["id"] == show), rounds[0] if rounds else None)
+    return page(request, "rounds.html", who, title="批量匹配", rounds=rounds, current=current,
+                sectors=[s.value for s in Sector], cities=CITIES)
+
+
+@router.get("/console/rounds/{round_id}", response_class=HTMLResponse)
+def round_page(request: Request, round_id: RoundId) -> HTMLResponse:
+    return rounds_page(request, show=round_id)
+
+
+@router.post("/console/rounds", response_model=None)
+async def start_round(request: Request) -> Response:
+    body, errors = forms.parse(RoundIn, forms.form_values(await request.form()))
+    if body is None:
+        raise Invalid("；".join(errors.values()))
+    r = schedule_round(request.app.state, actor(request), round_svc.RoundParams(**body.model_dump()))
+    return back(f"/console/rounds/{r['id']}", "已开始匹配，刷新查看进度")
