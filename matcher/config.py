@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     index_kind: str = Field(default="flat", description="'flat' (exact) or 'hnsw' (approximate).")
     hnsw_m: int = 32
     hnsw_ef_search: int = 512
-    region_name: str = "山西省"
-    region_short: str = "晋"
+    region: str = Field(default="shanxi", description="Region file in data/regions/ (or a path): province, "
+                        "cities and neighbours, near provinces, the wording of the three ties.")
     demo_talents: int = 2000
     demo_demands: int = 300
     demo_seed: int = 20261126

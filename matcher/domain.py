@@ -100,6 +100,7 @@ LABELS: dict[str, str] = {
     TitleLevel.ASSOCIATE: "副高",
     TitleLevel.INTERMEDIATE: "中级",
     TitleLevel.OTHER: "其他",
+    # The ties' labels come from the region file (see ``label``); these are Shanxi's, the demo's region.
     TieKind.BORN: "晋籍",
     TieKind.HISTORY: "晋历",
     TieKind.OTHER: "晋缘",
@@ -162,15 +163,23 @@ def profile_text(profile: str, research_fields: list[str] | tuple[str, ...], ach
 
 
 def label(value: str) -> str:
-    """Chinese label for a stored enum value (the value itself when none is known)."""
+    """Chinese label for a stored enum value (the value itself when none is known). The three ties are
+    worded by the region the deployment serves (晋籍 in Shanxi, 陕籍 in Shaanxi …)."""
+    if isinstance(value, TieKind) or value in _TIE_VALUES:
+        from matcher.reference import region  # the region file, read once
+
+        return region().ties.get(str(value), LABELS.get(value, value))
     return LABELS.get(value, value)
+
+
+_TIE_VALUES = frozenset(t.value for t in TieKind)
 
 
 def parse_enum(enum: type[E], raw: str) -> E:
     """Accept either the stored English value or its Chinese label, so imports can use either."""
     text = raw.strip()
     for member in enum:
-        if text == member.value or text == LABELS.get(member):
+        if text == member.value or text == label(member):
             return member
-    allowed = "、".join(f"{m.value}/{LABELS.get(m, m.value)}" for m in enum)
+    allowed = "、".join(f"{m.value}/{label(m)}" for m in enum)
     raise ValueError(f"'{raw}' is not one of {allowed}")

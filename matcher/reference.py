@@ -1,33 +1,67 @@
-"""Reference data: GB/T 4754 industry codes, NSFC discipline codes, the focus-sector mapping, and the
-unified social credit code check digit (GB 32100-2015), used by imports to reject malformed codes."""
+"""Reference data: GB/T 4754 industry codes, NSFC discipline codes, the focus-sector mapping, the
+unified social credit code check digit (GB 32100-2015), and the region the deployment serves.
+
+The region — province, its cities and which are neighbours, the provinces counted as near, and the
+wording of the three ties (晋籍/晋历/晋缘 for Shanxi) — is a JSON file in ``data/regions/`` chosen by
+``MATCHER_REGION`` (a file name there, or a path), so another province deploys by adding a file."""
 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from matcher.config import PROJECT_ROOT
+from matcher.config import PROJECT_ROOT, get_settings
 
 REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
+REGIONS_DIR = PROJECT_ROOT / "data" / "regions"
 
-CITIES = ("太原", "大同", "朔州", "忻州", "阳泉", "晋中", "长治", "晋城", "临汾", "运城", "吕梁")
 
-# Rough neighbourhood of the province's cities (adjacent prefectures), for the proximity feature.
-NEIGHBOURS: dict[str, tuple[str, ...]] = {
-    "太原": ("晋中", "吕梁", "忻州", "阳泉"),
-    "大同": ("朔州", "忻州"),
-    "朔州": ("大同", "忻州"),
-    "忻州": ("太原", "大同", "朔州", "吕梁", "阳泉"),
-    "阳泉": ("太原", "晋中", "忻州"),
-    "晋中": ("太原", "阳泉", "长治", "临汾", "吕梁"),
-    "长治": ("晋中", "晋城", "临汾"),
-    "晋城": ("长治", "临汾", "运城"),
-    "临汾": ("晋中", "长治", "晋城", "运城", "吕梁"),
-    "运城": ("临汾", "晋城"),
-    "吕梁": ("太原", "晋中", "临汾", "忻州"),
-}
+@dataclass(frozen=True)
+class Region:
+    key: str
+    name: str  # 山西省
+    short: str  # 晋
+    ties: dict[str, str]  # TieKind value → label (born → 晋籍 …)
+    ties_title: str  # 晋缘关系
+    neighbours: dict[str, tuple[str, ...]]  # city → adjacent cities (a rough neighbourhood)
+    near_regions: tuple[str, ...]  # provinces close enough for on-site service (科技副总)
+
+    @property
+    def cities(self) -> tuple[str, ...]:
+        return tuple(self.neighbours)
+
+    @property
+    def ties_label(self) -> str:
+        return "/".join(self.ties[k] for k in ("born", "history", "other"))
+
+
+def load_region(name_or_path: str) -> Region:
+    """A region file by name (``shanxi`` → data/regions/shanxi.json) or path; checked as it loads."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = REGIONS_DIR / f"{name_or_path}.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    neighbours = {c: tuple(n) for c, n in raw["cities"].items()}
+    unknown = {n for ns in neighbours.values() for n in ns} - set(neighbours)
+    if unknown:
+        raise ValueError(f"{path}: neighbours that are not cities of the region: {sorted(unknown)}")
+    if set(raw["ties"]) != {"born", "history", "other"}:
+        raise ValueError(f"{path}: ties must name born, history and other")
+    return Region(raw["key"], raw["name"], raw["short"], dict(raw["ties"]), raw["ties_title"], neighbours,
+                  tuple(raw["near_regions"]))
+
+
+@lru_cache(maxsize=8)
+def _region(name_or_path: str) -> Region:
+    return load_region(name_or_path)
+
+
+def region() -> Region:
+    """The region this deployment serves (``MATCHER_REGION``, default Shanxi)."""
+    return _region(get_settings().region)
 
 
 @dataclass(frozen=True)

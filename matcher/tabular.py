@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from matcher.domain import FlexibleForm, InstitutionType, Mode, Sector, TieKind, TitleLevel, label, parse_enum
-from matcher.reference import industry_codes, is_valid_credit_code, nsfc_codes
+from matcher.reference import industry_codes, is_valid_credit_code, nsfc_codes, region
 from matcher.validation import MAX_BUDGET, MAX_COUNT, MAX_MONTHS, check_number, check_text
 
 _LIST_SPLIT = re.compile(r"[;；,，、|\n]+")
@@ -198,7 +198,7 @@ TALENT_COLUMNS: tuple[Column, ...] = (
     _c("flexible_forms", "柔性形式 柔性方式", _enum_list(FlexibleForm), default=list, fmt=_fmt_list),
     _c("city", "城市 所在地", _str(50), default=""),
     _c("in_province", "是否省内 省内", _bool, default=True),
-    _c("province_ties", "晋缘关系 与山西关系 省籍关系", _enum_list(TieKind), default=list, fmt=_fmt_list),
+    _c("province_ties", "省籍关系 地缘关系", _enum_list(TieKind), default=list, fmt=_fmt_list),  # + the region's
     _c("tie_detail", "关系说明", _str(300), default=""),
     _c("external_engagements", "在外任职数 现有兼职", _int, default=0),
     _c("active", "有效 是否有效 在库", _bool, default=True),  # 否 takes a talent out of the pool
@@ -233,6 +233,9 @@ def header_map(columns: tuple[Column, ...], headers: list[str]) -> tuple[dict[st
         for alias in col.aliases:
             lookup[alias] = col.name
         lookup[label(col.name)] = col.name
+    if any(c.name == "province_ties" for c in columns):
+        here = region()  # 晋缘关系 / 与山西关系 in Shanxi, 陕缘关系 / 与陕西关系 in Shaanxi
+        lookup[here.ties_title] = lookup[f"与{here.name.removesuffix('省')}关系"] = "province_ties"
     mapping, unknown = {}, []
     for h in headers:
         key = str(h).strip()

@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from matcher.demo import generator
 from matcher.demo.catalogue import TOPICS
-from matcher.reference import CITIES, industry_codes, is_valid_credit_code, nsfc_codes
+from matcher.demo.generator import CITIES
+from matcher.reference import industry_codes, is_valid_credit_code, nsfc_codes
 from matcher.storage.models import Demand, Enterprise, Talent
 from matcher.tools.seeding import seed_demo, write_eval_dataset
 

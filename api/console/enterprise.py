@@ -15,7 +15,7 @@ from api.schemas import DemandIn
 from matcher.domain import DemandStatus, Mode, Role, Sector
 from matcher.engine.pool import Filters
 from matcher.errors import Invalid, NotReady
-from matcher.reference import CITIES, industry_codes
+from matcher.reference import industry_codes, region
 from matcher.services import demands as demand_svc
 from matcher.services import matches as match_svc
 
@@ -30,7 +30,7 @@ def demand_list(request: Request, title: str) -> HTMLResponse:
                                            sector=filters["sector"], city=filters["city"], mode=filters["mode"],
                                            limit=100)
     return page(request, "demands.html", who, title=title, items=items, total=total, filters=filters,
-                statuses=[s.value for s in DemandStatus], sectors=[s.value for s in Sector], cities=CITIES,
+                statuses=[s.value for s in DemandStatus], sectors=[s.value for s in Sector], cities=region().cities,
                 modes=[m.value for m in Mode])
 
 
@@ -40,7 +40,7 @@ def demands_page(request: Request) -> HTMLResponse:
 
 
 def _form_ctx(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
-    return {"values": values, "errors": errors, "sectors": [s.value for s in Sector], "cities": CITIES,
+    return {"values": values, "errors": errors, "sectors": [s.value for s in Sector], "cities": region().cities,
             "modes": [m.value for m in Mode], "industries": sorted(industry_codes().items()),
             "title": "发布技术需求（出榜）", "action": "/console/demands", "submit_label": "发布需求"}
 

@@ -14,7 +14,7 @@ from api.deps import JobId, RoundId
 from api.schemas import RoundIn
 from matcher.domain import Sector
 from matcher.errors import Invalid
-from matcher.reference import CITIES
+from matcher.reference import region
 from matcher.services import jobs, stats
 from matcher.services import rounds as round_svc
 from matcher.validation import MAX_ID
@@ -57,7 +57,7 @@ def rounds_page(request: Request, show: Annotated[int | None, Query(ge=1, le=MAX
     rounds = round_svc.list_rounds(request.app.state.db, who)
     current = next((r for r in rounds if r["id"] == show), rounds[0] if rounds else None)
     return page(request, "rounds.html", who, title="批量匹配", rounds=rounds, current=current,
-                sectors=[s.value for s in Sector], cities=CITIES)
+                sectors=[s.value for s in Sector], cities=region().cities)
 
 
 @router.get("/console/rounds/{round_id}", response_class=HTMLResponse)

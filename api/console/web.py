@@ -14,11 +14,13 @@ from fastapi.templating import Jinja2Templates
 
 from matcher.domain import Role, label
 from matcher.errors import DomainError, Unauthorized
+from matcher.reference import region
 from matcher.services import sessions
 from matcher.services.access import Actor
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 TEMPLATES.env.filters["zh"] = lambda v: label(v) if v else ""
+TEMPLATES.env.globals["region"] = region  # the region's wording in pages: {{ region().ties_title }}
 COOKIE = "matcher_session"
 ROLE_HOME: dict[str, str] = {Role.ENTERPRISE: "/console/demands", Role.INTERMEDIARY: "/console/board",
                              Role.OFFICIAL: "/console/reviews", Role.ADMIN: "/console/import"}

@@ -19,7 +19,10 @@ from typing import Any
 
 from matcher.demo.catalogue import TOPICS, Topic
 from matcher.demo.organisations import COMPANIES, IN_PROVINCE, INTERMEDIARIES, OUTSIDE, Company, Institution
-from matcher.reference import CITIES, credit_check_char
+from matcher.reference import credit_check_char, load_region
+
+SHANXI = load_region("shanxi")  # the demo is modelled on Shanxi, whatever region a deployment serves
+CITIES = SHANXI.cities
 
 SURNAMES = ("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
             "余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"

@@ -242,8 +242,8 @@ class TalentPool:
                 "in_province": np.array([f.in_province for f in facts], dtype=bool),
             }
             for mode in MODE_RULES:
-                arrays["mode:" + mode] = np.array([exclusion(mode, _ANY_DEMAND, f) is None for f in facts],
-                                                  dtype=bool)
+                arrays["mode:" + mode] = np.array([exclusion(mode, _ANY_DEMAND, f, self.cfg) is None
+                                                   for f in facts], dtype=bool)
             self._arrays = arrays
         return arrays
 

@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 
 from matcher.domain import InstitutionType, Mode, TitleLevel, label
-from matcher.reference import NEIGHBOURS
-
-NEAR_REGIONS = ("北京", "河北", "内蒙古", "陕西", "河南", "天津")
+from matcher.reference import region
 
 
 @dataclass(frozen=True)
@@ -69,6 +67,11 @@ class RankingConfig:
     # demand gains weight × their mean semantic score. Measured on the CSL set: nDCG@10 0.615 → 0.642.
     graph_k: int = 10
     graph_weight: float = 1.0
+    # The region's geography and wording (data/regions/…): adjacent cities for proximity, provinces near
+    # enough for on-site service, the label of the ties feature. Defaults: the configured region.
+    neighbours: dict[str, tuple[str, ...]] = field(default_factory=lambda: region().neighbours)
+    near_regions: tuple[str, ...] = field(default_factory=lambda: region().near_regions)
+    ties_label: str = field(default_factory=lambda: region().ties_label)
 
 
 @dataclass
@@ -101,7 +104,8 @@ class RankedTalent:
 
 
 # ------------------------------------------------------------------ mode rules
-Rule = Callable[[DemandFacts, TalentFacts], str | None]  # returns the reason a talent is excluded, or None
+# A rule returns the reason a talent is excluded, or None.
+Rule = Callable[[DemandFacts, TalentFacts, RankingConfig], str | None]
 
 
 def _free(t: TalentFacts, mode: str) -> int:
@@ -112,11 +116,11 @@ def _academic(t: TalentFacts) -> bool:
     return t.institution_type in (InstitutionType.UNIVERSITY, InstitutionType.INSTITUTE)
 
 
-def _near(t: TalentFacts) -> bool:
-    return t.in_province or any(t.city.startswith(r) for r in NEAR_REGIONS)
+def _near(t: TalentFacts, cfg: RankingConfig) -> bool:
+    return t.in_province or any(t.city.startswith(r) for r in cfg.near_regions)
 
 
-def _not_own_employer(d: DemandFacts, t: TalentFacts) -> str | None:
+def _not_own_employer(d: DemandFacts, t: TalentFacts, cfg: RankingConfig) -> str | None:
     if d.enterprise_id is not None and t.employer_enterprise_id == d.enterprise_id:
         return "人才为发榜企业本单位人员（利益冲突）"
     if t.id in d.declined_talent_ids:
@@ -124,7 +128,7 @@ def _not_own_employer(d: DemandFacts, t: TalentFacts) -> str | None:
     return None
 
 
-def _tech_vp(d: DemandFacts, t: TalentFacts) -> str | None:
+def _tech_vp(d: DemandFacts, t: TalentFacts, cfg: RankingConfig) -> str | None:
     if not _academic(t):
         return "科技副总须来自高校或科研院所"
     if t.title_level not in (TitleLevel.SENIOR, TitleLevel.ASSOCIATE):
@@ -133,12 +137,12 @@ def _tech_vp(d: DemandFacts, t: TalentFacts) -> str | None:
         return "本人未表示愿意担任科技副总"
     if _free(t, Mode.TECH_VP) <= 0:
         return "科技副总名额已满"
-    if not _near(t):
+    if not _near(t, cfg):
         return "科技副总须在省内或周边地区，便于驻企服务"
     return None
 
 
-def _dual(d: DemandFacts, t: TalentFacts) -> str | None:
+def _dual(d: DemandFacts, t: TalentFacts, cfg: RankingConfig) -> str | None:
     if not _academic(t):
         return "双聘须为高校或科研院所科研人员"
     if not d.can_host_joint_post:
@@ -150,7 +154,7 @@ def _dual(d: DemandFacts, t: TalentFacts) -> str | None:
     return None
 
 
-def _flexible(d: DemandFacts, t: TalentFacts) -> str | None:
+def _flexible(d: DemandFacts, t: TalentFacts, cfg: RankingConfig) -> str | None:
     if t.mode_capacity.get(Mode.FLEXIBLE, 0) <= 0:
         return "本人未表示接受柔性引才"
     if _free(t, Mode.FLEXIBLE) <= 0:
@@ -165,9 +169,10 @@ MODE_RULES: dict[str, tuple[Rule, ...]] = {
 }
 
 
-def exclusion(mode: str, demand: DemandFacts, talent: TalentFacts) -> str | None:
+def exclusion(mode: str, demand: DemandFacts, talent: TalentFacts, cfg: RankingConfig | None = None) -> str | None:
+    cfg = cfg or RankingConfig()
     for rule in MODE_RULES[mode]:
-        reason = rule(demand, talent)
+        reason = rule(demand, talent, cfg)
         if reason:
             return reason
     return None
@@ -189,10 +194,10 @@ def features(mode: str, d: DemandFacts, t: TalentFacts, cfg: RankingConfig) -> l
     out: list[Contribution] = []
     ties = sum(cfg.tie_bonus.get(k, 0.0) for k in t.province_ties)
     if ties:
-        out.append(Contribution("province_ties", "晋籍/晋历/晋缘", len(t.province_ties), ties))
+        out.append(Contribution("province_ties", cfg.ties_label, len(t.province_ties), ties))
     if d.city and t.city == d.city:
         out.append(Contribution("proximity", "同城", 1.0, cfg.same_city_bonus))
-    elif d.city and t.city in NEIGHBOURS.get(d.city, ()):
+    elif d.city and t.city in cfg.neighbours.get(d.city, ()):
         out.append(Contribution("proximity", "邻近城市", 0.5, cfg.neighbour_city_bonus))
     elif t.in_province:
         out.append(Contribution("proximity", "省内", 0.25, cfg.in_province_bonus))
@@ -248,7 +253,7 @@ def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: 
         support = cluster_support([t.id for t in talents], semantic, neighbours, cfg.graph_k)
     out: list[RankedTalent] = []
     for i, t in enumerate(talents):
-        reason = exclusion(mode, demand, t)
+        reason = exclusion(mode, demand, t, cfg)
         if reason and not include_excluded:
             continue
         contribs = [Contribution("semantic", "内容匹配度", float(semantic[i]), float(semantic[i]))]
