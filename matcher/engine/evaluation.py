@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from matcher.engine.ranking import DemandFacts, fuse, rank
+
+if TYPE_CHECKING:
+    from matcher.engine.pool import TalentPool
 
 Qrels = Mapping[str, Mapping[str, int]]  # query id -> {doc id: grade}
 
@@ -57,3 +63,24 @@ def evaluate(runs: Mapping[str, Sequence[str]], qrels: Qrels) -> dict[str, float
     m = np.mean(np.array(rows), axis=0)
     return {"recall@1": m[0], "recall@5": m[1], "recall@10": m[2], "mrr": m[3], "ndcg@10": m[4],
             "p@10_excl_top": m[5], "queries": float(len(rows))}
+
+
+def rank_variants(pool: TalentPool, text: str, k: int, demand: DemandFacts | None = None, n: int = 200,
+                  mode: str = "flexible") -> dict[str, list[int]]:
+    """Rankings of the whole pool by lexical, dense, hybrid and full scoring (``matcher eval``); the
+    full ranking applies ``mode``'s rules with excluded talents kept, so every variant ranks everyone."""
+    q = pool.embedder.encode_queries([text])
+    _, d_ids = pool.index.search(q, k)
+    l_ids, _ = pool.lexical.search(text, k)
+    c = pool.candidates(text, n)
+    ids, dense, lexical = c.ids, c.dense, c.lexical
+    hybrid = fuse(dense.astype(np.float64), lexical.astype(np.float64), pool.cfg.dense_weight)
+    order = np.lexsort((ids, -hybrid))
+    out = {"lexical": l_ids.tolist()[:k], "dense": [int(i) for i in d_ids[0] if i >= 0][:k],
+           "hybrid": ids[order].tolist()[:k]}
+    if demand is not None:
+        talents, dense, lexical = pool.known(c)
+        ranked = rank(mode, demand, talents, dense, lexical, pool.cfg, include_excluded=True,
+                      neighbours=pool.neighbours_of)
+        out["full"] = [r.talent_id for r in ranked][:k]
+    return out

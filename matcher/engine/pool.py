@@ -11,50 +11,27 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from matcher.engine.embedding import CachedEmbedder, text_hash
 from matcher.engine.index import IndexCorrupt, VectorIndex, content_checksum
 from matcher.engine.lexical import LexicalIndex
-from matcher.engine.ranking import (
-    MODE_RULES,
-    DemandFacts,
-    RankedTalent,
-    RankingConfig,
-    TalentFacts,
-    exclusion,
-    explain,
-    fuse,
-    rank,
-)
+from matcher.engine.ranking import RankingConfig, TalentFacts
+from matcher.engine.search import Filters, PoolSearch, Proposal
+
+__all__ = ["Filters", "Proposal", "TalentPool"]
 
 log = logging.getLogger(__name__)
 NEIGHBOURS_FILE = "neighbours.npz"
 
-# Talent-only view of the mode rules (a demand that can host everything), used to pre-filter inside FAISS.
-_ANY_DEMAND = DemandFacts(id=-1, text="", can_host_joint_post=True)
 
 
-@dataclass(frozen=True)
-class Filters:
-    sector: str | None = None
-    city: str | None = None
-    institution_type: str | None = None
-    in_province: bool | None = None
+class TalentPool(PoolSearch):
+    """The pool's state and life cycle (build, load, save, upsert, remove); searching it is
+    ``PoolSearch`` (engine/search.py), evaluation variants are in engine/evaluation.py."""
 
-
-@dataclass
-class Proposal:
-    talent: TalentFacts
-    ranked: RankedTalent
-    explanation: dict[str, Any]
-
-
-class TalentPool:
     def __init__(self, embedder: CachedEmbedder, index_dir: Path | None, kind: str = "flat",
                  cfg: RankingConfig | None = None, hnsw_m: int = 32, ef_search: int = 128,
                  persist_threshold: int = 200_000) -> None:
@@ -154,9 +131,6 @@ class TalentPool:
             for row, tid in enumerate(ids[start:start + batch]):
                 self.neighbours[int(tid)] = nb[row][(nb[row] != tid) & (nb[row] >= 0)][:k]
 
-    def neighbours_of(self, tid: int) -> np.ndarray:
-        return self.neighbours.get(tid, np.zeros(0, dtype=np.int64))
-
     def _save(self) -> None:
         if self.index_dir is None:
             return
@@ -228,149 +202,3 @@ class TalentPool:
             self._arrays = None
             if len(self.facts) <= self.persist_threshold:
                 self._save()
-
-    # --------------------------------------------------------------- search
-    def _attribute_arrays(self) -> dict[str, np.ndarray]:
-        arrays = self._arrays
-        if arrays is None:
-            facts = list(self.facts.values())
-            arrays = {
-                "id": np.array([f.id for f in facts], dtype=np.int64),
-                "sector": np.array([f.sector for f in facts], dtype=object),
-                "city": np.array([f.city for f in facts], dtype=object),
-                "institution_type": np.array([f.institution_type for f in facts], dtype=object),
-                "in_province": np.array([f.in_province for f in facts], dtype=bool),
-            }
-            for mode in MODE_RULES:
-                arrays["mode:" + mode] = np.array([exclusion(mode, _ANY_DEMAND, f, self.cfg) is None
-                                                   for f in facts], dtype=bool)
-            self._arrays = arrays
-        return arrays
-
-    def allowed_ids(self, filters: Filters, mode: str | None) -> np.ndarray | None:
-        a = self._attribute_arrays()
-        mask = np.ones(len(a["id"]), dtype=bool)
-        narrowed = False
-        for name in ("sector", "city", "institution_type"):
-            value = getattr(filters, name)
-            if value:
-                mask &= a[name] == value
-                narrowed = True
-        if filters.in_province is not None:
-            mask &= a["in_province"] == filters.in_province
-            narrowed = True
-        if mode:
-            mask &= a["mode:" + mode]
-            narrowed = True
-        return a["id"][mask] if narrowed else None
-
-    def candidates(self, text: str, n: int, allowed: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Union of the dense and lexical top-n, with both scores for every candidate."""
-        q = self.embedder.encode_queries([text])
-        if allowed is not None and len(allowed) > self.selector_max_fraction * max(1, len(self.facts)):
-            # A filter that keeps most of the pool is cheaper as over-fetch + post-filter than as a FAISS
-            # ID selector (building a selector over hundreds of thousands of ids costs more than the search).
-            member = np.zeros(int(self._attribute_arrays()["id"].max()) + 1, dtype=bool)
-            member[allowed] = True
-            fetch = min(len(self.facts), int(n * len(self.facts) / max(1, len(allowed)) * 1.5) + 10)
-            d_scores, d_ids = self.index.search(q, fetch)
-            d_ids, d_scores = d_ids[0], d_scores[0]
-            keep = (d_ids >= 0) & member[np.clip(d_ids, 0, None)]
-            d_ids, d_scores = d_ids[keep][:n], d_scores[keep][:n]
-            l_ids, l_scores = self.lexical.search(text, fetch)
-            keep_l = member[l_ids]
-            l_ids, l_scores = l_ids[keep_l][:n], l_scores[keep_l][:n]
-        else:
-            d_scores, d_ids = self.index.search(q, n, allowed)
-            d_ids, d_scores = d_ids[0], d_scores[0]
-            keep = d_ids >= 0
-            d_ids, d_scores = d_ids[keep], d_scores[keep]
-            l_ids, l_scores = self.lexical.search(text, n, allowed)
-        dense = dict(zip(d_ids.tolist(), d_scores.tolist(), strict=True))
-        lex = dict(zip(l_ids.tolist(), l_scores.tolist(), strict=True))
-        # A talent found lexically but removed from the vector index meanwhile is left out.
-        ids = np.array(sorted(set(dense) | {i for i in lex if i in self.index}), dtype=np.int64)
-        missing_dense = [i for i in ids.tolist() if i not in dense]
-        if missing_dense:
-            for i, s in zip(missing_dense, (self.index.vectors(missing_dense) @ q[0]).tolist(), strict=True):
-                dense[i] = s
-        missing_lex = [i for i in ids.tolist() if i not in lex]
-        if missing_lex:
-            for i, s in zip(missing_lex, self.lexical.score(text, missing_lex).tolist(), strict=True):
-                lex[i] = s
-        return (ids, np.array([dense[i] for i in ids.tolist()], dtype=np.float32),
-                np.array([lex[i] for i in ids.tolist()], dtype=np.float32))
-
-    def _known(self, ids: np.ndarray, dense: np.ndarray, lexical: np.ndarray
-               ) -> tuple[list[TalentFacts], np.ndarray, np.ndarray]:
-        """The candidates' facts, leaving out any talent removed since the search found it (a change
-        applied by another thread between the index search and this lookup)."""
-        facts = [self.facts.get(int(i)) for i in ids]
-        keep = np.array([f is not None for f in facts], dtype=bool)
-        return [f for f in facts if f is not None], dense[keep], lexical[keep]
-
-    def propose(self, demand: DemandFacts, mode: str, k: int = 10, offset: int = 0,
-                filters: Filters | None = None, include_excluded: bool = False,
-                explain_results: bool = True) -> tuple[list[Proposal], int]:
-        """Ranked proposals for one demand in one mode. Returns (page, number of candidates ranked)."""
-        if mode not in MODE_RULES:
-            raise ValueError(f"unknown mode '{mode}'")
-        filters = filters or Filters()
-        allowed = self.allowed_ids(filters, None if include_excluded else mode)
-        pool_size = len(self.facts) if allowed is None else len(allowed)
-        want = offset + k
-        n = max(100, 4 * want)
-        while True:
-            talents, dense, lexical = self._known(*self.candidates(demand.text, n, allowed))
-            ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=include_excluded,
-                          neighbours=self.neighbours_of)
-            if len(ranked) >= want or n >= pool_size:
-                break
-            n = min(pool_size, n * 4)
-        page = ranked[offset:offset + k]
-        by_id = {t.id: t for t in talents}
-        out = []
-        for r in page:
-            t = by_id[r.talent_id]
-            out.append(Proposal(t, r, explain(demand, t, r, mode) if explain_results else r.as_dict()))
-        return out, len(ranked)
-
-    def explain_one(self, demand: DemandFacts, talent_id: int, mode: str) -> dict[str, Any]:
-        """Score and explanation of one chosen talent, normalised against the same candidate set a
-        ranking would use (so the numbers agree with the proposal list)."""
-        if talent_id not in self.facts:
-            raise KeyError(talent_id)
-        ids, dense, lexical = self.candidates(demand.text, 100)
-        if talent_id not in set(ids.tolist()):
-            if talent_id not in self.index:
-                raise KeyError(talent_id)  # removed meanwhile
-            q = self.embedder.encode_queries([demand.text])[0]
-            ids = np.append(ids, talent_id)
-            dense = np.append(dense, float(self.index.vectors([talent_id])[0] @ q))
-            lexical = np.append(lexical, self.lexical.score(demand.text, [talent_id]))
-        talents, dense, lexical = self._known(ids, dense, lexical)
-        ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=True,
-                      neighbours=self.neighbours_of)
-        mine = next((r for r in ranked if r.talent_id == talent_id), None)
-        if mine is None:
-            raise KeyError(talent_id)  # removed while it was being scored
-        return explain(demand, self.facts[talent_id], mine, mode)
-
-    def rank_variants(self, text: str, k: int, demand: DemandFacts | None = None,
-                      n: int = 200) -> dict[str, list[int]]:
-        """Rankings of the whole pool by lexical, dense, hybrid and full scoring (for evaluation)."""
-        q = self.embedder.encode_queries([text])
-        _, d_ids = self.index.search(q, k)
-        l_ids, _ = self.lexical.search(text, k)
-        ids, dense, lexical = self.candidates(text, n)
-        hybrid = fuse(dense.astype(np.float64), lexical.astype(np.float64), self.cfg.dense_weight)
-        order = np.lexsort((ids, -hybrid))
-        out = {"lexical": l_ids.tolist()[:k], "dense": [int(i) for i in d_ids[0] if i >= 0][:k],
-               "hybrid": ids[order].tolist()[:k]}
-        if demand is not None:
-            talents, dense, lexical = self._known(ids, dense, lexical)
-            ranked = rank("flexible", demand, talents, dense, lexical, self.cfg, include_excluded=True,
-                          neighbours=self.neighbours_of)
-            out["full"] = [r.talent_id for r in ranked][:k]
-        return out

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from matcher.config import Settings
-from matcher.engine.evaluation import evaluate
+from matcher.engine.evaluation import evaluate, rank_variants
 from matcher.services.importing import import_file
 from matcher.services.matching import build_pool, demand_facts
 from matcher.storage.db import Database
@@ -50,7 +50,7 @@ def run_eval(dataset: Path, settings: Settings, limit_demands: int | None = None
                 demands = demands[:limit_demands]
             facts = [demand_facts(s, d) for d in demands]
         for d, f in tqdm(list(zip(demands, facts, strict=True)), desc="ranking demands", disable=not progress):
-            variants = pool.rank_variants(f.text, k, demand=f)
+            variants = rank_variants(pool, f.text, k, demand=f)
             for v in VARIANTS:
                 runs[v][d.external_id] = [ext[i] for i in variants[v]]
     results = {v: evaluate(runs[v], qrels) for v in VARIANTS}

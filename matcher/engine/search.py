@@ -1,0 +1,198 @@
+"""Searching the talent pool: filters and mode rules applied inside the index, candidates from dense
+and lexical retrieval, the ranking of one demand in one mode with explanations, and the score of one
+chosen talent against the same candidate set.
+
+A mixin of ``TalentPool`` (engine/pool.py), which owns the state these methods read; kept apart so the
+pool's life cycle and its search can be read, and changed, one at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from matcher.engine.embedding import CachedEmbedder
+from matcher.engine.index import VectorIndex
+from matcher.engine.lexical import LexicalIndex
+from matcher.engine.ranking import (
+    MODE_RULES,
+    DemandFacts,
+    RankedTalent,
+    RankingConfig,
+    TalentFacts,
+    exclusion,
+    explain,
+    rank,
+)
+
+# Talent-only view of the mode rules (a demand that can host everything), used to pre-filter inside FAISS.
+_ANY_DEMAND = DemandFacts(id=-1, text="", can_host_joint_post=True)
+
+
+@dataclass(frozen=True)
+class Filters:
+    sector: str | None = None
+    city: str | None = None
+    institution_type: str | None = None
+    in_province: bool | None = None
+
+
+@dataclass
+class Proposal:
+    talent: TalentFacts
+    ranked: RankedTalent
+    explanation: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The union of the dense and lexical top-n, with both scores for every candidate."""
+
+    ids: np.ndarray
+    dense: np.ndarray
+    lexical: np.ndarray
+
+
+class PoolSearch:
+    # The state the search reads (set by TalentPool).
+    embedder: CachedEmbedder
+    cfg: RankingConfig
+    index: VectorIndex
+    lexical: LexicalIndex
+    facts: dict[int, TalentFacts]
+    neighbours: dict[int, np.ndarray]
+    selector_max_fraction: float
+    _arrays: dict[str, np.ndarray] | None
+    _write: threading.Lock
+
+    def neighbours_of(self, tid: int) -> np.ndarray:
+        return self.neighbours.get(tid, np.zeros(0, dtype=np.int64))
+
+    def _attribute_arrays(self) -> dict[str, np.ndarray]:
+        arrays = self._arrays
+        if arrays is None:
+            facts = list(self.facts.values())
+            arrays = {
+                "id": np.array([f.id for f in facts], dtype=np.int64),
+                "sector": np.array([f.sector for f in facts], dtype=object),
+                "city": np.array([f.city for f in facts], dtype=object),
+                "institution_type": np.array([f.institution_type for f in facts], dtype=object),
+                "in_province": np.array([f.in_province for f in facts], dtype=bool),
+            }
+            for mode in MODE_RULES:
+                arrays["mode:" + mode] = np.array([exclusion(mode, _ANY_DEMAND, f, self.cfg) is None
+                                                   for f in facts], dtype=bool)
+            self._arrays = arrays
+        return arrays
+
+    def allowed_ids(self, filters: Filters, mode: str | None) -> np.ndarray | None:
+        a = self._attribute_arrays()
+        mask = np.ones(len(a["id"]), dtype=bool)
+        narrowed = False
+        for name in ("sector", "city", "institution_type"):
+            value = getattr(filters, name)
+            if value:
+                mask &= a[name] == value
+                narrowed = True
+        if filters.in_province is not None:
+            mask &= a["in_province"] == filters.in_province
+            narrowed = True
+        if mode:
+            mask &= a["mode:" + mode]
+            narrowed = True
+        return a["id"][mask] if narrowed else None
+
+    def candidates(self, text: str, n: int, allowed: np.ndarray | None = None) -> Candidates:
+        """Union of the dense and lexical top-n, with both scores for every candidate."""
+        q = self.embedder.encode_queries([text])
+        if allowed is not None and len(allowed) > self.selector_max_fraction * max(1, len(self.facts)):
+            # A filter that keeps most of the pool is cheaper as over-fetch + post-filter than as a FAISS
+            # ID selector (building a selector over hundreds of thousands of ids costs more than the search).
+            member = np.zeros(int(self._attribute_arrays()["id"].max()) + 1, dtype=bool)
+            member[allowed] = True
+            fetch = min(len(self.facts), int(n * len(self.facts) / max(1, len(allowed)) * 1.5) + 10)
+            d_scores, d_ids = self.index.search(q, fetch)
+            d_ids, d_scores = d_ids[0], d_scores[0]
+            keep = (d_ids >= 0) & member[np.clip(d_ids, 0, None)]
+            d_ids, d_scores = d_ids[keep][:n], d_scores[keep][:n]
+            l_ids, l_scores = self.lexical.search(text, fetch)
+            keep_l = member[l_ids]
+            l_ids, l_scores = l_ids[keep_l][:n], l_scores[keep_l][:n]
+        else:
+            d_scores, d_ids = self.index.search(q, n, allowed)
+            d_ids, d_scores = d_ids[0], d_scores[0]
+            keep = d_ids >= 0
+            d_ids, d_scores = d_ids[keep], d_scores[keep]
+            l_ids, l_scores = self.lexical.search(text, n, allowed)
+        dense = dict(zip(d_ids.tolist(), d_scores.tolist(), strict=True))
+        lex = dict(zip(l_ids.tolist(), l_scores.tolist(), strict=True))
+        # A talent found lexically but removed from the vector index meanwhile is left out.
+        ids = np.array(sorted(set(dense) | {i for i in lex if i in self.index}), dtype=np.int64)
+        missing_dense = [i for i in ids.tolist() if i not in dense]
+        if missing_dense:
+            for i, s in zip(missing_dense, (self.index.vectors(missing_dense) @ q[0]).tolist(), strict=True):
+                dense[i] = s
+        missing_lex = [i for i in ids.tolist() if i not in lex]
+        if missing_lex:
+            for i, s in zip(missing_lex, self.lexical.score(text, missing_lex).tolist(), strict=True):
+                lex[i] = s
+        return Candidates(ids, np.array([dense[i] for i in ids.tolist()], dtype=np.float32),
+                          np.array([lex[i] for i in ids.tolist()], dtype=np.float32))
+
+    def known(self, c: Candidates) -> tuple[list[TalentFacts], np.ndarray, np.ndarray]:
+        """The candidates' facts, leaving out any talent removed since the search found it (a change
+        applied by another thread between the index search and this lookup)."""
+        facts = [self.facts.get(int(i)) for i in c.ids]
+        keep = np.array([f is not None for f in facts], dtype=bool)
+        return [f for f in facts if f is not None], c.dense[keep], c.lexical[keep]
+
+    def propose(self, demand: DemandFacts, mode: str, k: int = 10, offset: int = 0,
+                filters: Filters | None = None, include_excluded: bool = False,
+                explain_results: bool = True) -> tuple[list[Proposal], int]:
+        """Ranked proposals for one demand in one mode. Returns (page, number of candidates ranked)."""
+        if mode not in MODE_RULES:
+            raise ValueError(f"unknown mode '{mode}'")
+        filters = filters or Filters()
+        allowed = self.allowed_ids(filters, None if include_excluded else mode)
+        pool_size = len(self.facts) if allowed is None else len(allowed)
+        want = offset + k
+        n = max(100, 4 * want)
+        while True:
+            talents, dense, lexical = self.known(self.candidates(demand.text, n, allowed))
+            ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=include_excluded,
+                          neighbours=self.neighbours_of)
+            if len(ranked) >= want or n >= pool_size:
+                break
+            n = min(pool_size, n * 4)
+        page = ranked[offset:offset + k]
+        by_id = {t.id: t for t in talents}
+        out = []
+        for r in page:
+            t = by_id[r.talent_id]
+            out.append(Proposal(t, r, explain(demand, t, r, mode) if explain_results else r.as_dict()))
+        return out, len(ranked)
+
+    def explain_one(self, demand: DemandFacts, talent_id: int, mode: str) -> dict[str, Any]:
+        """Score and explanation of one chosen talent, normalised against the same candidate set a
+        ranking would use (so the numbers agree with the proposal list)."""
+        if talent_id not in self.facts:
+            raise KeyError(talent_id)
+        c = self.candidates(demand.text, 100)
+        ids, dense, lexical = c.ids, c.dense, c.lexical
+        if talent_id not in set(ids.tolist()):
+            if talent_id not in self.index:
+                raise KeyError(talent_id)  # removed meanwhile
+            q = self.embedder.encode_queries([demand.text])[0]
+            ids = np.append(ids, talent_id)
+            dense = np.append(dense, float(self.index.vectors([talent_id])[0] @ q))
+            lexical = np.append(lexical, self.lexical.score(demand.text, [talent_id]))
+        talents, dense, lexical = self.known(Candidates(ids, dense, lexical))
+        ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=True,
+                      neighbours=self.neighbours_of)
+        mine = next((r for r in ranked if r.talent_id == talent_id), None)
+        if mine is None:
+            raise KeyError(talent_id)  # removed while it was being scored
+        return explain(demand, self.facts[talent_id], mine, mode)
