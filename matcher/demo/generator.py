@@ -182,14 +182,9 @@ def topic_of(seed: int, i: int) -> str:
     return _topic_for_talent(_rng(seed, "talent", i)).key
 
 
-def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
-    """The i-th talent as model column values, and its label (topic and methods)."""
-    rng = _rng(seed, "talent", i)
-    topic = _topic_for_talent(rng)
-    org, kind = _pick_institution(rng, topic)
-    titles = TITLE_BY_KIND[kind]
-    title, level = rng.choices(titles, weights=(0.45, 0.38, 0.17), k=1)[0]
-    method_idx = rng.sample(range(len(topic.methods)), 3)
+def _profile(rng: random.Random, topic: Topic, org: Institution | Company, kind: str, title: str, level: str,
+             method_idx: list[int]) -> tuple[str, str, bool]:
+    """The profile text, where the talent is, and whether that is in the province."""
     methods = [topic.methods[m] for m in method_idx]
     apps = rng.sample(topic.applications, 2)
     years = rng.randint(8, 30) if level == "senior" else rng.randint(4, 16)
@@ -203,7 +198,11 @@ def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
     location = org.city if isinstance(org, Company) else (org.city or org.location)
     if kind == "overseas":
         text += rng.choice(OVERSEAS_NOTE).format(loc=location)
+    return text, location, in_province
 
+
+def _record(rng: random.Random, kind: str, level: str) -> tuple[int, int, str]:
+    """Patents, projects and the achievements sentence, scaled by title (contribution, not hats)."""
     scale = {"senior": 1.0, "associate": 0.55, "intermediate": 0.25}.get(level, 0.3)
     projects = max(1 if level in ("senior", "associate") else 0, round(rng.gauss(6 * scale, 2)))
     patents = max(0, round(rng.gauss(10 * scale, 3)))
@@ -224,8 +223,12 @@ def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
         parts.append("获" + rng.choice(AWARDS))
     if level == "senior" and rng.random() < 0.3:
         parts.append("入选" + rng.choice(TALENT_PROGRAMMES))
-    achievements = "；".join(parts) + "。"
+    return patents, projects, "；".join(parts) + "。"
 
+
+def _ties(rng: random.Random, org: Institution | Company, in_province: bool) -> tuple[list[str], str]:
+    """晋籍/晋历/晋缘 and their detail: those in the province worked here; some outside were born or
+    studied here, a few have another connection."""
     ties: list[str] = []
     detail = []
     if in_province:
@@ -244,7 +247,11 @@ def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
         if rng.random() < 0.1:
             ties.append("other")
             detail.append(rng.choice(("配偶在太原工作", "曾主持山西企业合作项目", "山西籍校友会成员")))
+    return ties, "；".join(detail)
 
+
+def _willingness(rng: random.Random, kind: str, level: str, in_province: bool) -> tuple[dict[str, int], list[str]]:
+    """Capacity per engagement mode and the flexible forms offered (academics may be 科技副总 or 双聘)."""
     capacity: dict[str, int] = {}
     academic = kind in ("university", "institute")
     if academic and level in ("senior", "associate") and rng.random() < 0.65:
@@ -261,7 +268,21 @@ def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
     if not capacity:
         capacity["flexible"] = 1
         forms = ["advisory"]
+    return capacity, forms
 
+
+def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
+    """The i-th talent as model column values, and its label (topic and methods). The steps draw from
+    one generator in a fixed order, so the n-th talent never changes."""
+    rng = _rng(seed, "talent", i)
+    topic = _topic_for_talent(rng)
+    org, kind = _pick_institution(rng, topic)
+    title, level = rng.choices(TITLE_BY_KIND[kind], weights=(0.45, 0.38, 0.17), k=1)[0]
+    method_idx = rng.sample(range(len(topic.methods)), 3)
+    text, location, in_province = _profile(rng, topic, org, kind, title, level, method_idx)
+    patents, projects, achievements = _record(rng, kind, level)
+    ties, tie_detail = _ties(rng, org, in_province)
+    capacity, forms = _willingness(rng, kind, level, in_province)
     name = person_name(rng)
     domain = "example.com" if isinstance(org, Company) else org.domain
     row = {
@@ -273,7 +294,7 @@ def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
         "title": title,
         "discipline_codes": [topic.nsfc],
         "sector": topic.sector,
-        "research_fields": [topic.direction, *methods[:2]],
+        "research_fields": [topic.direction, *[topic.methods[m] for m in method_idx[:2]]],
         "profile": text,
         "achievements": achievements,
         "patents": patents,
@@ -283,7 +304,7 @@ def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
         "city": location,
         "in_province": in_province,
         "province_ties": ties,
-        "tie_detail": "；".join(detail),
+        "tie_detail": tie_detail,
         "phone": f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
         "email": f"expert{i + 1:07d}@{domain}",
         "external_engagements": rng.choices((0, 1, 2), weights=(0.75, 0.2, 0.05), k=1)[0],
