@@ -8,9 +8,10 @@ from typing import Any, BinaryIO
 from matcher.services import rounds
 from matcher.services.access import Actor
 from matcher.services.uploads import run_import, start_import
+from matcher.views import JobView, RoundView
 
 
-def schedule_import(state: Any, actor: Actor, kind: str, filename: str, source: BinaryIO) -> dict[str, Any]:
+def schedule_import(state: Any, actor: Actor, kind: str, filename: str, source: BinaryIO) -> JobView:
     """Store the upload and queue the import job; the job reads the pool when it runs."""
     job = start_import(state.db, actor, kind, filename, source, state.settings.upload_dir)
     runtime = state.runtime
@@ -18,7 +19,7 @@ def schedule_import(state: Any, actor: Actor, kind: str, filename: str, source: 
     return job
 
 
-def schedule_round(state: Any, actor: Actor, params: rounds.RoundParams) -> dict[str, Any]:
+def schedule_round(state: Any, actor: Actor, params: rounds.RoundParams) -> RoundView:
     """Record the round and queue it; one round runs at a time."""
     r = rounds.start_round(state.db, actor, params)
     db, runtime = state.db, state.runtime

@@ -1,4 +1,5 @@
-"""Request and response models of the HTTP API (pydantic). Examples appear in the OpenAPI docs."""
+"""Request models of the HTTP API (pydantic), with examples for the OpenAPI docs. Responses are the
+typed views of ``matcher/views.py``, shared with the services and the console."""
 
 from __future__ import annotations
 
@@ -98,75 +99,6 @@ class DemandPatch(RequestModel):
     proposals_wanted: int | None = Field(default=None, ge=1, le=20)
 
 
-class DemandOut(BaseModel):
-    id: int
-    external_id: str
-    enterprise_id: int
-    enterprise: str | None
-    title: str
-    description: str
-    sector: str
-    industry_code: str
-    keywords: list[str]
-    modes: list[str]
-    city: str
-    budget_min: float | None
-    budget_max: float | None
-    duration_months: int | None
-    deadline: str | None
-    proposals_wanted: int
-    status: str
-    intermediary_id: int | None
-    created_at: str | None
-
-
-class TalentOut(BaseModel):
-    id: int
-    external_id: str
-    name: str
-    affiliation: str
-    institution_type: str
-    title: str
-    title_level: str
-    sector: str
-    research_fields: list[str]
-    discipline_codes: list[str]
-    profile: str
-    achievements: str
-    patents: int
-    projects: int
-    mode_capacity: dict[str, int]
-    flexible_forms: list[str]
-    city: str
-    in_province: bool
-    province_ties: list[str]
-    tie_detail: str
-    phone: str
-    email: str
-    contact_masked: bool
-
-
-class Feature(BaseModel):
-    name: str
-    label: str
-    value: float
-    contribution: float
-
-
-class ProposalOut(BaseModel):
-    rank: int
-    talent: TalentOut
-    score: float
-    eligible: bool
-    excluded_by: str | None
-    mode_fit: str
-    features: list[Feature]
-    matched_terms: list[str]
-    demand_phrases: list[str]
-    talent_phrases: list[str]
-    scores: dict[str, float]
-
-
 class ShortlistIn(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"talent_id": 17, "mode": "tech_vp"}]})
     not_null = ("talent_id", "mode")
@@ -235,28 +167,6 @@ class RoundIn(RequestModel):
     time_limit: float = Field(default=120.0, ge=1, le=3600)
 
 
-class MatchOut(BaseModel):
-    id: int
-    demand_id: int
-    talent_id: int
-    intermediary_id: int | None
-    round_id: int | None
-    mode: str
-    flexible_form: str | None
-    status: str
-    score: float | None
-    explanation: dict[str, Any]
-    plan: str
-    contact_log: dict[str, Any]
-    review_reason: str
-    outcome: str | None
-    outcome_text: str
-    reward_amount: float | None
-    talent: TalentOut | None
-    created_at: str | None
-    updated_at: str | None
-
-
 class UserIn(RequestModel):
     not_null = ("username", "role", "display_name")
 
@@ -265,21 +175,6 @@ class UserIn(RequestModel):
     display_name: Line = Field(default="", max_length=100)
     enterprise: Line | None = Field(default=None, max_length=200)
     intermediary: Line | None = Field(default=None, max_length=200)
-
-
-class JobOut(BaseModel):
-    id: int
-    kind: str
-    status: Literal["queued", "running", "done", "failed"]
-    stage: str
-    progress: float
-    params: dict[str, Any]
-    result: dict[str, Any] = Field(description="for an import: the row-level report (ImportReportOut)")
-    error: str
-    created_by: int | None
-    created_at: str | None
-    started_at: str | None
-    finished_at: str | None
 
 
 class ImportReportOut(BaseModel):

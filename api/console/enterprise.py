@@ -18,6 +18,7 @@ from matcher.errors import Invalid, NotReady
 from matcher.reference import industry_codes, region
 from matcher.services import demands as demand_svc
 from matcher.services import matches as match_svc
+from matcher.views import ProposalView
 
 router = APIRouter()
 
@@ -75,7 +76,7 @@ def demand_detail(request: Request, demand_id: DemandId, mode: str | None = None
     db, pool = request.app.state.db, request.app.state.runtime.pool
     d = demand_svc.get_demand(db, who, demand_id)
     mode = mode if mode in {m.value for m in Mode} else (d["modes"] or ["flexible"])[0]
-    proposals: list[dict[str, Any]] = []
+    proposals: list[ProposalView] = []
     not_ready = False
     try:
         proposals, _ = demand_svc.propose(db, pool, who, demand_id, mode, k=10, filters=Filters())

@@ -7,21 +7,22 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, DbDep, DemandId, Limit, Offset, PoolDep
-from api.schemas import DemandIn, DemandOut, DemandPatch, MatchOut, Page, ProposalOut, ShortlistIn
+from api.schemas import DemandIn, DemandPatch, Page, ShortlistIn
 from matcher.domain import InstitutionType, Mode, Sector
 from matcher.engine.pool import Filters
 from matcher.services import demands as svc
 from matcher.services import matches as match_svc
+from matcher.views import DemandView, MatchView, ProposalView
 
 router = APIRouter(prefix="/api/v1/demands", tags=["demands"])
 
 
-@router.post("", status_code=201, response_model=DemandOut, summary="Post a demand (出榜) — enterprise")
+@router.post("", status_code=201, response_model=DemandView, summary="Post a demand (出榜) — enterprise")
 def post_demand(db: DbDep, pool: PoolDep, actor: ActorDep, body: DemandIn) -> Any:
     return svc.create_demand(db, actor, body.model_dump(), pool)
 
 
-@router.get("", response_model=Page[DemandOut], summary="Demands visible to the caller")
+@router.get("", response_model=Page[DemandView], summary="Demands visible to the caller")
 def list_demands(
     db: DbDep,
     actor: ActorDep,
@@ -39,29 +40,29 @@ def list_demands(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/{demand_id}", response_model=DemandOut)
+@router.get("/{demand_id}", response_model=DemandView)
 def get_demand(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
     return svc.get_demand(db, actor, demand_id)
 
 
-@router.patch("/{demand_id}", response_model=DemandOut, summary="Edit an open demand — its enterprise")
+@router.patch("/{demand_id}", response_model=DemandView, summary="Edit an open demand — its enterprise")
 def patch_demand(db: DbDep, pool: PoolDep, actor: ActorDep, demand_id: DemandId, body: DemandPatch) -> Any:
     return svc.update_demand(db, actor, demand_id, body.model_dump(exclude_unset=True), pool)
 
 
-@router.post("/{demand_id}/withdraw", response_model=DemandOut, summary="Withdraw — its enterprise")
+@router.post("/{demand_id}/withdraw", response_model=DemandView, summary="Withdraw — its enterprise")
 def withdraw(db: DbDep, pool: PoolDep, actor: ActorDep, demand_id: DemandId) -> Any:
     return svc.withdraw(db, actor, demand_id, pool)
 
 
-@router.post("/{demand_id}/close", response_model=DemandOut, summary="Close — its enterprise or an official")
+@router.post("/{demand_id}/close", response_model=DemandView, summary="Close — its enterprise or an official")
 def close(db: DbDep, pool: PoolDep, actor: ActorDep, demand_id: DemandId) -> Any:
     return svc.close(db, actor, demand_id, pool)
 
 
 @router.post(
     "/{demand_id}/take-up",
-    response_model=DemandOut,
+    response_model=DemandView,
     summary="Take the demand up (揭榜) — intermediary; 409 if another was first",
 )
 def take_up(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
@@ -70,7 +71,7 @@ def take_up(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
 
 @router.get(
     "/{demand_id}/matches",
-    response_model=Page[ProposalOut],
+    response_model=Page[ProposalView],
     summary="Ranked talents for the demand in one engagement mode, with explanations",
 )
 def proposals(
@@ -96,7 +97,7 @@ def proposals(
 @router.post(
     "/{demand_id}/shortlist",
     status_code=201,
-    response_model=MatchOut,
+    response_model=MatchView,
     summary="Shortlist a talent for the demand — the intermediary that took it up",
 )
 def shortlist(db: DbDep, pool: PoolDep, actor: ActorDep, demand_id: DemandId, body: ShortlistIn) -> Any:

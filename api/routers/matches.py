@@ -7,16 +7,17 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import ActorDep, DbDep, Limit, MatchId, Offset, OptionalId, PoolDep
-from api.schemas import ContactIn, MatchOut, OutcomeIn, Page, ReviewIn, RewardIn, SubmitIn
+from api.schemas import ContactIn, OutcomeIn, Page, ReviewIn, RewardIn, SubmitIn
 from matcher.domain import Role
 from matcher.services import matches as svc
 from matcher.services import stats
 from matcher.services.access import require
+from matcher.views import MatchView
 
 router = APIRouter(prefix="/api/v1", tags=["matches"])
 
 
-@router.get("/matches", response_model=Page[MatchOut], summary="Matches visible to the caller")
+@router.get("/matches", response_model=Page[MatchView], summary="Matches visible to the caller")
 def list_matches(
     db: DbDep,
     actor: ActorDep,
@@ -32,21 +33,21 @@ def list_matches(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/reviews/queue", response_model=Page[MatchOut], summary="Matches awaiting review — officials")
+@router.get("/reviews/queue", response_model=Page[MatchView], summary="Matches awaiting review — officials")
 def review_queue(db: DbDep, actor: ActorDep, limit: Limit = 20, offset: Offset = 0) -> Any:
     require(actor, Role.OFFICIAL)
     items, total = svc.list_matches(db, actor, status="awaiting_review", limit=limit, offset=offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/matches/{match_id}", response_model=MatchOut)
+@router.get("/matches/{match_id}", response_model=MatchView)
 def get_match(db: DbDep, actor: ActorDep, match_id: MatchId) -> Any:
     return svc.get_match(db, actor, match_id)
 
 
 @router.post(
     "/matches/{match_id}/contacts",
-    response_model=MatchOut,
+    response_model=MatchView,
     summary="Record a contact attempt and the talent's answer — intermediary",
 )
 def contact(db: DbDep, actor: ActorDep, match_id: MatchId, body: ContactIn) -> Any:
@@ -55,20 +56,20 @@ def contact(db: DbDep, actor: ActorDep, match_id: MatchId, body: ContactIn) -> A
 
 @router.post(
     "/matches/{match_id}/submit",
-    response_model=MatchOut,
+    response_model=MatchView,
     summary="Submit (or resubmit after rejection) for review — intermediary",
 )
 def submit(db: DbDep, actor: ActorDep, match_id: MatchId, body: SubmitIn) -> Any:
     return svc.submit(db, actor, match_id, body.plan)
 
 
-@router.post("/matches/{match_id}/review", response_model=MatchOut, summary="Approve or reject — officials")
+@router.post("/matches/{match_id}/review", response_model=MatchView, summary="Approve or reject — officials")
 def review(db: DbDep, pool: PoolDep, actor: ActorDep, match_id: MatchId, body: ReviewIn) -> Any:
     return svc.review(db, pool, actor, match_id, body.decision, body.reason)
 
 
 @router.post(
-    "/matches/{match_id}/confirm", response_model=MatchOut, summary="Confirm the engagement started — the enterprise"
+    "/matches/{match_id}/confirm", response_model=MatchView, summary="Confirm the engagement started — the enterprise"
 )
 def confirm(db: DbDep, actor: ActorDep, match_id: MatchId) -> Any:
     return svc.confirm(db, actor, match_id)
@@ -76,14 +77,14 @@ def confirm(db: DbDep, actor: ActorDep, match_id: MatchId) -> Any:
 
 @router.post(
     "/matches/{match_id}/outcome",
-    response_model=MatchOut,
+    response_model=MatchView,
     summary="Report the outcome — the enterprise or the intermediary",
 )
 def outcome(db: DbDep, actor: ActorDep, match_id: MatchId, body: OutcomeIn) -> Any:
     return svc.report_outcome(db, actor, match_id, body.result, body.text)
 
 
-@router.post("/matches/{match_id}/reward", response_model=MatchOut, summary="Decide 奖补 — officials")
+@router.post("/matches/{match_id}/reward", response_model=MatchView, summary="Decide 奖补 — officials")
 def reward(db: DbDep, pool: PoolDep, actor: ActorDep, match_id: MatchId, body: RewardIn) -> Any:
     return svc.decide_reward(db, pool, actor, match_id, body.qualifies, body.amount, body.reason)
 

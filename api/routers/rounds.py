@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
 from api.background import schedule_round
 from api.deps import ActorDep, DbDep, RoundId
 from api.schemas import RoundIn
 from matcher.services import rounds as svc
+from matcher.views import RoundView
 
 router = APIRouter(prefix="/api/v1/rounds", tags=["rounds"])
 
 
 @router.post("", status_code=202, summary="Start a round (background job) — officials")
-def start(actor: ActorDep, body: RoundIn, request: Request) -> dict[str, Any]:
+def start(actor: ActorDep, body: RoundIn, request: Request) -> RoundView:
     return schedule_round(request.app.state, actor, svc.RoundParams(**body.model_dump()))
 
 
 @router.get("", summary="Recent rounds — officials")
-def list_rounds(db: DbDep, actor: ActorDep) -> list[dict[str, Any]]:
+def list_rounds(db: DbDep, actor: ActorDep) -> list[RoundView]:
     return svc.list_rounds(db, actor)
 
 
 @router.get("/{round_id}", summary="A round's stage, progress and report — officials")
-def get_round(db: DbDep, actor: ActorDep, round_id: RoundId) -> dict[str, Any]:
+def get_round(db: DbDep, actor: ActorDep, round_id: RoundId) -> RoundView:
     return svc.get_round(db, actor, round_id)

@@ -14,18 +14,19 @@ from starlette.background import BackgroundTask
 
 from api.background import schedule_import
 from api.deps import ActorDep, DbDep, JobId, Limit, Offset, TalentId
-from api.schemas import JobOut, Page, TalentOut, UserIn
+from api.schemas import Page, UserIn
 from matcher.domain import Role, Sector
 from matcher.errors import Invalid
 from matcher.services import jobs, talents
 from matcher.services.access import require
 from matcher.services.exporting import export_xlsx
 from matcher.services.users import create_user, deactivate_user, rotate_token
+from matcher.views import JobView, TalentView
 
 router = APIRouter(prefix="/api/v1", tags=["talents and administration"])
 
 
-@router.get("/talents", response_model=Page[TalentOut], summary="Search talent profiles (contacts masked)")
+@router.get("/talents", response_model=Page[TalentView], summary="Search talent profiles (contacts masked)")
 def list_talents(
     db: DbDep,
     actor: ActorDep,
@@ -39,7 +40,7 @@ def list_talents(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/talents/{talent_id}", response_model=TalentOut)
+@router.get("/talents/{talent_id}", response_model=TalentView)
 def get_talent(talent_id: TalentId, db: DbDep, actor: ActorDep) -> Any:
     return talents.get_talent(db, actor, talent_id)
 
@@ -80,7 +81,7 @@ def rotate(db: DbDep, actor: ActorDep, username: Username) -> dict[str, str]:
 @router.post(
     "/imports/{kind}",
     status_code=202,
-    response_model=JobOut,
+    response_model=JobView,
     summary="Import talents or demands from CSV/XLSX (all rows or none) as a background job — "
     "officials and admins; follow it at /api/v1/jobs/{id}",
 )
@@ -88,7 +89,7 @@ def upload(actor: ActorDep, kind: str, request: Request, file: UploadFile = File
     return schedule_import(request.app.state, actor, kind, file.filename or "upload", file.file)
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, summary="A background job's stage, progress and result")
+@router.get("/jobs/{job_id}", response_model=JobView, summary="A background job's stage, progress and result")
 def get_job(db: DbDep, actor: ActorDep, job_id: JobId) -> Any:
     return jobs.get(db, actor, job_id)
 

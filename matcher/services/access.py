@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from matcher.domain import DemandStatus, Role
 from matcher.errors import Forbidden, NotFound, Unauthorized
 from matcher.services.users import DEMO_PREFIX, hash_token, is_demo_database
 from matcher.storage.models import Demand, Match, Talent, User
+from matcher.views import TalentView
 from matcher.workflow import APPROVED_OR_LATER
 
 
@@ -114,15 +114,14 @@ def mask_email(email: str) -> str:
     return name[:1] + "***@" + domain
 
 
-def talent_view(session: Session, actor: Actor, t: Talent, contact: bool | None = None) -> dict[str, Any]:
+def talent_view(session: Session, actor: Actor, t: Talent, contact: bool | None = None) -> TalentView:
     show = contact_visible(session, actor, t.id) if contact is None else contact
-    return {
-        "id": t.id, "external_id": t.external_id, "name": t.name, "affiliation": t.affiliation,
-        "institution_type": t.institution_type, "title": t.title, "title_level": t.title_level,
-        "sector": t.sector, "research_fields": t.research_fields, "discipline_codes": t.discipline_codes,
-        "profile": t.profile, "achievements": t.achievements, "patents": t.patents, "projects": t.projects,
-        "mode_capacity": t.mode_capacity, "flexible_forms": t.flexible_forms, "city": t.city,
-        "in_province": t.in_province, "province_ties": t.province_ties, "tie_detail": t.tie_detail,
-        "phone": t.phone if show else mask_phone(t.phone), "email": t.email if show else mask_email(t.email),
-        "contact_masked": not show,
-    }
+    return TalentView(
+        id=t.id, external_id=t.external_id, name=t.name, affiliation=t.affiliation,
+        institution_type=t.institution_type, title=t.title, title_level=t.title_level, sector=t.sector,
+        research_fields=t.research_fields or [], discipline_codes=t.discipline_codes or [], profile=t.profile,
+        achievements=t.achievements, patents=t.patents, projects=t.projects, mode_capacity=t.mode_capacity or {},
+        flexible_forms=t.flexible_forms or [], city=t.city, in_province=t.in_province,
+        province_ties=t.province_ties or [], tie_detail=t.tie_detail,
+        phone=t.phone if show else mask_phone(t.phone), email=t.email if show else mask_email(t.email),
+        contact_masked=not show)

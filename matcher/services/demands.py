@@ -27,23 +27,21 @@ from matcher.services.runtime import require as require_pool
 from matcher.services.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent, iso
+from matcher.views import DemandView, ProposalView
 from matcher.workflow import DEMAND_TRANSITIONS, check
 
 EDITABLE = ("title", "description", "sector", "industry_code", "keywords", "modes", "city", "budget_min",
             "budget_max", "duration_months", "deadline", "proposals_wanted")
 
 
-def demand_view(d: Demand) -> dict[str, Any]:
-    return {
-        "id": d.id, "external_id": d.external_id, "enterprise_id": d.enterprise_id,
-        "enterprise": d.enterprise.name if d.enterprise else None, "title": d.title,
-        "description": d.description, "sector": d.sector, "industry_code": d.industry_code,
-        "keywords": d.keywords, "modes": d.modes, "city": d.city, "budget_min": d.budget_min,
-        "budget_max": d.budget_max, "duration_months": d.duration_months,
-        "deadline": d.deadline.isoformat() if d.deadline else None, "proposals_wanted": d.proposals_wanted,
-        "status": d.status, "intermediary_id": d.intermediary_id,
-        "created_at": iso(d.created_at),
-    }
+def demand_view(d: Demand) -> DemandView:
+    return DemandView(
+        id=d.id, external_id=d.external_id, enterprise_id=d.enterprise_id,
+        enterprise=d.enterprise.name if d.enterprise else None, title=d.title, description=d.description,
+        sector=d.sector, industry_code=d.industry_code, keywords=d.keywords or [], modes=d.modes or [],
+        city=d.city, budget_min=d.budget_min, budget_max=d.budget_max, duration_months=d.duration_months,
+        deadline=d.deadline.isoformat() if d.deadline else None, proposals_wanted=d.proposals_wanted,
+        status=d.status, intermediary_id=d.intermediary_id, created_at=iso(d.created_at))
 
 
 def _snapshot(d: Demand) -> dict[str, Any]:
@@ -74,7 +72,7 @@ def _warm(pool: TalentPool | None, d: Demand) -> None:
 
 
 def create_demand(db: Database, actor: Actor, values: dict[str, Any],
-                  pool: TalentPool | None = None) -> dict[str, Any]:
+                  pool: TalentPool | None = None) -> DemandView:
     require(actor, Role.ENTERPRISE)
     values = _validate(dict(values))
     values.setdefault("sector", "other")
@@ -106,7 +104,7 @@ def create_demand(db: Database, actor: Actor, values: dict[str, Any],
 
 
 def update_demand(db: Database, actor: Actor, demand_id: int, changes: dict[str, Any],
-                  pool: TalentPool | None = None) -> dict[str, Any]:
+                  pool: TalentPool | None = None) -> DemandView:
     with db.session() as s:
         d = visible_demand(s, actor, demand_id)
         check(DEMAND_TRANSITIONS, "edit", d.status, actor.role, "demand")
@@ -127,7 +125,7 @@ def update_demand(db: Database, actor: Actor, demand_id: int, changes: dict[str,
 
 
 def _transition(db: Database, actor: Actor, demand_id: int, action: str,
-                pool: TalentPool | None = None) -> dict[str, Any]:
+                pool: TalentPool | None = None) -> DemandView:
     """A state change of the demand alone (withdraw, close): checked, applied and audited together.
     Ending a demand releases the capacity its engagements held, so the engine's loads are refreshed."""
     with db.session() as s:
@@ -147,11 +145,11 @@ def _transition(db: Database, actor: Actor, demand_id: int, action: str,
         return demand_view(d)
 
 
-def withdraw(db: Database, actor: Actor, demand_id: int, pool: TalentPool | None = None) -> dict[str, Any]:
+def withdraw(db: Database, actor: Actor, demand_id: int, pool: TalentPool | None = None) -> DemandView:
     return _transition(db, actor, demand_id, "withdraw", pool)
 
 
-def take_up(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
+def take_up(db: Database, actor: Actor, demand_id: int) -> DemandView:
     """揭榜: one intermediary per demand. A conditional UPDATE makes two simultaneous attempts safe:
     exactly one changes the row, the other sees zero rows changed and gets a 409."""
     with db.session() as s:
@@ -179,18 +177,18 @@ def take_up(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
         return demand_view(d)
 
 
-def close(db: Database, actor: Actor, demand_id: int, pool: TalentPool | None = None) -> dict[str, Any]:
+def close(db: Database, actor: Actor, demand_id: int, pool: TalentPool | None = None) -> DemandView:
     return _transition(db, actor, demand_id, "close", pool)
 
 
-def get_demand(db: Database, actor: Actor, demand_id: int) -> dict[str, Any]:
+def get_demand(db: Database, actor: Actor, demand_id: int) -> DemandView:
     with db.session() as s:
         return demand_view(visible_demand(s, actor, demand_id))
 
 
 def list_demands(db: Database, actor: Actor, *, status: str | None = None, sector: str | None = None,
                  city: str | None = None, mode: str | None = None, q: str | None = None, limit: int = 20,
-                 offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+                 offset: int = 0) -> tuple[list[DemandView], int]:
     stmt = select(Demand)
     if actor.role == Role.ENTERPRISE:
         stmt = stmt.where(Demand.enterprise_id == actor.enterprise_id)
@@ -225,7 +223,7 @@ def history(db: Database, actor: Actor, demand_id: int) -> list[dict[str, Any]]:
 
 def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int, mode: str, k: int = 10,
             offset: int = 0, filters: Filters | None = None, include_excluded: bool = False
-            ) -> tuple[list[dict[str, Any]], int]:
+            ) -> tuple[list[ProposalView], int]:
     """Ranked talents for a demand, with explanations; contact data masked for the caller."""
     pool = require_pool(pool)
     with db.session() as s:
@@ -242,6 +240,7 @@ def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int,
             t = talents.get(p.talent.id)
             if t is None:
                 continue  # removed from the database since the index was built
-            out.append({"rank": rank_no, "talent": talent_view(s, actor, t, t.id in visible_ids), **p.explanation})
+            out.append(ProposalView(rank=rank_no, talent=talent_view(s, actor, t, t.id in visible_ids),
+                                    **p.explanation))
         return out, total
 

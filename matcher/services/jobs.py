@@ -25,6 +25,7 @@ from matcher.services.access import Actor
 from matcher.services.audit import record
 from matcher.storage.db import Database
 from matcher.storage.models import Job, Round, iso
+from matcher.views import JobView
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,14 @@ ROUND_ACTIVE = ("queued", "scoring", "solving")
 STAGES_ZH = {QUEUED: "排队中", RUNNING: "进行中", DONE: "已完成", FAILED: "失败"}
 
 
-def job_view(j: Job) -> dict[str, Any]:
-    return {"id": j.id, "kind": j.kind, "status": j.status, "stage": j.stage, "progress": round(j.progress, 3),
-            "params": {k: v for k, v in (j.params or {}).items() if k != "path"}, "result": j.result,
-            "error": j.error, "created_by": j.created_by, "created_at": iso(j.created_at),
-            "started_at": iso(j.started_at), "finished_at": iso(j.finished_at)}
+def job_view(j: Job) -> JobView:
+    return JobView(id=j.id, kind=j.kind, status=j.status, stage=j.stage, progress=round(j.progress, 3),
+                   params={k: v for k, v in (j.params or {}).items() if k != "path"}, result=j.result or {},
+                   error=j.error, created_by=j.created_by, created_at=iso(j.created_at),
+                   started_at=iso(j.started_at), finished_at=iso(j.finished_at))
 
 
-def create(db: Database, actor: Actor, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+def create(db: Database, actor: Actor, kind: str, params: dict[str, Any]) -> JobView:
     with db.session() as s:
         job = Job(kind=kind, params=params, created_by=actor.user_id, stage="queued", lease_owner=WORKER_ID,
                   lease_expires_at=datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS))
@@ -56,7 +57,7 @@ def create(db: Database, actor: Actor, kind: str, params: dict[str, Any]) -> dic
         return job_view(job)
 
 
-def get(db: Database, actor: Actor, job_id: int) -> dict[str, Any]:
+def get(db: Database, actor: Actor, job_id: int) -> JobView:
     """Officials and admins see every job; others only their own (and 404 for the rest)."""
     with db.session() as s:
         job = s.get(Job, job_id)

@@ -19,22 +19,20 @@ from matcher.services.runtime import ready
 from matcher.services.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Match, Talent, iso
+from matcher.views import MatchView, TalentView
 from matcher.workflow import AWAITING_REVIEW, DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
 
 OUTCOMES = ("solved", "partly", "not")
 ANSWERS = ("pending", "accepted", "declined")
 
 
-def match_view(m: Match, talent: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "id": m.id, "demand_id": m.demand_id, "talent_id": m.talent_id, "intermediary_id": m.intermediary_id,
-        "round_id": m.round_id, "mode": m.mode, "flexible_form": m.flexible_form, "status": m.status,
-        "score": m.score, "explanation": m.explanation, "plan": m.plan, "contact_log": m.contact_log,
-        "review_reason": m.review_reason, "outcome": m.outcome, "outcome_text": m.outcome_text,
-        "reward_amount": m.reward_amount, "talent": talent,
-        "created_at": iso(m.created_at),
-        "updated_at": iso(m.updated_at),
-    }
+def match_view(m: Match, talent: TalentView | None = None) -> MatchView:
+    return MatchView(
+        id=m.id, demand_id=m.demand_id, talent_id=m.talent_id, intermediary_id=m.intermediary_id,
+        round_id=m.round_id, mode=m.mode, flexible_form=m.flexible_form, status=m.status, score=m.score,
+        explanation=m.explanation or {}, plan=m.plan, contact_log=m.contact_log or {},
+        review_reason=m.review_reason, outcome=m.outcome, outcome_text=m.outcome_text,
+        reward_amount=m.reward_amount, talent=talent, created_at=iso(m.created_at), updated_at=iso(m.updated_at))
 
 
 def _visible_match(s: Any, actor: Actor, match_id: int) -> tuple[Match, Demand]:
@@ -63,7 +61,7 @@ def _refresh_talent(s: Any, pool: TalentPool | None, talent_id: int) -> None:
 
 
 def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int, talent_id: int, mode: str,
-              flexible_form: str | None = None) -> dict[str, Any]:
+              flexible_form: str | None = None) -> MatchView:
     require(actor, Role.INTERMEDIARY)
     if mode not in {m.value for m in Mode}:
         raise Invalid(f"unknown mode '{mode}'", field="mode")
@@ -105,7 +103,7 @@ def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: in
         return match_view(m, talent_view(s, actor, t))
 
 
-def record_contact(db: Database, actor: Actor, match_id: int, note: str, answer: str | None) -> dict[str, Any]:
+def record_contact(db: Database, actor: Actor, match_id: int, note: str, answer: str | None) -> MatchView:
     if answer is not None and answer not in ANSWERS:
         raise Invalid(f"answer must be one of {', '.join(ANSWERS)}", field="answer")
     with db.session() as s:
@@ -125,7 +123,7 @@ def record_contact(db: Database, actor: Actor, match_id: int, note: str, answer:
         return match_view(m)
 
 
-def submit(db: Database, actor: Actor, match_id: int, plan: str) -> dict[str, Any]:
+def submit(db: Database, actor: Actor, match_id: int, plan: str) -> MatchView:
     if not plan.strip():
         raise Invalid("a short plan is required", field="plan")
     with db.session() as s:
@@ -144,7 +142,7 @@ def submit(db: Database, actor: Actor, match_id: int, plan: str) -> dict[str, An
 
 
 def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, decision: str,
-           reason: str) -> dict[str, Any]:
+           reason: str) -> MatchView:
     if decision not in ("approve", "reject"):
         raise Invalid("decision must be 'approve' or 'reject'", field="decision")
     if decision == "reject" and not reason.strip():
@@ -185,7 +183,7 @@ def _mark_demand_matched(s: Any, actor: Actor, d: Demand) -> None:
         raise Conflict(f"cannot approve: the demand is now '{found}'", field="status")
 
 
-def confirm(db: Database, actor: Actor, match_id: int) -> dict[str, Any]:
+def confirm(db: Database, actor: Actor, match_id: int) -> MatchView:
     with db.session() as s:
         m, _ = _visible_match(s, actor, match_id)
         target = change_state(s, Match, m.id, MATCH_TRANSITIONS, "confirm", actor.role, m.status)
@@ -195,7 +193,7 @@ def confirm(db: Database, actor: Actor, match_id: int) -> dict[str, Any]:
         return match_view(m)
 
 
-def report_outcome(db: Database, actor: Actor, match_id: int, result: str, text: str) -> dict[str, Any]:
+def report_outcome(db: Database, actor: Actor, match_id: int, result: str, text: str) -> MatchView:
     if result not in OUTCOMES:
         raise Invalid(f"result must be one of {', '.join(OUTCOMES)}", field="result")
     with db.session() as s:
@@ -210,7 +208,7 @@ def report_outcome(db: Database, actor: Actor, match_id: int, result: str, text:
 
 
 def decide_reward(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, qualifies: bool,
-                  amount: float | None, reason: str = "") -> dict[str, Any]:
+                  amount: float | None, reason: str = "") -> MatchView:
     if qualifies and (amount is None or amount <= 0):
         raise Invalid("a qualifying match needs a positive amount (万元)", field="amount")
     with db.session() as s:
@@ -228,7 +226,7 @@ def decide_reward(db: Database, pool: TalentPool | None, actor: Actor, match_id:
         return match_view(m)
 
 
-def get_match(db: Database, actor: Actor, match_id: int) -> dict[str, Any]:
+def get_match(db: Database, actor: Actor, match_id: int) -> MatchView:
     with db.session() as s:
         m, _ = _visible_match(s, actor, match_id)
         t = s.get(Talent, m.talent_id)
@@ -236,7 +234,7 @@ def get_match(db: Database, actor: Actor, match_id: int) -> dict[str, Any]:
 
 
 def list_matches(db: Database, actor: Actor, *, status: str | None = None, demand_id: int | None = None,
-                 mode: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+                 mode: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[MatchView], int]:
     stmt = select(Match).join(Demand, Demand.id == Match.demand_id)
     if actor.role == Role.ENTERPRISE:
         stmt = stmt.where(Demand.enterprise_id == actor.enterprise_id)

@@ -29,6 +29,7 @@ from matcher.services.audit import record
 from matcher.services.matching import current_loads, demand_facts
 from matcher.storage.db import Database, insert_unless_exists
 from matcher.storage.models import Demand, Match, Round, iso
+from matcher.views import RoundView
 from matcher.workflow import LIVE_DEMANDS
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class RoundParams:
     time_limit: float = 120.0
 
 
-def start_round(db: Database, actor: Actor, params: RoundParams) -> dict[str, Any]:
+def start_round(db: Database, actor: Actor, params: RoundParams) -> RoundView:
     require(actor, Role.OFFICIAL)
     if not 1 <= params.proposals_wanted <= 20:
         raise Invalid("proposals_wanted must be between 1 and 20", field="proposals_wanted")
@@ -78,14 +79,13 @@ def params_from_json(raw: dict[str, Any]) -> RoundParams:
     return p
 
 
-def round_view(r: Round) -> dict[str, Any]:
-    return {"id": r.id, "status": r.status, "progress": round(r.progress, 3), "params": r.params,
-            "report": r.report, "error": r.error, "created_by": r.created_by,
-            "created_at": iso(r.created_at),
-            "finished_at": iso(r.finished_at)}
+def round_view(r: Round) -> RoundView:
+    return RoundView(id=r.id, status=r.status, progress=round(r.progress, 3), params=r.params or {},
+                     report=r.report or {}, error=r.error, created_by=r.created_by, created_at=iso(r.created_at),
+                     finished_at=iso(r.finished_at))
 
 
-def get_round(db: Database, actor: Actor, round_id: int) -> dict[str, Any]:
+def get_round(db: Database, actor: Actor, round_id: int) -> RoundView:
     require(actor, Role.OFFICIAL, Role.ADMIN)
     with db.session() as s:
         r = s.get(Round, round_id)
@@ -94,7 +94,7 @@ def get_round(db: Database, actor: Actor, round_id: int) -> dict[str, Any]:
         return round_view(r)
 
 
-def list_rounds(db: Database, actor: Actor) -> list[dict[str, Any]]:
+def list_rounds(db: Database, actor: Actor) -> list[RoundView]:
     require(actor, Role.OFFICIAL, Role.ADMIN)
     with db.session() as s:
         return [round_view(r) for r in s.scalars(select(Round).order_by(Round.id.desc()).limit(100))]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, or_, select
 
 from matcher.errors import NotFound
 from matcher.services.access import Actor, contacts_visible, talent_view
 from matcher.storage.db import Database
 from matcher.storage.models import Talent
+from matcher.views import TalentView
 
 
 def list_talents(db: Database, actor: Actor, *, q: str | None = None, sector: str | None = None,
-                 city: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+                 city: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[TalentView], int]:
     stmt = select(Talent).where(Talent.active.is_(True))
     if q:
         stmt = stmt.where(or_(Talent.name.contains(q), Talent.profile.contains(q), Talent.affiliation.contains(q)))
@@ -28,7 +27,7 @@ def list_talents(db: Database, actor: Actor, *, q: str | None = None, sector: st
         return [talent_view(s, actor, t, t.id in shown) for t in rows], total
 
 
-def get_talent(db: Database, actor: Actor, talent_id: int) -> dict[str, Any]:
+def get_talent(db: Database, actor: Actor, talent_id: int) -> TalentView:
     with db.session() as s:
         t = s.get(Talent, talent_id)
         if t is None:

@@ -18,13 +18,14 @@ from matcher.services.access import Actor, require
 from matcher.services.importing import MAX_UPLOAD, import_file
 from matcher.services.matching import sync_pool
 from matcher.storage.db import Database
+from matcher.views import JobView
 
 KINDS = ("talents", "demands")
 SUFFIXES = (".csv", ".xlsx")
 
 
 def start_import(db: Database, actor: Actor, kind: str, filename: str, source: BinaryIO,
-                 upload_dir: Path) -> dict[str, Any]:
+                 upload_dir: Path) -> JobView:
     """Check who and what, store the upload (at most ``MAX_UPLOAD`` bytes) and queue the job."""
     require(actor, Role.OFFICIAL, Role.ADMIN)
     if kind not in KINDS:
