@@ -10,13 +10,14 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher.services.exporting import export_xlsx
 from matcher.services.importing import MAX_ROWS, import_file
 from matcher.storage.models import Demand, Enterprise
-from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, parse_row
+from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, Column, parse_row
 
 CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
@@ -142,19 +143,12 @@ ANY_CELL = st.one_of(st.text(max_size=60), st.sampled_from(
     ["1e400", "-1", "nan", "inf", "1.5", "科技副总:99999999999", "正高", "2027-02-30", "\x00", "9" * 40, "晋籍、火星"]))
 
 
+@pytest.mark.parametrize("columns", [TALENT_COLUMNS, DEMAND_COLUMNS], ids=["talents", "demands"])
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from([c.name for c in TALENT_COLUMNS]), ANY_CELL))
-def test_any_talent_row_parses_or_reports(cells: dict[str, str]) -> None:
-    values, problems = parse_row(TALENT_COLUMNS, cells)
+@given(data=st.data())
+def test_any_row_parses_or_reports(columns: tuple[Column, ...], data: st.DataObject) -> None:
+    cells = data.draw(st.dictionaries(st.sampled_from([c.name for c in columns]), ANY_CELL))
+    values, problems = parse_row(columns, cells)
     assert all(isinstance(c, str) and isinstance(r, str) and r for c, r in problems)
     if not problems:
-        assert {c.name for c in TALENT_COLUMNS} == set(values)
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from([c.name for c in DEMAND_COLUMNS]), ANY_CELL))
-def test_any_demand_row_parses_or_reports(cells: dict[str, str]) -> None:
-    values, problems = parse_row(DEMAND_COLUMNS, cells)
-    assert all(isinstance(c, str) and isinstance(r, str) and r for c, r in problems)
-    if not problems:
-        assert {c.name for c in DEMAND_COLUMNS} == set(values)
+        assert {c.name for c in columns} == set(values)
