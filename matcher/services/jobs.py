@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +34,7 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 #: Who runs a job: this host and process. A lease is renewed by the owner's heartbeat (every few
 #: seconds); a job whose lease ran out, or whose owner is a dead process on this host, is failed by the
 #: next sweep of any process, so a crashed worker never leaves a job "running" for ever.
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # a nonce: pids are reused
 LEASE_SECONDS = 30.0
 ROUND_ACTIVE = ("queued", "scoring", "solving")
 STAGES_ZH = {QUEUED: "排队中", RUNNING: "进行中", DONE: "已完成", FAILED: "失败"}
@@ -110,10 +111,9 @@ def _owner_dead(owner: str | None) -> bool:
     longer exists. Owners on other hosts are judged by their lease alone."""
     if not owner:
         return True
-    host, _, pid = owner.rpartition(":")
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
         return False
     try:
         os.kill(int(pid), 0)
@@ -144,9 +144,9 @@ def sweep(db: Database) -> int:
             rows = s.execute(select(model.id, model.lease_owner, model.lease_expires_at)
                              .where(model.status.in_(active))).all()
             for row_id, owner, expires in rows:
+                if owner == WORKER_ID:
+                    continue  # this process's own work: it is running here, whatever its lease says
                 expired = expires is None or (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) < now
-                if owner == WORKER_ID and not expired:
-                    continue
                 if not (expired or _owner_dead(owner)):
                     continue
                 values: dict[str, Any] = {"status": FAILED, "error": "interrupted by a restart; start it again",
