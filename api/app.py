@@ -26,6 +26,8 @@ from matcher.storage.db import Database
 
 log = logging.getLogger("api")
 MAX_BODY = 21 * 1024 * 1024
+HEARTBEAT_EVERY = 5  # ticks (seconds): well inside the 30 s lease
+SWEEP_EVERY = 10
 
 
 class BodyLimit:
@@ -79,8 +81,9 @@ def _load_pool(app: FastAPI, settings: Settings) -> None:
 
 
 def _background(app: FastAPI, settings: Settings) -> None:
-    """Every ``feed_interval`` seconds: apply the change feed to this process's pool, renew the leases of
-    this process's jobs, and (every tenth time) fail jobs whose owner is gone. Never dies on an error."""
+    """Every ``feed_interval`` seconds apply the change feed to this process's pool (a read); every
+    ``HEARTBEAT_EVERY`` ticks renew this process's leases and every ``SWEEP_EVERY`` fail jobs whose owner
+    is gone (writes: each takes the database's write lock, so not every second). Never dies on an error."""
     runtime: Runtime = app.state.runtime
     tick = 0
     while not runtime.stopping.wait(settings.feed_interval):
@@ -88,8 +91,9 @@ def _background(app: FastAPI, settings: Settings) -> None:
         try:
             if runtime.follower is not None:
                 runtime.follower.poll()
-            jobs.heartbeat(app.state.db)
-            if tick % 10 == 0:
+            if tick % HEARTBEAT_EVERY == 0:
+                jobs.heartbeat(app.state.db)
+            if tick % SWEEP_EVERY == 0:
                 jobs.sweep(app.state.db)
         except Exception:
             log.exception("background maintenance failed; retrying")

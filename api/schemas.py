@@ -175,13 +175,3 @@ class UserIn(RequestModel):
     display_name: Line = Field(default="", max_length=100)
     enterprise: Line | None = Field(default=None, max_length=200)
     intermediary: Line | None = Field(default=None, max_length=200)
-
-
-class ImportReportOut(BaseModel):
-    kind: str
-    ok: bool
-    rows: int
-    created: int
-    updated: int
-    errors: list[dict[str, Any]]
-    warnings: list[str]

@@ -126,7 +126,8 @@ class JobView(View):
     stage: str
     progress: float
     params: dict[str, Any]
-    result: dict[str, Any] = Field(description="for an import: the row-level report (ImportReportOut)")
+    result: dict[str, Any] = Field(description="for an import: the row-level report — kind, ok, rows, created, "
+                                   "updated, warnings, errors [{row, column, reason}], index {upserted, removed}")
     error: str
     created_by: int | None
     created_at: str | None

@@ -34,6 +34,3 @@ class Runtime:
 
     def ready_pool(self) -> TalentPool | None:
         return ready(self.pool)
-
-    def require(self) -> TalentPool:
-        return require(self.pool)

@@ -17,6 +17,7 @@ from matcher.services import jobs
 from matcher.services.access import Actor, require
 from matcher.services.importing import MAX_UPLOAD, import_file
 from matcher.services.matching import sync_pool
+from matcher.services.runtime import ready
 from matcher.storage.db import Database
 from matcher.views import JobView
 
@@ -57,8 +58,8 @@ def run_import(db: Database, pool: Callable[[], TalentPool | None], job_id: int)
                                  actor_role=params.get("actor_role", "system")).as_dict()
         finally:
             path.unlink(missing_ok=True)
-        live = pool()
-        if result["ok"] and params["kind"] == "talents" and live is not None and live.ready:
+        live = ready(pool())
+        if result["ok"] and params["kind"] == "talents" and live is not None:
             report("indexing", 0.5, force=True)
             result["index"] = sync_pool(db, live, progress=lambda f: report("indexing", 0.5 + 0.5 * f))
         return result

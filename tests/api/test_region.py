@@ -38,7 +38,9 @@ def test_every_shipped_region_file_is_well_formed() -> None:
 
 
 @pytest.fixture()
-def shaanxi(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def shaanxi(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+            ) -> Iterator[tuple[TestClient, str]]:
+    """A Shaanxi deployment's app, and the enterprise user's token."""
     from api.app import create_app
     from matcher.services.importing import import_file
     from matcher.services.users import create_user
@@ -62,20 +64,20 @@ def shaanxi(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
                 assert time.time() < deadline
                 time.sleep(0.2)
             client.headers["Authorization"] = f"Bearer {tokens['enterprise']}"
-            client.cookies.set("token", tokens["enterprise"])  # kept for the console sign-in below
-            yield client
+            yield client, tokens["enterprise"]
     finally:
         monkeypatch.delenv("MATCHER_REGION")
         get_settings.cache_clear()
         _region.cache_clear()
 
 
-def test_another_province_works_end_to_end(shaanxi: TestClient) -> None:
-    talents = {t["external_id"]: t for t in shaanxi.get("/api/v1/talents?limit=10").json()["items"]}
+def test_another_province_works_end_to_end(shaanxi: tuple[TestClient, str]) -> None:
+    client, token = shaanxi
+    talents = {t["external_id"]: t for t in client.get("/api/v1/talents?limit=10").json()["items"]}
     assert talents["S-1"]["province_ties"] == ["born"] and talents["S-2"]["province_ties"] == ["history"]
-    demand = shaanxi.get("/api/v1/demands").json()["items"][0]
+    demand = client.get("/api/v1/demands").json()["items"][0]
     assert demand["city"] == "西安"
-    r = shaanxi.get(f"/api/v1/demands/{demand['id']}/matches?mode=tech_vp&k=10&include_excluded=true")
+    r = client.get(f"/api/v1/demands/{demand['id']}/matches?mode=tech_vp&k=10&include_excluded=true")
     assert r.status_code == 200, r.text
     by_id: dict[str, Any] = {p["talent"]["external_id"]: p for p in r.json()["items"]}
     features = {k: {f["name"]: f for f in p["features"]} for k, p in by_id.items()}
@@ -85,9 +87,8 @@ def test_another_province_works_end_to_end(shaanxi: TestClient) -> None:
     assert by_id["S-3"]["eligible"]                                  # 山西 is near Shaanxi
     assert not by_id["S-4"]["eligible"] and "周边" in by_id["S-4"]["excluded_by"]
     # the console offers the region's cities and speaks of its ties
-    token = shaanxi.cookies.pop("token")
-    assert shaanxi.post("/login", data={"token": token}).status_code == 200
-    form = shaanxi.get("/console/demands/new").text
+    assert client.post("/login", data={"token": token}).status_code == 200
+    form = client.get("/console/demands/new").text
     assert "<option >西安</option>" in form and "太原" not in form
     from matcher.domain import label
 

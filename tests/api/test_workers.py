@@ -4,6 +4,7 @@ run exactly once. Real server processes; on PostgreSQL when the suite runs under
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -108,6 +109,7 @@ def test_serve_with_two_workers(settings: Settings, tmp_path_factory: pytest.Tem
             time.sleep(0.1)
         job = import_talents(server.base, f"external_id,name,profile\nLUNAR-2,月壤专家二,{PROFILE}\n")
         assert job["result"]["created"] == 1
-        assert "Started parent process" in server.output() or "worker" in server.output().lower()
+        workers = set(re.findall(r"Started server process \[(\d+)\]", server.output()))
+        assert len(workers) == 2, server.output()
     finally:
         server.stop()
