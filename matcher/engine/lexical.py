@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -43,6 +44,8 @@ class LexicalIndex:
         self._alive = np.zeros(0, dtype=bool)
         self._df_ok: np.ndarray | None = None
         self._lock = threading.Lock()
+        self._qcache: OrderedDict[str, tuple[TfidfVectorizer, sp.csr_matrix]] = OrderedDict()
+        self._qlock = threading.Lock()
 
     def fit(self, ids: Sequence[int], texts: Sequence[str]) -> None:
         vec = TfidfVectorizer(analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True,
@@ -53,6 +56,7 @@ class LexicalIndex:
             vec.fit([texts[int(i)] for i in sample])
             with self._lock:
                 self._vec = vec
+                self._forget_queries()
                 self.rescore_only = True
                 self._texts = {int(t): x for t, x in zip(ids, texts, strict=True)}
                 self._ids = np.asarray(ids, dtype=np.int64)
@@ -63,12 +67,18 @@ class LexicalIndex:
         X = vec.fit_transform(texts).tocsr() if len(texts) else sp.csr_matrix((0, 0), dtype=np.float32)
         with self._lock:
             self._vec = vec
+            self._forget_queries()
             self._X = X
             self._ids = np.asarray(ids, dtype=np.int64)
             self._row = {int(t): i for i, t in enumerate(self._ids)}
             self._alive = np.ones(len(self._ids), dtype=bool)
             self._Xc = None
             self._df_ok = None
+
+    def _forget_queries(self) -> None:
+        """A new vocabulary makes every remembered query row wrong."""
+        with self._qlock:
+            self._qcache.clear()
 
     @property
     def fitted(self) -> bool:
@@ -110,8 +120,23 @@ class LexicalIndex:
                     self._alive[r] = False
 
     def _query(self, text: str) -> sp.csr_matrix:
-        assert self._vec is not None
-        return self._vec.transform([text]).tocsr()
+        """The query's TF-IDF row, remembered for the last few hundred texts: one ranking asks for it
+        twice (retrieval, then scoring of the dense-only candidates) and match lists are re-read often.
+        Each entry keeps the vectoriser it was made with, so a refit can never serve a stale row."""
+        vec = self._vec
+        assert vec is not None
+        with self._qlock:
+            hit = self._qcache.get(text)
+            if hit is not None and hit[0] is vec:
+                self._qcache.move_to_end(text)
+                return hit[1]
+        q = vec.transform([text]).tocsr()
+        with self._qlock:
+            self._qcache[text] = (vec, q)
+            self._qcache.move_to_end(text)
+            while len(self._qcache) > 512:
+                self._qcache.popitem(last=False)
+        return q
 
     def score(self, text: str, ids: Sequence[int]) -> np.ndarray:
         """Cosine similarity of the query with each given talent (0 for unknown ids)."""

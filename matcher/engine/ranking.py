@@ -169,6 +169,14 @@ MODE_RULES: dict[str, tuple[Rule, ...]] = {
 }
 
 
+def demand_exclusion(mode: str, demand: DemandFacts) -> str | None:
+    """A reason that excludes *every* talent from this demand in this mode (the demand's own side of the
+    rules), so a search can stop at once instead of widening over the whole pool to find nobody."""
+    if mode == Mode.DUAL_APPOINTMENT and not demand.can_host_joint_post:
+        return "发榜企业暂不具备设立双聘岗位的条件"
+    return None
+
+
 def exclusion(mode: str, demand: DemandFacts, talent: TalentFacts, cfg: RankingConfig | None = None) -> str | None:
     cfg = cfg or RankingConfig()
     for rule in MODE_RULES[mode]:
@@ -229,13 +237,27 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, dense_weight: float) -> np.ndar
 
 def cluster_support(ids: Sequence[int], semantic: np.ndarray,
                     neighbours: Callable[[int], Iterable[int]], k: int) -> np.ndarray:
-    """Mean semantic score of each candidate's k nearest colleagues (0 for those outside the candidates)."""
-    score = {int(t): float(s) for t, s in zip(ids, semantic, strict=True)}
-    out = np.zeros(len(ids), dtype=np.float64)
-    for i, t in enumerate(ids):
-        nb = list(neighbours(int(t)))[:k]
-        if nb:
-            out[i] = sum(score.get(int(j), 0.0) for j in nb) / len(nb)
+    """Mean semantic score of each candidate's k nearest colleagues (0 for those outside the candidates).
+
+    Vectorised (a sorted-id lookup and one ``bincount``): the plain double loop over candidates and
+    their neighbours was a quarter of a request's time."""
+    n = len(ids)
+    out = np.zeros(n, dtype=np.float64)
+    if not n:
+        return out
+    ids_arr = np.asarray(ids, dtype=np.int64)
+    rows = [np.asarray(neighbours(int(t)), dtype=np.int64)[:k] for t in ids_arr]
+    lens = np.fromiter((len(r) for r in rows), dtype=np.int64, count=n)
+    if not lens.any():
+        return out
+    flat = np.concatenate(rows)
+    order = np.argsort(ids_arr, kind="stable")
+    sorted_ids = ids_arr[order]
+    pos = np.clip(np.searchsorted(sorted_ids, flat), 0, n - 1)
+    vals = np.where(sorted_ids[pos] == flat, np.asarray(semantic, dtype=np.float64)[order][pos], 0.0)
+    sums = np.bincount(np.repeat(np.arange(n), lens), weights=vals, minlength=n)
+    has = lens > 0
+    out[has] = sums[has] / lens[has]
     return out
 
 

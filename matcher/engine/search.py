@@ -23,6 +23,7 @@ from matcher.engine.ranking import (
     RankedTalent,
     RankingConfig,
     TalentFacts,
+    demand_exclusion,
     exclusion,
     explain,
     rank,
@@ -155,6 +156,8 @@ class PoolSearch:
         """Ranked proposals for one demand in one mode. Returns (page, number of candidates ranked)."""
         if mode not in MODE_RULES:
             raise ValueError(f"unknown mode '{mode}'")
+        if not include_excluded and demand_exclusion(mode, demand):
+            return [], 0
         filters = filters or Filters()
         allowed = self.allowed_ids(filters, None if include_excluded else mode)
         pool_size = len(self.facts) if allowed is None else len(allowed)

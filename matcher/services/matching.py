@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matcher.config import Settings
-from matcher.engine.embedding import load_embedder
+from matcher.engine.embedding import CachedEmbedder, load_embedder
 from matcher.engine.pool import TalentPool
 from matcher.engine.ranking import DemandFacts, RankingConfig, TalentFacts
 from matcher.storage.db import Database
@@ -69,10 +69,13 @@ def demand_facts(session: Session, d: Demand) -> DemandFacts:
 
 
 def build_pool(settings: Settings, db: Database, progress: bool = False,
-               log: Callable[[str], None] | None = None, persist: bool = True) -> TalentPool:
-    """Load the model once and the talents from the database; reuse the saved index when it still fits."""
-    embedder = load_embedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_cache_dir,
-                             settings.embedding_batch_size)
+               log: Callable[[str], None] | None = None, persist: bool = True,
+               embedder: CachedEmbedder | None = None) -> TalentPool:
+    """Load the model once (or use ``embedder``) and the talents from the database; reuse the saved index
+    when it still fits."""
+    embedder = embedder or load_embedder(settings.embedding_model, settings.model_cache_dir,
+                                         settings.embedding_cache_dir, settings.embedding_batch_size,
+                                         settings.embedding_backend)
     pool = TalentPool(embedder, settings.index_dir if persist else None, kind=settings.index_kind,
                       cfg=RankingConfig(), hnsw_m=settings.hnsw_m, ef_search=settings.hnsw_ef_search)
     with db.session() as s:

@@ -86,7 +86,8 @@ def run_benchmark(settings: Settings, sizes: list[int], hnsw_sizes: list[int], n
                   log: Callable[[str], None] = print, noise: float = 0.005) -> None:
     seed = settings.demo_seed
     t0 = time.perf_counter()
-    embedder = load_embedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_cache_dir)
+    embedder = load_embedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_cache_dir,
+                             backend=settings.embedding_backend)
     log(f"model {embedder.model_id} loaded in {time.perf_counter() - t0:.1f} s")
     base_facts = demo_talent_facts(seed, 0, REAL)
     sample = [f.text + f" #{i}" for i, f in enumerate(base_facts[:128])]  # uncached texts
@@ -151,7 +152,8 @@ def run_round_benchmark(settings: Settings, specs: list[tuple[int, int]], log: C
     from matcher.services.rounds import capacities, score_candidates
 
     seed = settings.demo_seed
-    embedder = load_embedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_cache_dir)
+    embedder = load_embedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_cache_dir,
+                             backend=settings.embedding_backend)
     base = demo_talent_facts(seed, 0, REAL)
     real = embedder.encode_passages([f.text for f in base], progress=True)
     companies = generator.enterprises(seed)
@@ -184,3 +186,43 @@ def run_round_benchmark(settings: Settings, specs: list[tuple[int, int]], log: C
                 f"demands short {len(r['demands_short'])}, talents used {r['load']['talents_used']}, "
                 f"load gini {r['load']['gini']:.3f}")
         del pool, facts
+
+
+def run_encoding_benchmark(settings: Settings, backends: list[str], n_profiles: int = 128, n_demands: int = 60,
+                           log: Callable[[str], None] = print) -> dict[str, dict[str, float]]:
+    """Encoding backends side by side in one run, on the same never-seen texts: profiles/s (batched, as an
+    import encodes), short queries/s, and the latency of one never-seen full demand (as a request pays
+    it). Each backend runs its texts after a warm-up; nothing is served from the vector cache."""
+    from matcher.engine.embedding import load_inner
+
+    seed = settings.demo_seed
+    tag = f" #{time.time_ns() % 100000}"
+    profiles = [f.text + tag for f in demo_talent_facts(seed, 0, n_profiles)]
+    rows, _ = generator.demands(seed, max(n_demands, 128), generator.enterprises(seed))
+    titles = [r["title"] + tag for r in rows[:128]]
+    full = [r["title"] + "\n" + r["description"] + tag for r in rows[:n_demands]]
+    out: dict[str, dict[str, float]] = {}
+    for backend in backends:
+        inner = load_inner(settings.embedding_model, settings.model_cache_dir, settings.embedding_batch_size, backend)
+        inner.encode_passages(profiles[:16])
+        inner.encode_queries(full[:5])
+        t0 = time.perf_counter()
+        inner.encode_passages(profiles)
+        rate = len(profiles) / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        inner.encode_queries(titles)
+        qrate = len(titles) / (time.perf_counter() - t0)
+        lat = []
+        for text in full:
+            t0 = time.perf_counter()
+            inner.encode_queries([text])
+            lat.append(time.perf_counter() - t0)
+        a = np.array(lat) * 1000
+        out[backend] = {"profiles_per_s": round(rate, 1), "short_queries_per_s": round(qrate, 1),
+                        "demand_p50_ms": round(float(np.percentile(a, 50)), 1),
+                        "demand_p95_ms": round(float(np.percentile(a, 95)), 1)}
+        log(f"{backend:>10}: {rate:.1f} profiles/s (avg {sum(map(len, profiles)) / len(profiles):.0f} chars), "
+            f"{qrate:.1f} short queries/s, one never-seen demand (avg {sum(map(len, full)) / len(full):.0f} chars) "
+            f"p50 {out[backend]['demand_p50_ms']} ms, p95 {out[backend]['demand_p95_ms']} ms")
+        del inner
+    return out

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from matcher.config import Settings
+from matcher.engine.embedding import CachedEmbedder
 from matcher.engine.evaluation import evaluate, rank_variants
 from matcher.services.importing import import_file
 from matcher.services.matching import build_pool, demand_facts
@@ -32,7 +33,8 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
 
 def run_eval(dataset: Path, settings: Settings, limit_demands: int | None = None, k: int = 100,
              run_out: Path | None = None, progress: bool = True,
-             log: Callable[[str], None] = print) -> dict[str, dict[str, float]]:
+             log: Callable[[str], None] = print,
+             embedder: CachedEmbedder | None = None) -> dict[str, dict[str, float]]:
     qrels = load_qrels(dataset / "qrels.csv")
     with tempfile.TemporaryDirectory(prefix="matcher-eval-") as tmp:
         db = Database(f"sqlite:///{tmp}/eval.db")
@@ -41,7 +43,7 @@ def run_eval(dataset: Path, settings: Settings, limit_demands: int | None = None
             report = import_file(db, kind, dataset / f"{kind}.csv")
             if not report.ok:
                 raise ValueError(f"{dataset}/{kind}.csv: " + "; ".join(str(e) for e in report.errors[:5]))
-        pool = build_pool(settings, db, progress=progress, log=log, persist=False)
+        pool = build_pool(settings, db, progress=progress, log=log, persist=False, embedder=embedder)
         runs: dict[str, dict[str, list[str]]] = {v: {} for v in VARIANTS}
         with db.session() as s:
             ext = {tid: ext_id for tid, ext_id in s.execute(select(Talent.id, Talent.external_id))}

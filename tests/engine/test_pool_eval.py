@@ -77,6 +77,12 @@ def test_filters_and_modes_are_applied_inside_search(embedder, facts) -> None:
     assert [p.talent.id for p in page2] == [p.talent.id for p in vp[5:10]]
     with pytest.raises(ValueError):
         pool.propose(_demand(GAS), "full_time", k=5)
+    # a demand that cannot host a joint post gets no dual appointments at once; asked for the excluded
+    # ones, it sees every academic talent with the demand-side reason
+    no_host = DemandFacts(id=2, text=GAS, city="太原", can_host_joint_post=False)
+    assert pool.propose(no_host, "dual_appointment", k=10) == ([], 0)
+    shown, _ = pool.propose(no_host, "dual_appointment", k=10, include_excluded=True)
+    assert len(shown) == 10 and all(not p.explanation["eligible"] and p.explanation["excluded_by"] for p in shown)
 
 
 def test_metrics_by_hand() -> None:

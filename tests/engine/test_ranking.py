@@ -1,6 +1,8 @@
 """Mode rules, features and explanations (plain data, no model needed)."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matcher.engine.ranking import (
     DemandFacts,
@@ -82,3 +84,17 @@ def test_cluster_support_and_matched_terms() -> None:
     terms = matched_terms("焦炉煤气精脱硫，希望专家提出方案", "研究焦炉煤气净化与精脱硫")
     assert terms == ["焦炉煤气", "精脱硫"]
     assert "专家" not in terms and "方案" not in terms  # stop words of demand texts are not "matches"
+
+
+@given(st.lists(st.integers(1, 40), unique=True, max_size=25), st.data())
+@settings(max_examples=200, deadline=None)
+def test_cluster_support_equals_the_plain_mean_over_neighbours(ids: list[int], data: st.DataObject) -> None:
+    """The vectorised support is exactly the mean, over each candidate's first k neighbours, of their
+    semantic score (0 for neighbours outside the candidate set)."""
+    semantic = np.array(data.draw(st.lists(st.floats(0, 1), min_size=len(ids), max_size=len(ids))))
+    graph = {t: data.draw(st.lists(st.integers(1, 60), max_size=8)) for t in ids}
+    k = data.draw(st.integers(1, 6))
+    got = cluster_support(ids, semantic, lambda t: graph[t], k)
+    score = dict(zip(ids, semantic.tolist(), strict=True))
+    want = [sum(score.get(j, 0.0) for j in graph[t][:k]) / len(graph[t][:k]) if graph[t] else 0.0 for t in ids]
+    assert np.allclose(got, want)
