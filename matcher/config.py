@@ -40,9 +40,14 @@ class Settings(BaseSettings):
         description="'onnx': the float32 model in ONNX Runtime (same vectors as torch, faster per demand); "
                     "'torch': sentence-transformers; 'onnx-int8': quantised, only if its quality gate passed.",
     )
-    index_kind: str = Field(default="flat", description="'flat' (exact) or 'hnsw' (approximate).")
-    hnsw_m: int = 32
-    hnsw_ef_search: int = 512
+    index_kind: Literal["auto", "flat", "hnsw"] = Field(
+        default="auto", description="'flat' (exact), 'hnsw' (approximate) or 'auto': flat up to hnsw_above "
+                                    "talents, HNSW beyond (see docs/bench/ann-study.json for the HNSW defaults).")
+    hnsw_above: int = Field(default=200_000, ge=0, description="Pool size from which 'auto' uses HNSW.")
+    # chosen by `matcher bench-ann` on 27k distinct real encodings (docs/bench/ann-study.json)
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 200
+    hnsw_ef_search: int = 128
     region: str = Field(default="shanxi", description="Region file in data/regions/ (or a path): province, "
                         "cities and neighbours, near provinces, the wording of the three ties.")
     demo_talents: int = 2000
@@ -60,6 +65,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.var_dir / 'matcher.db'}"
+
+    def index_kind_for(self, talents: int) -> str:
+        if self.index_kind != "auto":
+            return self.index_kind
+        return "hnsw" if talents > self.hnsw_above else "flat"
 
     @property
     def worker_count(self) -> int:

@@ -126,7 +126,7 @@ class _RWLock:
 
 class VectorIndex:
     def __init__(self, dim: int, kind: str = "flat", hnsw_m: int = 32, ef_search: int = 128,
-                 ef_construction: int = 80) -> None:
+                 ef_construction: int = 200) -> None:
         if kind not in ("flat", "hnsw"):
             raise ValueError(f"unknown index kind '{kind}' (flat or hnsw)")
         self.dim = dim

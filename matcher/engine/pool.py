@@ -34,16 +34,17 @@ class TalentPool(PoolSearch):
 
     def __init__(self, embedder: CachedEmbedder, index_dir: Path | None, kind: str = "flat",
                  cfg: RankingConfig | None = None, hnsw_m: int = 32, ef_search: int = 128,
-                 persist_threshold: int = 200_000) -> None:
+                 persist_threshold: int = 200_000, ef_construction: int = 200) -> None:
         self.embedder = embedder
         self.index_dir = index_dir
         self.kind = kind
         self.cfg = cfg or RankingConfig()
         self.hnsw_m = hnsw_m
         self.ef_search = ef_search
+        self.ef_construction = ef_construction
         self.persist_threshold = persist_threshold
         self.selector_max_fraction = 0.3
-        self.index = VectorIndex(embedder.dim, kind, hnsw_m, ef_search)
+        self.index = VectorIndex(embedder.dim, kind, hnsw_m, ef_search, ef_construction)
         self.lexical = LexicalIndex()
         self.facts: dict[int, TalentFacts] = {}
         self.neighbours: dict[int, np.ndarray] = {}
@@ -97,7 +98,7 @@ class TalentPool(PoolSearch):
             self.facts = {f.id: f for f in facts}
             self._arrays = None
             ids = np.array([f.id for f in facts], dtype=np.int64)
-            self.index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search)
+            self.index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search, self.ef_construction)
             for start in range(0, len(ids), 50_000):
                 self.index.add(ids[start:start + 50_000], vectors[start:start + 50_000])
             self.neighbours = {}
@@ -107,7 +108,7 @@ class TalentPool(PoolSearch):
 
     def _rebuild_vectors(self, progress: bool) -> None:
         ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
-        index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search)
+        index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search, self.ef_construction)
         self.neighbours = {}
         if len(ids):
             vecs = self.embedder.encode_passages([self.facts[int(i)].text for i in ids], progress=progress)

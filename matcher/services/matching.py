@@ -76,10 +76,11 @@ def build_pool(settings: Settings, db: Database, progress: bool = False,
     embedder = embedder or load_embedder(settings.embedding_model, settings.model_cache_dir,
                                          settings.embedding_cache_dir, settings.embedding_batch_size,
                                          settings.embedding_backend)
-    pool = TalentPool(embedder, settings.index_dir if persist else None, kind=settings.index_kind,
-                      cfg=RankingConfig(), hnsw_m=settings.hnsw_m, ef_search=settings.hnsw_ef_search)
     with db.session() as s:
         facts = all_talent_facts(s)
+    pool = TalentPool(embedder, settings.index_dir if persist else None, kind=settings.index_kind_for(len(facts)),
+                      cfg=RankingConfig(), hnsw_m=settings.hnsw_m, ef_search=settings.hnsw_ef_search,
+                      ef_construction=settings.hnsw_ef_construction)
     pool.load_or_build(facts, progress=progress, log_fn=log)
     return pool
 

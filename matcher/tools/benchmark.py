@@ -114,7 +114,7 @@ def run_benchmark(settings: Settings, sizes: list[int], hnsw_sizes: list[int], n
         vecs = _vectors(real_vecs, n, noise, seed)
         log(f"pool data prepared in {time.perf_counter() - t0:.1f} s")
         pool = TalentPool(embedder, None, kind=kind, cfg=RankingConfig(), hnsw_m=settings.hnsw_m,
-                          ef_search=settings.hnsw_ef_search)
+                          ef_search=settings.hnsw_ef_search, ef_construction=settings.hnsw_ef_construction)
         t0 = time.perf_counter()
         pool.load_prepared(facts, vecs, progress=True)
         log(f"index build (vectors + neighbour graph + lexical): {time.perf_counter() - t0:.1f} s; "

@@ -1,0 +1,161 @@
+"""Match lists through HTTP beside the in-process ranking, on the demo pool and on a large pool, in one run.
+
+For each pool size it prepares a state folder (demo database via the demo seed; vectors in the vector
+cache), starts a real ``matcher serve`` with the given worker count, runs ``benchmarks/load.py`` (every
+open demand × the three modes, k=10, at 1 and 8 clients), stops the server, and then times the same
+pool's ranking in-process (``TalentPool.propose``, the call the route makes) on the same demands.
+
+Large pools cannot be encoded on a 2-core machine in benchmark time (≈ 25–40 profiles/s), so beyond the
+first 2,000 talents their vectors are the synthetic mixtures ``matcher bench`` uses (three real profile
+vectors of the talent's own topic plus noise), written into the vector cache under the talents' text
+hashes before the server starts: the server then builds its index, neighbour graph and lexical index
+from the database exactly as in production, only without the encoding. Texts, rows, the HTTP path and
+the demands' query vectors are real.
+
+    .venv/bin/python benchmarks/http_bench.py --sizes 2000,100000 --workers 2 --duration 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from matcher.config import Settings  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(var: Path, talents: int, demands: int, seed: int) -> None:
+    """Seed the database and fill the vector cache (real vectors for the first 2,000, mixtures beyond)."""
+    from matcher.engine.embedding import EmbeddingStore, load_embedder, text_hash
+    from matcher.services.matching import all_talent_facts
+    from matcher.services.users import ensure_demo_users
+    from matcher.storage.db import Database
+    from matcher.tools.benchmark import REAL, _vectors, demo_talent_facts
+    from matcher.tools.seeding import seed_demo
+
+    settings = Settings(var_dir=var)
+    db = Database.from_settings(settings)
+    db.upgrade()
+    seed_demo(db, talents=talents, demands=demands, seed=seed, log=print)
+    ensure_demo_users(db)
+    embedder = load_embedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_cache_dir,
+                             settings.embedding_batch_size, settings.embedding_backend)
+    real = embedder.encode_passages([f.text for f in demo_talent_facts(seed, 0, min(talents, REAL))], progress=True)
+    if talents <= REAL:
+        return
+    with db.session() as s:
+        facts = all_talent_facts(s)
+    vecs = _vectors(real, len(facts), 0.005, seed)
+    store = EmbeddingStore(settings.embedding_cache_dir, embedder.model_id, embedder.dim)
+    for start in range(0, len(facts), 20_000):
+        part = facts[start:start + 20_000]
+        store.put_many({text_hash(f.text): vecs[start + j] for j, f in enumerate(part) if start + j >= REAL})
+    print(f"vector cache holds {len(facts):,} profiles ({len(facts) - REAL:,} synthetic)")
+
+
+def serve(var: Path, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "MATCHER_VAR_DIR": str(var), "MATCHER_WORKERS": str(workers)}
+    env.pop("DATABASE_URL", None)
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "serve", "--port", str(port)], cwd=ROOT,
+                                env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    started = time.time()
+    streak = 0
+    while streak < 2 * workers:  # every worker answers /ready (each builds or loads its own pool)
+        assert proc.poll() is None, log.read_text()[-3000:]
+        try:
+            streak = streak + 1 if httpx.get(base + "/ready", timeout=5).status_code == 200 else 0
+        except httpx.TransportError:
+            streak = 0
+        time.sleep(0.5 if streak else 2)
+    print(f"server ready in {time.time() - started:.0f} s ({workers} workers)")
+    return proc, base
+
+
+def worker_pids(proc: subprocess.Popen[bytes]) -> list[int]:
+    out = subprocess.run(["pgrep", "-g", str(os.getpgid(proc.pid))], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def in_process(var: Path, seed: int, n_queries: int = 300) -> dict[str, float]:
+    """The same pool and demands, ranked in-process as the route does (vectors cached, with explanations)."""
+    from matcher.services.matching import build_pool, demand_facts
+    from matcher.storage.db import Database
+    from matcher.storage.models import Demand
+    from sqlalchemy import select
+
+    settings = Settings(var_dir=var)
+    db = Database.from_settings(settings)
+    pool = build_pool(settings, db)
+    with db.session() as s:
+        demands = [demand_facts(s, d) for d in s.scalars(select(Demand).where(Demand.status == "open"))]
+    modes = ("tech_vp", "dual_appointment", "flexible")
+    for d in demands[:30]:
+        pool.propose(d, "flexible")
+    lat = []
+    for i in range(n_queries * 3):
+        d, m = demands[i // 3 % len(demands)], modes[i % 3]
+        t0 = time.perf_counter()
+        pool.propose(d, m, k=10)
+        lat.append(time.perf_counter() - t0)
+    a = np.array(lat) * 1000
+    return {"p50_ms": round(float(np.percentile(a, 50)), 2), "p95_ms": round(float(np.percentile(a, 95)), 2),
+            "p99_ms": round(float(np.percentile(a, 99)), 2), "requests": len(lat)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="2000,100000")
+    ap.add_argument("--demands", type=int, default=300)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--duration", type=float, default=20)
+    ap.add_argument("--root", type=Path, default=ROOT / "var" / "bench")
+    ap.add_argument("--seed", type=int, default=20261126)
+    args = ap.parse_args()
+    summary = []
+    for n in (int(x) for x in args.sizes.split(",")):
+        var = args.root / f"pool-{n}"
+        var.mkdir(parents=True, exist_ok=True)
+        print(f"=== {n:,} talents ===")
+        prepare(var, n, args.demands, args.seed)
+        proc, base = serve(var, args.workers, var / "serve.log")
+        try:
+            pids = ",".join(str(p) for p in worker_pids(proc))
+            out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "load.py"), "--base", base,
+                                  "--duration", str(args.duration), "--pids", pids, "--label", f"{n}"],
+                                 capture_output=True, text=True, check=True).stdout
+            print(out.rstrip())
+            http = json.loads(out.strip().splitlines()[-1])
+        finally:
+            os.killpg(os.getpgid(proc.pid), signal.SIGTERM)
+            proc.wait(60)
+        inproc = in_process(var, args.seed)
+        print(f"in-process ranking, same pool and demands: p50 {inproc['p50_ms']} ms, p95 {inproc['p95_ms']} ms, "
+              f"p99 {inproc['p99_ms']} ms")
+        summary.append({"talents": n, "workers": args.workers, "http": http["results"], "rss_mib": http["rss_mib"],
+                        "in_process": inproc})
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
