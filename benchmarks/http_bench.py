@@ -99,10 +99,11 @@ def worker_pids(proc: subprocess.Popen[bytes]) -> list[int]:
 
 def in_process(var: Path, seed: int, n_queries: int = 300) -> dict[str, float]:
     """The same pool and demands, ranked in-process as the route does (vectors cached, with explanations)."""
+    from sqlalchemy import select
+
     from matcher.services.matching import build_pool, demand_facts
     from matcher.storage.db import Database
     from matcher.storage.models import Demand
-    from sqlalchemy import select
 
     settings = Settings(var_dir=var)
     db = Database.from_settings(settings)

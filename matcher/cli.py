@@ -169,7 +169,7 @@ def _prepare_model() -> str:
         model_dir = ensure_builtin_model(s.model_cache_dir)
     if s.embedding_backend == "torch":
         return f"model ready at {model_dir}"
-    onnx_file = onnx_backend.ensure_onnx(model_dir, int8=s.embedding_backend == "onnx-int8")
+    onnx_file = onnx_backend.ensure_onnx(model_dir, int8=s.embedding_backend != "onnx")
     return f"model ready at {model_dir}; ONNX graph {onnx_file}"
 
 

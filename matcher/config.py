@@ -35,10 +35,11 @@ class Settings(BaseSettings):
     )
     embeddings_dir: Path | None = Field(default=None, description="Vector cache; empty means var_dir/embeddings.")
     embedding_batch_size: int = 32
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        default="onnx",
-        description="'onnx': the float32 model in ONNX Runtime (same vectors as torch, faster per demand); "
-                    "'torch': sentence-transformers; 'onnx-int8': quantised, only if its quality gate passed.",
+    embedding_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+        default="auto",
+        description="'auto': the int8 ONNX model when its quality gate record (models/int8-gate.json) names the "
+                    "built file as passed, else the float32 ONNX model; 'onnx': float32 in ONNX Runtime (the torch "
+                    "vectors); 'torch': sentence-transformers; 'onnx-int8': int8, refused without a passed gate.",
     )
     index_kind: Literal["auto", "flat", "hnsw"] = Field(
         default="auto", description="'flat' (exact), 'hnsw' (approximate) or 'auto': flat up to hnsw_above "

@@ -222,14 +222,15 @@ def resolve_model(model: str, cache_dir: Path) -> tuple[str, str]:
 
 
 def load_inner(model: str, cache_dir: Path, batch_size: int = 32, backend: str = "torch",
-               gated: bool = True) -> Embedder:
+               gated: bool = True, gate_record: Path | None = None) -> Embedder:
     """The bare embedder for ``backend``: ``torch`` (sentence-transformers), ``onnx`` (the same float32
-    graph in ONNX Runtime: same vectors, same model id) or ``onnx-int8`` (quantised: a model id of its
-    own, refused unless the int8 quality gate passed for exactly this file)."""
+    graph in ONNX Runtime: same vectors, same model id), ``onnx-int8`` (quantised: a model id of its
+    own, refused unless the int8 quality gate passed for exactly this file) or ``auto`` (int8 when its
+    gate passed, else the float32 graph)."""
     if backend == "torch":
         return SentenceTransformerEmbedder(model, cache_dir, batch_size=batch_size)
-    if backend not in ("onnx", "onnx-int8"):
-        raise ValueError(f"unknown embedding backend '{backend}' (torch, onnx or onnx-int8)")
+    if backend not in ("auto", "onnx", "onnx-int8"):
+        raise ValueError(f"unknown embedding backend '{backend}' (auto, torch, onnx or onnx-int8)")
     from matcher.engine import onnx_backend
 
     path, model_id = resolve_model(model, cache_dir)
@@ -238,15 +239,18 @@ def load_inner(model: str, cache_dir: Path, batch_size: int = 32, backend: str =
         log.warning("model %s is not a local sentence-transformers directory with tokenizer.json; "
                     "encoding with torch instead of ONNX Runtime", model)
         return SentenceTransformerEmbedder(model, cache_dir, batch_size=batch_size)
-    int8 = backend == "onnx-int8"
-    onnx_file = onnx_backend.ensure_onnx(model_dir, int8=int8)
-    if int8:
+    onnx_file = onnx_backend.ensure_onnx(model_dir, int8=backend != "onnx")
+    if backend != "onnx":
         digest = onnx_backend.recorded_sha256(onnx_file)
-        verdict = onnx_backend.gate_verdict(digest) if gated else True
-        if verdict is not True:
+        verdict = onnx_backend.gate_verdict(digest, gate_record) if gated else True
+        if verdict is True:
+            model_id = f"{model_id}+onnx-int8/v{onnx_backend.ONNX_FORMAT_VERSION}"
+        elif backend == "auto":
+            log.warning("int8 model not used (%s); encoding with the float32 ONNX model", verdict)
+            onnx_file = onnx_backend.ensure_onnx(model_dir)
+        else:
             raise ValueError(f"the int8 model {onnx_file} has not passed the quality gate ({verdict}); run "
                              "`matcher model quantize` or use MATCHER_EMBEDDING_BACKEND=onnx")
-        model_id = f"{model_id}+onnx-int8/v{onnx_backend.ONNX_FORMAT_VERSION}"
     return onnx_backend.OnnxEmbedder(model_dir, onnx_file, model_id, batch_size=min(batch_size, 16))
 
 

@@ -92,6 +92,17 @@ def test_the_committed_gate_record_names_the_int8_file_this_install_builds(setti
     assert inner.model_id.endswith(f"+onnx-int8/v{onnx_backend.ONNX_FORMAT_VERSION}")
 
 
+def test_auto_uses_int8_only_with_a_passed_gate_and_falls_back_otherwise(settings: Settings, tmp_path: Path) -> None:
+    auto = load_inner(settings.embedding_model, settings.model_cache_dir, backend="auto")
+    assert auto.model_id.endswith("+onnx-int8/v1") and auto.onnx_file.name == onnx_backend.INT8_FILE
+    stale = tmp_path / "gate.json"
+    stale.write_text(json.dumps({"int8_sha256": "f" * 64, "passed": True}))
+    fallback = load_inner(settings.embedding_model, settings.model_cache_dir, backend="auto", gate_record=stale)
+    assert fallback.onnx_file.name == onnx_backend.FP32_FILE and "int8" not in fallback.model_id
+    with pytest.raises(ValueError, match="quality gate"):
+        load_inner(settings.embedding_model, settings.model_cache_dir, backend="onnx-int8", gate_record=stale)
+
+
 def test_quality_gate_on_a_small_set(settings: Settings, tmp_path: Path) -> None:
     """The gate end to end on a 150-talent slice of the demo set: it ranks with both vector kinds and
     writes a record whose verdict follows from the measured deltas."""
