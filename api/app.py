@@ -18,7 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import console, errors
 from api.routers import demands, matches, rounds, system, talents
 from matcher.config import Settings, get_settings
-from matcher.services import feed, jobs
+from matcher.engine.pool import TalentPool
+from matcher.services import feed, jobs, learning
 from matcher.services.feed import FeedFollower
 from matcher.services.matching import build_pool, warm_open_demands
 from matcher.services.runtime import Runtime
@@ -69,6 +70,7 @@ def _load_pool(app: FastAPI, settings: Settings) -> None:
         runtime.status = "building"
         start = feed.head(app.state.db)  # changes after this point are applied by the follower
         pool = build_pool(settings, app.state.db, log=log.info, progress=True)  # tqdm bar on stderr
+        _use_ranker(runtime, pool, settings)
         runtime.follower = FeedFollower(app.state.db, pool, start)
         runtime.follower.poll()
         runtime.pool = pool
@@ -78,6 +80,15 @@ def _load_pool(app: FastAPI, settings: Settings) -> None:
     except Exception as exc:  # keep serving; /ready reports the failure
         runtime.status = f"failed: {exc}"
         log.exception("building the matching index failed")
+
+
+def _use_ranker(runtime: Runtime, pool: TalentPool, settings: Settings) -> None:
+    """Rank with the model ``matcher learn`` adopted (or the hand weights); logged when it changes."""
+    pool.learned = learning.load_current(settings)
+    version = pool.learned.version if pool.learned is not None else None
+    if version != runtime.ranker_version or runtime.ranker_version is None:
+        log.info("ranking with %s", f"the learned model {version}" if version else "the hand weights")
+    runtime.ranker_version = version
 
 
 def _background(app: FastAPI, settings: Settings) -> None:
@@ -93,6 +104,10 @@ def _background(app: FastAPI, settings: Settings) -> None:
                 runtime.follower.poll()
             if tick % HEARTBEAT_EVERY == 0:
                 jobs.heartbeat(app.state.db)
+                runtime.impressions.flush(app.state.db)
+                if runtime.pool is not None and \
+                        learning.read_pointer(settings).get("version") != runtime.ranker_version:
+                    _use_ranker(runtime, runtime.pool, settings)
             if tick % SWEEP_EVERY == 0:
                 jobs.sweep(app.state.db)
         except Exception:
@@ -111,6 +126,10 @@ def create_app(settings: Settings | None = None, load_pool: bool = True) -> Fast
         threading.Thread(target=_background, args=(app, settings), daemon=True, name="feed").start()
         yield
         app.state.runtime.stopping.set()
+        try:
+            app.state.runtime.impressions.flush(app.state.db)
+        except Exception:
+            log.exception("could not write the last shown lists")
         app.state.jobs.shutdown(wait=False, cancel_futures=True)
         app.state.job_runner.shutdown(wait=False, cancel_futures=True)
 

@@ -21,6 +21,8 @@ model_app = typer.Typer(help="Embedding model.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(import_app, name="import")
+events_app = typer.Typer(help="Decision events (feedback for learning to rank).", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 app.add_typer(users_app, name="users")
 app.add_typer(model_app, name="model")
 
@@ -218,6 +220,54 @@ def bench(sizes: str = typer.Option("10000,100000", help="pool sizes, comma-sepa
 
     run_benchmark(get_settings(), [int(x) for x in sizes.split(",") if x],
                   [int(x) for x in hnsw_sizes.split(",") if x], queries, log=typer.echo)
+
+
+@app.command("learn")
+def learn_cmd(rollback: bool = typer.Option(False, "--rollback", help="return to the previous model (or the hand "
+                                            "weights) instead of training"),
+              test_share: float = typer.Option(0.2, min=0.05, max=0.5, help="newest share of lists held out"),
+              min_lists: int = typer.Option(100, help="labelled lists needed before a model may be trained"),
+              no_position_debias: bool = typer.Option(False, "--no-position-debias",
+                                                      help="ignore the shown positions (for comparison)")) -> None:
+    """Train the learning-to-rank model on the recorded decisions; adopt it only if it beats the hand weights
+    on the newest decisions. The last line is one JSON object with both rankers' held-out nDCG@10 and MRR."""
+    import logging
+
+    from matcher.services import learning
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    s = get_settings()
+    if rollback:
+        typer.echo(json.dumps(learning.rollback(s), ensure_ascii=False))
+        return
+    result = learning.learn(s, _db(), test_share=test_share, min_lists=min_lists,
+                            position_debias=not no_position_debias)
+    typer.echo(json.dumps(result, ensure_ascii=False))
+
+
+@events_app.command("export")
+def events_export(file: Path = typer.Argument(..., help="output .csv or .xlsx")) -> None:
+    """Every decision event (shown lists with their features, and the decisions), for analysis."""
+    from matcher.services.feedback import export_events
+
+    typer.echo(f"{export_events(_db(), file)} events written to {file}")
+
+
+@demo_app.command("history")
+def demo_history(days: int = typer.Option(182, help="days of simulated decisions"),
+                 lists_per_day: int = typer.Option(24, help="proposal lists opened per day")) -> None:
+    """Simulate the demo's decision history (docs/learning.md); skipped when one exists already."""
+    from matcher.demo.history import has_history, simulate
+    from matcher.services.matching import build_pool
+
+    s = get_settings()
+    db = _db()
+    if has_history(db):
+        typer.echo("the database already holds a simulated history; nothing written")
+        return
+    pool = build_pool(s, db, progress=sys.stderr.isatty(), log=typer.echo)
+    counts = simulate(db, pool, s.demo_seed, days=days, lists_per_day=lists_per_day, log=typer.echo)
+    typer.echo(json.dumps(counts))
 
 
 @app.command("bench-encoding")

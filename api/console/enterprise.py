@@ -79,7 +79,8 @@ def demand_detail(request: Request, demand_id: DemandId, mode: str | None = None
     proposals: list[ProposalView] = []
     not_ready = False
     try:
-        proposals, _ = demand_svc.propose(db, pool, who, demand_id, mode, k=10, filters=Filters())
+        proposals, _ = demand_svc.propose(db, pool, who, demand_id, mode, k=10, filters=Filters(),
+                                          impressions=request.app.state.runtime.impressions)
     except NotReady:
         not_ready = True
     matches, _ = match_svc.list_matches(db, who, demand_id=demand_id, limit=100)

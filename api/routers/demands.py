@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api.deps import ActorDep, DbDep, DemandId, Limit, Offset, PoolDep
 from api.schemas import DemandIn, DemandPatch, Page, ShortlistIn
@@ -75,6 +75,7 @@ def take_up(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
     summary="Ranked talents for the demand in one engagement mode, with explanations",
 )
 def proposals(
+    request: Request,
     db: DbDep,
     pool: PoolDep,
     actor: ActorDep,
@@ -89,7 +90,8 @@ def proposals(
 ) -> Any:
     filters = Filters(sector=sector, city=city, institution_type=institution_type)
     items, total = svc.propose(
-        db, pool, actor, demand_id, mode, k=k, offset=offset, filters=filters, include_excluded=include_excluded
+        db, pool, actor, demand_id, mode, k=k, offset=offset, filters=filters, include_excluded=include_excluded,
+        impressions=request.app.state.runtime.impressions,
     )
     return {"items": items, "total": total, "limit": k, "offset": offset}
 

@@ -18,6 +18,7 @@ import numpy as np
 from matcher.engine.embedding import CachedEmbedder, text_hash
 from matcher.engine.index import IndexCorrupt, VectorIndex, content_checksum
 from matcher.engine.lexical import LexicalIndex
+from matcher.engine.ltr import LearnedRanker
 from matcher.engine.ranking import RankingConfig, TalentFacts
 from matcher.engine.search import Filters, PoolSearch, Proposal
 
@@ -48,6 +49,7 @@ class TalentPool(PoolSearch):
         self.lexical = LexicalIndex()
         self.facts: dict[int, TalentFacts] = {}
         self.neighbours: dict[int, np.ndarray] = {}
+        self.learned: LearnedRanker | None = None
         self._arrays: dict[str, np.ndarray] | None = None
         self._write = threading.Lock()
         self.ready = False

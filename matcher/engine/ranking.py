@@ -93,11 +93,14 @@ class RankedTalent:
     excluded_by: str | None
     contributions: list[Contribution]
     mode_fit: str
+    hand_score: float | None = None  # the hand-weighted score, kept when a learned model re-scores
+    ranker: str = "hand"
+    vector: dict[str, float] | None = None  # the learned ranker's inputs (engine/ltr.py), when computed
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "talent_id": self.talent_id, "score": round(self.score, 4), "eligible": self.eligible,
-            "excluded_by": self.excluded_by, "mode_fit": self.mode_fit,
+            "excluded_by": self.excluded_by, "mode_fit": self.mode_fit, "ranker": self.ranker,
             "features": [{"name": c.name, "label": c.label, "value": round(c.value, 4),
                           "contribution": round(c.contribution, 4)} for c in self.contributions],
         }

@@ -17,6 +17,8 @@ import numpy as np
 from matcher.engine.embedding import CachedEmbedder
 from matcher.engine.index import VectorIndex
 from matcher.engine.lexical import LexicalIndex
+from matcher.engine.ltr import LearnedRanker, feature_vector
+from matcher.engine.ltr import matrix as ltr_matrix
 from matcher.engine.ranking import (
     MODE_RULES,
     DemandFacts,
@@ -65,6 +67,7 @@ class PoolSearch:
     lexical: LexicalIndex
     facts: dict[int, TalentFacts]
     neighbours: dict[int, np.ndarray]
+    learned: LearnedRanker | None  # a trained ranker in use (services/learning.py), else the hand weights
     selector_max_fraction: float
     _arrays: dict[str, np.ndarray] | None
     _write: threading.Lock
@@ -170,13 +173,30 @@ class PoolSearch:
             if len(ranked) >= want or n >= pool_size:
                 break
             n = min(pool_size, n * 4)
-        page = ranked[offset:offset + k]
         by_id = {t.id: t for t in talents}
+        learned = self.learned
+        if learned is not None:
+            ranked = self._rescore(learned, mode, demand, ranked, by_id)
+        page = ranked[offset:offset + k]
         out = []
         for r in page:
             t = by_id[r.talent_id]
+            if r.vector is None:  # the hand ranker's rows: the inputs a model would see, for the feedback log
+                r.vector = feature_vector(mode, t, r, demand, self.cfg.neighbours)
+            if learned is not None and r.eligible:
+                r.contributions = learned.contributions(r.vector)
             out.append(Proposal(t, r, explain(demand, t, r, mode) if explain_results else r.as_dict()))
         return out, len(ranked)
+
+    def _rescore(self, learned: LearnedRanker, mode: str, demand: DemandFacts, ranked: list[RankedTalent],
+                 by_id: dict[int, TalentFacts]) -> list[RankedTalent]:
+        """Re-score the eligible candidates with the learned model (the excluded keep their place last)."""
+        eligible = [r for r in ranked if r.eligible]
+        vectors = [feature_vector(mode, by_id[r.talent_id], r, demand, self.cfg.neighbours) for r in eligible]
+        for r, v, sc in zip(eligible, vectors, learned.score(ltr_matrix(vectors)), strict=True):
+            r.hand_score, r.score, r.vector, r.ranker = r.score, float(sc), v, learned.name
+        eligible.sort(key=lambda r: (-r.score, r.talent_id))
+        return eligible + [r for r in ranked if not r.eligible]
 
     def explain_one(self, demand: DemandFacts, talent_id: int, mode: str) -> dict[str, Any]:
         """Score and explanation of one chosen talent, normalised against the same candidate set a
@@ -195,7 +215,14 @@ class PoolSearch:
         talents, dense, lexical = self.known(Candidates(ids, dense, lexical))
         ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=True,
                       neighbours=self.neighbours_of)
+        learned = self.learned
+        if learned is not None:
+            ranked = self._rescore(learned, mode, demand, ranked, {t.id: t for t in talents})
         mine = next((r for r in ranked if r.talent_id == talent_id), None)
         if mine is None:
             raise KeyError(talent_id)  # removed while it was being scored
+        if mine.vector is None:
+            mine.vector = feature_vector(mode, self.facts[talent_id], mine, demand, self.cfg.neighbours)
+        if learned is not None and mine.eligible:
+            mine.contributions = learned.contributions(mine.vector)
         return explain(demand, self.facts[talent_id], mine, mode)

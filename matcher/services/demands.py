@@ -21,6 +21,7 @@ from matcher.services.access import (
 )
 from matcher.services.audit import record
 from matcher.services.feed import talents_changed
+from matcher.services.feedback import ImpressionBuffer
 from matcher.services.matching import current_loads, demand_facts, demand_text, to_facts
 from matcher.services.runtime import ready
 from matcher.services.runtime import require as require_pool
@@ -222,9 +223,10 @@ def history(db: Database, actor: Actor, demand_id: int) -> list[dict[str, Any]]:
 
 
 def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int, mode: str, k: int = 10,
-            offset: int = 0, filters: Filters | None = None, include_excluded: bool = False
-            ) -> tuple[list[ProposalView], int]:
-    """Ranked talents for a demand, with explanations; contact data masked for the caller."""
+            offset: int = 0, filters: Filters | None = None, include_excluded: bool = False,
+            impressions: ImpressionBuffer | None = None) -> tuple[list[ProposalView], int]:
+    """Ranked talents for a demand, with explanations; contact data masked for the caller. A list shown
+    to an intermediary is logged (``impressions``) with each row's rank and features."""
     pool = require_pool(pool)
     with db.session() as s:
         d = visible_demand(s, actor, demand_id)
@@ -233,6 +235,8 @@ def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int,
         facts = demand_facts(s, d)
         proposals, total = pool.propose(facts, mode, k=k, offset=offset, filters=filters,
                                         include_excluded=include_excluded)
+        if impressions is not None and actor.role == Role.INTERMEDIARY and proposals:
+            impressions.add(demand_id, mode, proposals, offset, actor.user_id)
         talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([p.talent.id for p in proposals])))}
         visible_ids = contacts_visible(s, actor, talents)
         out = []

@@ -14,6 +14,7 @@ from matcher.errors import Conflict, Invalid, NotFound
 from matcher.services.access import Actor, can_see_demand, contacts_visible, require, talent_view, visible_demand
 from matcher.services.audit import record
 from matcher.services.feed import talents_changed
+from matcher.services.feedback import record_decision
 from matcher.services.matching import current_loads, demand_facts, to_facts
 from matcher.services.runtime import ready
 from matcher.services.transitions import change_state
@@ -100,6 +101,7 @@ def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: in
                            field="talent_id") from None
         record(s, action="shortlist", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, after={"status": m.status, "talent_id": talent_id, "mode": mode})
+        record_decision(s, "shortlisted", demand_id, talent_id, mode, actor.user_id)
         return match_view(m, talent_view(s, actor, t))
 
 
@@ -119,6 +121,8 @@ def record_contact(db: Database, actor: Actor, match_id: int, note: str, answer:
                      extra_where=[Match.updated_at == m.updated_at])
         record(s, action="contact", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before=before, after=log)
+        if answer in ("accepted", "declined") and answer != before.get("answer"):
+            record_decision(s, f"contact_{answer}", m.demand_id, m.talent_id, m.mode, actor.user_id)
         s.refresh(m)
         return match_view(m)
 
@@ -137,6 +141,7 @@ def submit(db: Database, actor: Actor, match_id: int, plan: str) -> MatchView:
                               extra_where=[Match.updated_at == m.updated_at])
         record(s, action=action, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before={"status": before}, after={"status": target, "plan": plan})
+        record_decision(s, "submitted", m.demand_id, m.talent_id, m.mode, actor.user_id)
         s.refresh(m)
         return match_view(m)
 
@@ -154,6 +159,8 @@ def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, d
                               {"review_reason": reason})
         record(s, action=decision, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before={"status": before}, after={"status": target, "reason": reason})
+        record_decision(s, "approved" if decision == "approve" else "rejected", m.demand_id, m.talent_id, m.mode,
+                        actor.user_id, reason)
         if decision == "approve":
             _mark_demand_matched(s, actor, d)
         s.flush()
@@ -189,6 +196,7 @@ def confirm(db: Database, actor: Actor, match_id: int) -> MatchView:
         target = change_state(s, Match, m.id, MATCH_TRANSITIONS, "confirm", actor.role, m.status)
         record(s, action="confirm", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before={"status": "approved"}, after={"status": target})
+        record_decision(s, "confirmed", m.demand_id, m.talent_id, m.mode, actor.user_id)
         s.refresh(m)
         return match_view(m)
 
@@ -203,6 +211,7 @@ def report_outcome(db: Database, actor: Actor, match_id: int, result: str, text:
         record(s, action="report_outcome", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before={"status": "engaged"},
                after={"status": target, "outcome": result, "text": text})
+        record_decision(s, f"outcome_{result}", m.demand_id, m.talent_id, m.mode, actor.user_id, text)
         s.refresh(m)
         return match_view(m)
 
@@ -220,6 +229,8 @@ def decide_reward(db: Database, pool: TalentPool | None, actor: Actor, match_id:
         record(s, action=action, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before={"status": "outcome_reported"},
                after={"status": target, "amount": paid, "reason": reason})
+        if qualifies:
+            record_decision(s, "rewarded", m.demand_id, m.talent_id, m.mode, actor.user_id, reason)
         s.flush()
         s.refresh(m)
         _refresh_talent(s, pool, m.talent_id)

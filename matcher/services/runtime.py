@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from matcher.engine.pool import TalentPool
 from matcher.errors import NotReady
 from matcher.services.feed import FeedFollower
+from matcher.services.feedback import ImpressionBuffer
 
 
 def ready(pool: TalentPool | None) -> TalentPool | None:
@@ -31,6 +32,8 @@ class Runtime:
     status: str = "starting"
     follower: FeedFollower | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
+    impressions: ImpressionBuffer = field(default_factory=ImpressionBuffer)  # shown lists, written in batches
+    ranker_version: str | None = None  # the learned model this process ranks with (None: hand weights)
 
     def ready_pool(self) -> TalentPool | None:
         return ready(self.pool)

@@ -265,3 +265,29 @@ class TalentChange(Base):
     seq: Mapped[int] = mapped_column(primary_key=True)
     talent_id: Mapped[int] = mapped_column(Integer, index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class DecisionEvent(Base):
+    """Append-only feedback for learning to rank: what happened to a proposed talent — shown at a rank,
+    shortlisted, answered, submitted, approved or rejected (with the reason), confirmed, its outcome, 奖补.
+
+    ``shown`` rows carry the features the ranking used at that moment (``features``), so training reads
+    what the ranking saw instead of recomputing features that have drifted since (loads, ties, texts).
+    ``list_id`` groups the rows of one shown list; ``source`` is ``live`` or ``simulated`` (the demo's
+    history)."""
+
+    __tablename__ = "decision_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    demand_id: Mapped[int] = mapped_column(Integer, index=True)
+    talent_id: Mapped[int] = mapped_column(Integer, index=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    list_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    ranker: Mapped[str] = mapped_column(String(60), default="hand")
+    features: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_user_id: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20), default="live")

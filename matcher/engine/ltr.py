@@ -1,0 +1,168 @@
+"""Learning to rank from recorded decisions: the feature vector, graded labels, training and the learned
+ranker used at serving time.
+
+Why LightGBM's lambdarank: it optimises nDCG directly over each shown list, handles a few dozen
+mixed features without scaling, saves to a plain-text format (no pickle), gives per-feature
+contributions for explanations (``pred_contrib``), and — since 4.1 — corrects position bias itself
+(unbiased LambdaMART, Hu et al. 2019: per-position bias factors learned jointly with the ranker from
+each row's shown position). Monotone constraints keep more semantic evidence from ever lowering a
+score, so a model trained on one pool cannot turn retrieval upside down on another.
+
+Plain data in, plain data out: no database, no web server (services/learning.py does the I/O).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from matcher.engine.evaluation import ndcg_at, reciprocal_rank
+from matcher.engine.ranking import Contribution, DemandFacts, RankedTalent, TalentFacts
+
+#: The ranker's inputs, in a fixed order (the saved model records them; a mismatch refuses to load).
+FEATURES: tuple[str, ...] = (
+    "semantic", "dense", "lexical", "cluster_support",
+    "tie_born", "tie_history", "tie_other",
+    "same_city", "neighbour_city", "in_province",
+    "evidence", "senior_title", "load",
+    "mode_tech_vp", "mode_dual_appointment", "mode_flexible",
+)
+LABELS: dict[str, str] = {
+    "semantic": "内容匹配度", "dense": "语义相似度", "lexical": "关键词重合", "cluster_support": "同方向专家群佐证",
+    "tie_born": "籍贯在本省", "tie_history": "曾在本省学习工作", "tie_other": "其他本省渊源",
+    "same_city": "同城", "neighbour_city": "邻近城市", "in_province": "省内",
+    "evidence": "专利与项目业绩", "senior_title": "正高职称", "load": "已在其他单位任职",
+    "mode_tech_vp": "科技副总模式", "mode_dual_appointment": "双聘模式", "mode_flexible": "柔性引才模式",
+}
+#: +1: the score may only rise with it (semantic evidence must never count against a talent).
+MONOTONE: dict[str, int] = {"semantic": 1, "dense": 1, "lexical": 1}
+
+#: Graded labels from decision events, replayed in time order: a positive event raises the grade to
+#: its value, a negative one (rejected, declined) sets it back to 0 — a later resubmission and approval
+#: raise it again. Why these grades: shortlisting says "worth a call" (1); approval is the office's
+#: judgement of fit (2); a solved problem or a paid 奖补 is the outcome the programme exists for (3);
+#: "partly solved" is still an approved fit (2); "not solved" keeps only the shortlisting credit (1).
+GRADES: dict[str, int] = {
+    "shortlisted": 1, "contact_accepted": 1, "contact_no_answer": 1, "submitted": 1,
+    "approved": 2, "confirmed": 2, "outcome_partly": 2, "outcome_not": 1, "outcome_solved": 3, "rewarded": 3,
+}
+NEGATIVE = frozenset({"rejected", "contact_declined"})
+
+
+def feature_vector(mode: str, talent: TalentFacts, ranked: RankedTalent, demand: DemandFacts,
+                   neighbours: Mapping[str, Sequence[str]] | None = None) -> dict[str, float]:
+    """What the ranking knew about this candidate, as named numbers."""
+    by_name = {c.name: c for c in ranked.contributions}
+    ties = set(talent.province_ties)
+    near = neighbours.get(demand.city, ()) if (neighbours and demand.city) else ()
+    same_city = bool(demand.city) and talent.city == demand.city
+    return {
+        "semantic": ranked.semantic, "dense": ranked.dense, "lexical": ranked.lexical,
+        "cluster_support": by_name["cluster_support"].value if "cluster_support" in by_name else 0.0,
+        "tie_born": float("born" in ties), "tie_history": float("history" in ties), "tie_other": float("other" in ties),
+        "same_city": float(same_city), "neighbour_city": float(not same_city and talent.city in near),
+        "in_province": float(talent.in_province),
+        "evidence": float(min(1.0, np.log1p(talent.patents + talent.projects) / np.log1p(40))),
+        "senior_title": float(talent.title_level == "senior"),
+        "load": float(by_name["load"].value) if "load" in by_name else 0.0,
+        "mode_tech_vp": float(mode == "tech_vp"), "mode_dual_appointment": float(mode == "dual_appointment"),
+        "mode_flexible": float(mode == "flexible"),
+    }
+
+
+def matrix(vectors: Sequence[Mapping[str, float]], features: Sequence[str] = FEATURES) -> np.ndarray:
+    return np.array([[float(v.get(f, 0.0)) for f in features] for v in vectors], dtype=np.float64).reshape(
+        len(vectors), len(features))
+
+
+def grade(kinds_in_time_order: Sequence[str]) -> int:
+    g = 0
+    for k in kinds_in_time_order:
+        if k in NEGATIVE:
+            g = 0
+        elif k in GRADES:
+            g = max(g, GRADES[k])
+    return g
+
+
+@dataclass
+class ListSample:
+    """One shown list: its rows' features, hand scores, shown positions (0-based) and graded labels."""
+
+    list_id: str
+    at: float
+    ids: list[str]
+    X: np.ndarray
+    hand: np.ndarray
+    position: np.ndarray
+    label: np.ndarray
+
+
+def list_metrics(samples: Sequence[ListSample], scores: Sequence[np.ndarray]) -> dict[str, float]:
+    """Mean nDCG@10 and MRR of the orders the scores give, over lists with at least one positive label."""
+    nd, rr = [], []
+    for s, sc in zip(samples, scores, strict=True):
+        if not (s.label > 0).any():
+            continue
+        order = [s.ids[i] for i in np.lexsort((np.arange(len(sc)), -np.asarray(sc)))]
+        rel = {s.ids[i]: int(s.label[i]) for i in range(len(s.ids)) if s.label[i] > 0}
+        nd.append(ndcg_at(order, rel, 10))
+        rr.append(reciprocal_rank(order, rel))
+    return {"ndcg10": float(np.mean(nd)) if nd else 0.0, "mrr": float(np.mean(rr)) if rr else 0.0, "lists": len(nd)}
+
+
+def train(samples: Sequence[ListSample], features: Sequence[str] = FEATURES, position_debias: bool = True,
+          rounds: int = 300, seed: int = 0) -> Any:
+    """A lambdarank booster on these lists (positions given to LightGBM when ``position_debias``)."""
+    import lightgbm as lgb
+
+    X = np.vstack([s.X for s in samples])
+    y = np.concatenate([s.label for s in samples])
+    group = [len(s.ids) for s in samples]
+    position = np.concatenate([s.position for s in samples]).astype(np.int32)
+    data = lgb.Dataset(X, label=y, group=group, feature_name=list(features),
+                       position=position if position_debias else None, free_raw_data=False)
+    params = {
+        "objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "learning_rate": 0.05, "num_leaves": 15,
+        "min_data_in_leaf": 20, "feature_fraction": 0.9, "bagging_fraction": 0.8, "bagging_freq": 1,
+        "lambdarank_truncation_level": 20, "label_gain": [0, 1, 3, 7], "seed": seed, "deterministic": True,
+        "num_threads": 2, "verbose": -1,
+        "monotone_constraints": [MONOTONE.get(f, 0) for f in features], "monotone_constraints_method": "advanced",
+    }
+    return lgb.train(params, data, num_boost_round=rounds)
+
+
+class LearnedRanker:
+    """A trained booster at serving time: scores candidate feature rows, explains one row."""
+
+    def __init__(self, model_text: str, version: str, features: Sequence[str] = FEATURES) -> None:
+        import lightgbm as lgb
+
+        self.booster = lgb.Booster(model_str=model_text)
+        if list(self.booster.feature_name()) != list(features):
+            raise ValueError(f"model features {self.booster.feature_name()} do not match {list(features)}")
+        self.version = version
+        self.features = tuple(features)
+
+    @property
+    def name(self) -> str:
+        return f"ltr-{self.version}"
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        if not len(X):
+            return np.zeros(0)
+        return np.asarray(self.booster.predict(X, num_threads=1), dtype=np.float64)
+
+    def contributions(self, x: Mapping[str, float]) -> list[Contribution]:
+        """Each feature's share of this row's score under the model (SHAP values from ``pred_contrib``;
+        they add up to the score with the model's base value, listed last)."""
+        row = matrix([x], self.features)
+        contrib = np.asarray(self.booster.predict(row, pred_contrib=True, num_threads=1))[0]
+        out = [Contribution(f, LABELS.get(f, f), float(x.get(f, 0.0)), float(c))
+               for f, c in zip(self.features, contrib[:-1], strict=True) if abs(c) >= 1e-4]
+        out.sort(key=lambda c: -abs(c.contribution))
+        out.append(Contribution("base", "模型基准分", 1.0, float(contrib[-1])))
+        return out

@@ -1,0 +1,150 @@
+"""``matcher learn``: train the ranker on recorded decisions, keep it only if it beats the hand weights.
+
+Models are saved versioned under ``var/models/ltr/v<N>/`` (``model.txt`` in LightGBM's text format and
+``meta.json``: features, training window, metrics, library version — no pickle). ``current.json``
+names the model in use and the history of switches, so ``--rollback`` returns to the previous one (or
+to the hand weights). Every process of the service re-reads ``current.json`` in its background loop
+and swaps its ranker within seconds; the decision and its reason are logged and kept in the history.
+
+Time-ordered split: the oldest ``1 - test_share`` of the shown lists train, the newest are the
+held-out window both rankers are measured on (nDCG@10 and MRR against the graded labels). The model
+is adopted only when its held-out nDCG@10 is higher than the hand weights' on the same lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from matcher.config import Settings
+from matcher.engine.ltr import FEATURES, LearnedRanker, list_metrics, train
+from matcher.services.feedback import training_lists
+from matcher.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+MIN_TRAIN_LISTS = 100  # lists with at least one positive label; below it the hand weights stay
+
+
+def models_dir(settings: Settings) -> Path:
+    return settings.var_dir / "models" / "ltr"
+
+
+def _pointer(settings: Settings) -> Path:
+    return models_dir(settings) / "current.json"
+
+
+def read_pointer(settings: Settings) -> dict[str, Any]:
+    try:
+        data = json.loads(_pointer(settings).read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_pointer(settings: Settings, data: dict[str, Any]) -> None:
+    path = _pointer(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"current.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2))
+    os.replace(tmp, path)
+
+
+def load_current(settings: Settings) -> LearnedRanker | None:
+    """The model ``current.json`` names, or None (hand weights). A model that fails to load is logged
+    and the hand weights are used: a bad file must never stop ranking."""
+    version = read_pointer(settings).get("version")
+    if not version:
+        return None
+    directory = models_dir(settings) / str(version)
+    try:
+        meta = json.loads((directory / "meta.json").read_text())
+        return LearnedRanker((directory / "model.txt").read_text(), str(version), meta["features"])
+    except (OSError, ValueError, KeyError) as exc:
+        log.error("learned model %s unusable (%s); ranking with the hand weights", version, exc)
+        return None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: int = MIN_TRAIN_LISTS,
+          position_debias: bool = True, rounds: int = 300) -> dict[str, Any]:
+    """Train, measure both rankers on the newest lists, save the model, switch only if it wins."""
+    import lightgbm
+
+    lists = training_lists(db)
+    labelled = [x for x in lists if (x.label > 0).any()]
+    cut = int(len(lists) * (1 - test_share))
+    train_lists, test_lists = lists[:cut], lists[cut:]
+    n_train = sum(1 for x in train_lists if (x.label > 0).any())
+    result: dict[str, Any] = {"lists": len(lists), "labelled_lists": len(labelled), "train_lists": len(train_lists),
+                              "test_lists": len(test_lists), "adopted": False}
+    if n_train < min_lists or not any((x.label > 0).any() for x in test_lists):
+        result["decision"] = (f"too few decisions to learn from ({n_train} labelled lists to train on, "
+                              f"{min_lists} needed); the hand weights stay in force")
+        log.info("learn: %s", result["decision"])
+        return result
+    booster = train(train_lists, position_debias=position_debias, rounds=rounds)
+    model_text = booster.model_to_string()
+    hand = list_metrics(test_lists, [x.hand for x in test_lists])
+    ranker = LearnedRanker(model_text, "candidate")
+    learned = list_metrics(test_lists, [ranker.score(x.X) for x in test_lists])
+    result.update({"hand": {"ndcg10": round(hand["ndcg10"], 4), "mrr": round(hand["mrr"], 4)},
+                   "learned": {"ndcg10": round(learned["ndcg10"], 4), "mrr": round(learned["mrr"], 4)},
+                   "held_out_lists_with_a_positive": hand["lists"]})
+    pointer = read_pointer(settings)
+    root = models_dir(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    existing = [int(p.name[1:]) for p in root.glob("v*") if p.name[1:].isdigit()]
+    version = f"v{max(existing, default=0) + 1}"
+    directory = root / version
+    directory.mkdir()
+    (directory / "model.txt").write_text(model_text)
+    meta = {"version": version, "features": list(FEATURES), "library": f"lightgbm {lightgbm.__version__}",
+            "objective": "lambdarank", "position_debias": position_debias, "rounds": rounds,
+            "trained_at": _now(), "train_window": [_iso(train_lists[0].at), _iso(train_lists[-1].at)],
+            "test_window": [_iso(test_lists[0].at), _iso(test_lists[-1].at)],
+            "metrics": {"hand": result["hand"], "learned": result["learned"]},
+            "importance_gain": {f: round(float(v), 3) for f, v in
+                                zip(FEATURES, booster.feature_importance("gain"), strict=True)}}
+    (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2))
+    result["version"] = version
+    if learned["ndcg10"] > hand["ndcg10"]:
+        history = [*pointer.get("history", []), {"version": version, "at": _now(), "reason": "beat the hand weights"}]
+        _write_pointer(settings, {"version": version, "stack": [*pointer.get("stack", []), version],
+                                  "history": history})
+        result["adopted"] = True
+        result["decision"] = (f"{version} adopted: held-out nDCG@10 {learned['ndcg10']:.4f} > hand "
+                              f"{hand['ndcg10']:.4f}")
+    else:
+        result["decision"] = (f"{version} saved but not adopted: held-out nDCG@10 {learned['ndcg10']:.4f} ≤ hand "
+                              f"{hand['ndcg10']:.4f}; the ranking in use is unchanged")
+    log.info("learn: %s", result["decision"])
+    return result
+
+
+def rollback(settings: Settings) -> dict[str, Any]:
+    """Return to the model in use before the current one (or to the hand weights)."""
+    pointer = read_pointer(settings)
+    stack = list(pointer.get("stack", []))
+    current = pointer.get("version")
+    if not current:
+        return {"version": None, "decision": "the hand weights are already in use"}
+    if stack and stack[-1] == current:
+        stack.pop()
+    previous = stack[-1] if stack else None
+    history = [*pointer.get("history", []), {"version": previous, "at": _now(), "reason": f"rollback from {current}"}]
+    _write_pointer(settings, {"version": previous, "stack": stack, "history": history})
+    decision = f"rolled back from {current} to {previous or 'the hand weights'}"
+    log.info("learn: %s", decision)
+    return {"version": previous, "decision": decision}
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
