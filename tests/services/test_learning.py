@@ -54,7 +54,7 @@ def test_grades_replay_decisions_in_time_order() -> None:
 
 def test_learning_recovers_the_planted_preference_and_beats_the_hand_weights(
         world: tuple[Settings, Database, Any], learned: dict[str, Any]) -> None:
-    cfg, db, pool = world
+    cfg, db, _pool = world
     assert learned["adopted"], learned
     assert learned["learned"]["ndcg10"] > learned["hand"]["ndcg10"], learned
     ranker = learning.load_current(cfg)
@@ -119,7 +119,7 @@ def test_with_too_few_decisions_the_hand_weights_stay(settings: Settings, tmp_pa
 
 def test_shown_lists_and_decisions_are_recorded_and_exported(world: tuple[Settings, Database, Any],
                                                              tmp_path: Path) -> None:
-    cfg, db, pool = world
+    _cfg, db, pool = world
     buffer = feedback.ImpressionBuffer()
     with db.session() as s:
         d = demand_facts(s, s.scalars(select(Demand)).first())
@@ -139,6 +139,5 @@ def test_shown_lists_and_decisions_are_recorded_and_exported(world: tuple[Settin
         n = feedback.export_events(db, path)
         df = pd.read_csv(path) if suffix == "csv" else pd.read_excel(path)
         assert len(df) == n and {"kind", "rank", "f_semantic", "f_tie_born"} <= set(df.columns)
-    with pytest.raises(ValueError):
-        with db.session() as s:
-            feedback.record_decision(s, "liked", d.id, page[0].talent.id, d.modes[0])
+    with pytest.raises(ValueError), db.session() as s:
+        feedback.record_decision(s, "liked", d.id, page[0].talent.id, d.modes[0])
