@@ -154,6 +154,20 @@ def users_rotate(username: str = typer.Option(...)) -> None:
     typer.echo(token)
 
 
+def _demo_history_and_learning() -> None:
+    """The demo's simulated decisions and a ranker learned from them, once (each in its own process: the
+    pool it builds is saved for the workers and its memory is not kept by the server's parent)."""
+    import subprocess
+
+    from matcher.demo.history import has_history
+
+    if has_history(_db()):
+        return
+    typer.echo("simulating the demo's decision history and learning from it (first start only) …")
+    for args in (["demo", "history"], ["learn"]):
+        subprocess.run([sys.executable, "-m", "matcher.cli", *args], check=True)
+
+
 def _prepare_model() -> str:
     """Build what the configured model and backend need (offline e5, its ONNX export or int8 file) once,
     before any worker starts: several workers would otherwise each export the same 470 MB graph."""
@@ -321,6 +335,8 @@ def serve(prepare: bool = typer.Option(False, help="create the database and load
         seed_demo(db, talents=s.demo_talents, demands=s.demo_demands, seed=s.demo_seed,
                   log=lambda m: typer.echo(m))
         tokens = ensure_demo_users(db)
+        if tokens and s.demo_history:
+            _demo_history_and_learning()
         if tokens:
             typer.echo("demo accounts (Authorization: Bearer <token>):")
             for role, token in tokens.items():

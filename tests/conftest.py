@@ -114,6 +114,7 @@ def start_server(var: Path, settings: Settings, prepare: bool = True, timeout: f
     record.write_text(database_url)
     env = {**os.environ, "MATCHER_VAR_DIR": str(var), "MATCHER_DEMO_TALENTS": "300", "MATCHER_DEMO_DEMANDS": "40",
            "MATCHER_WORKERS": "1",  # one process unless a test asks for more (`--workers`)
+           "MATCHER_DEMO_HISTORY": "0",  # no simulated history unless a test asks for it
            "MATCHER_MODEL_CACHE_DIR": str(settings.model_cache_dir), "MATCHER_DATABASE_URL": database_url,
            **env_extra}
     env.pop("DATABASE_URL", None)

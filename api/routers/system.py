@@ -38,6 +38,7 @@ def ready(request: Request) -> JSONResponse:
         "index": bool(pool is not None and pool.ready),
         "index_status": runtime.status,
         "talents_indexed": len(pool.facts) if pool is not None else 0,
+        "ranker": f"ltr-{runtime.ranker_version}" if runtime.ranker_version else "hand",
     }
     return JSONResponse(body, status_code=200 if body["ready"] else 503)
 

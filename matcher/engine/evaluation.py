@@ -67,8 +67,10 @@ def evaluate(runs: Mapping[str, Sequence[str]], qrels: Qrels) -> dict[str, float
 
 def rank_variants(pool: TalentPool, text: str, k: int, demand: DemandFacts | None = None, n: int = 200,
                   mode: str = "flexible") -> dict[str, list[int]]:
-    """Rankings of the whole pool by lexical, dense, hybrid and full scoring (``matcher eval``); the
-    full ranking applies ``mode``'s rules with excluded talents kept, so every variant ranks everyone."""
+    """Rankings of the whole pool by lexical, dense, hybrid and full scoring (``matcher eval``). The full
+    ranking scores everyone with ``mode``'s features and keeps excluded talents in score order: the
+    labels grade expertise, whatever the mode, so the eligibility rules (tested on their own) would
+    only blur the comparison of scorings."""
     q = pool.embedder.encode_queries([text])
     _, d_ids = pool.index.search(q, k)
     l_ids, _ = pool.lexical.search(text, k)
@@ -81,6 +83,6 @@ def rank_variants(pool: TalentPool, text: str, k: int, demand: DemandFacts | Non
     if demand is not None:
         talents, dense, lexical = pool.known(c)
         ranked = rank(mode, demand, talents, dense, lexical, pool.cfg, include_excluded=True,
-                      neighbours=pool.neighbours_of)
+                      neighbours=pool.neighbours_of, eligible_first=False)
         out["full"] = [r.talent_id for r in ranked][:k]
     return out

@@ -266,9 +266,10 @@ def cluster_support(ids: Sequence[int], semantic: np.ndarray,
 
 def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: np.ndarray,
          lexical: np.ndarray, cfg: RankingConfig, include_excluded: bool = False,
-         use_features: bool = True, neighbours: Callable[[int], Iterable[int]] | None = None
-         ) -> list[RankedTalent]:
-    """Score candidates for one demand in one mode, best first; excluded talents only when asked."""
+         use_features: bool = True, neighbours: Callable[[int], Iterable[int]] | None = None,
+         eligible_first: bool = True) -> list[RankedTalent]:
+    """Score candidates for one demand in one mode, best first; excluded talents only when asked (after
+    the eligible ones, unless ``eligible_first`` is off: evaluation compares scores, not mode rules)."""
     if mode not in MODE_RULES:
         raise ValueError(f"unknown mode '{mode}'")
     semantic = fuse(np.asarray(dense, dtype=np.float64), np.asarray(lexical, dtype=np.float64),
@@ -290,7 +291,7 @@ def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: 
         score = sum(c.contribution for c in contribs)
         out.append(RankedTalent(t.id, score, float(dense[i]), float(lexical[i]), float(semantic[i]),
                                 reason is None, reason, contribs, ""))  # mode_fit: filled by explain()
-    out.sort(key=lambda r: (not r.eligible, -r.score, r.talent_id))
+    out.sort(key=lambda r: (eligible_first and not r.eligible, -r.score, r.talent_id))
     return out
 
 
