@@ -116,6 +116,8 @@ def _background(app: FastAPI, settings: Settings) -> None:
 
 def create_app(settings: Settings | None = None, load_pool: bool = True) -> FastAPI:
     settings = settings or get_settings()
+    # Each worker process builds its app here: without this its own messages (index, ranker) are lost.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

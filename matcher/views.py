@@ -95,6 +95,7 @@ class ProposalView(View):
     demand_phrases: list[str]
     talent_phrases: list[str]
     scores: dict[str, float]
+    ranker: str = "hand"  # "hand" weights, or "ltr-v<N>": the learned model (features = its contributions)
 
 
 class MatchView(View):

@@ -67,6 +67,12 @@ class RankingConfig:
     # demand gains weight × their mean semantic score. Measured on the CSL set: nDCG@10 0.615 → 0.642.
     graph_k: int = 10
     graph_weight: float = 1.0
+    # Scaling to the pool (None: the fixed weights above). The features and the cluster support are
+    # measured in units of the semantic resolution at the top of this candidate set — the median gap
+    # between consecutive semantic scores among the best 20 — so they reorder near-equals and never
+    # outweigh a clear semantic difference, whatever the pool's size or density.
+    feature_gaps: float | None = None  # the largest single bonus (0.03) is worth this many gaps
+    graph_gaps: float | None = None  # one standard deviation of cluster support is worth this many gaps
     # The region's geography and wording (data/regions/…): adjacent cities for proximity, provinces near
     # enough for on-site service, the label of the ties feature. Defaults: the configured region.
     neighbours: dict[str, tuple[str, ...]] = field(default_factory=lambda: region().neighbours)
@@ -277,6 +283,15 @@ def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: 
     support = None
     if neighbours is not None and cfg.graph_k > 0 and cfg.graph_weight > 0:
         support = cluster_support([t.id for t in talents], semantic, neighbours, cfg.graph_k)
+    f_scale, g_weight = 1.0, cfg.graph_weight
+    if cfg.feature_gaps is not None or cfg.graph_gaps is not None:
+        top = np.argsort(-semantic, kind="stable")[:20]
+        gap = float(np.median(-np.diff(semantic[top]))) if len(top) > 1 else 0.0
+        if cfg.feature_gaps is not None:
+            f_scale = cfg.feature_gaps * gap / 0.03
+        if cfg.graph_gaps is not None and support is not None:
+            spread = float(np.std(support[top]))
+            g_weight = cfg.graph_gaps * gap / spread if spread > 1e-9 else 0.0
     out: list[RankedTalent] = []
     for i, t in enumerate(talents):
         reason = exclusion(mode, demand, t, cfg)
@@ -285,9 +300,10 @@ def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: 
         contribs = [Contribution("semantic", "内容匹配度", float(semantic[i]), float(semantic[i]))]
         if support is not None:
             contribs.append(Contribution("cluster_support", "同方向专家群佐证", float(support[i]),
-                                         cfg.graph_weight * float(support[i])))
+                                         g_weight * float(support[i])))
         if use_features:
-            contribs += features(mode, demand, t, cfg)
+            contribs += [c if f_scale == 1.0 else Contribution(c.name, c.label, c.value, c.contribution * f_scale)
+                         for c in features(mode, demand, t, cfg)]
         score = sum(c.contribution for c in contribs)
         out.append(RankedTalent(t.id, score, float(dense[i]), float(lexical[i]), float(semantic[i]),
                                 reason is None, reason, contribs, ""))  # mode_fit: filled by explain()
