@@ -49,6 +49,7 @@ test: install browser postgres lint typecheck
 eval: install
 	$(VENV)/bin/matcher eval data/eval/demo
 	$(VENV)/bin/matcher eval data/eval/csl
+	$(VENV)/bin/matcher eval data/eval/small
 
 bench: install
 	$(VENV)/bin/matcher bench

@@ -81,6 +81,14 @@ class FeatureView(View):
     contribution: float
 
 
+class AlignedView(View):
+    """The demand sentence and the profile sentence whose embeddings agree best, and their cosine."""
+
+    demand_sentence: str
+    talent_sentence: str
+    similarity: float
+
+
 class ProposalView(View):
     """One ranked talent for a demand in one mode, with the reasons."""
 
@@ -96,6 +104,7 @@ class ProposalView(View):
     talent_phrases: list[str]
     scores: dict[str, float]
     ranker: str = "hand"  # "hand" weights, or "ltr-v<N>": the learned model (features = its contributions)
+    aligned: AlignedView | None = None  # when no phrase is shared: the closest pair of sentences
 
 
 class MatchView(View):

@@ -85,4 +85,15 @@ def rank_variants(pool: TalentPool, text: str, k: int, demand: DemandFacts | Non
         ranked = rank(mode, demand, talents, dense, lexical, pool.cfg, include_excluded=True,
                       neighbours=pool.neighbours_of, eligible_first=False)
         out["full"] = [r.talent_id for r in ranked][:k]
+        if pool.learned is not None:  # the adopted model, on the same candidates and features
+            from matcher.engine.ltr import RERANK_WINDOW, feature_vector
+            from matcher.engine.ltr import matrix as ltr_matrix
+
+            by_id = {t.id: t for t in talents}
+            head = ranked[:RERANK_WINDOW]  # re-ordered as the service does; the rest keep the hand order
+            vectors = [feature_vector(mode, by_id[r.talent_id], r, demand, pool.cfg.neighbours) for r in head]
+            scores = pool.learned.score(ltr_matrix(vectors))
+            tids = np.array([r.talent_id for r in head])
+            rest = [r.talent_id for r in ranked[len(head):]]
+            out["learned"] = (tids[np.lexsort((tids, -scores))].tolist() + rest)[:k]
     return out

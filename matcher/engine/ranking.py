@@ -361,6 +361,11 @@ def phrases_with(text: str, terms: Sequence[str], limit: int = 2) -> list[str]:
     return [s for n, _, s in scored[:limit] if n > 0]
 
 
+def sentences_of(text: str, limit: int = 12, min_chars: int = 4) -> list[str]:
+    """The text's sentences, in order, at most ``limit`` (what sentence alignment compares)."""
+    return [x.strip() for x in _SENT.findall(text) if len(x.strip()) >= min_chars][:limit]
+
+
 def explain(demand: DemandFacts, talent: TalentFacts, ranked: RankedTalent, mode: str) -> dict[str, Any]:
     ranked.mode_fit = mode_fit_text(mode, talent)
     terms = matched_terms(demand.text, talent.text)

@@ -17,7 +17,7 @@ import numpy as np
 from matcher.engine.embedding import CachedEmbedder
 from matcher.engine.index import VectorIndex
 from matcher.engine.lexical import LexicalIndex
-from matcher.engine.ltr import LearnedRanker, feature_vector
+from matcher.engine.ltr import RERANK_WINDOW, LearnedRanker, feature_vector
 from matcher.engine.ltr import matrix as ltr_matrix
 from matcher.engine.ranking import (
     MODE_RULES,
@@ -29,6 +29,7 @@ from matcher.engine.ranking import (
     exclusion,
     explain,
     rank,
+    sentences_of,
 )
 
 # Talent-only view of the mode rules (a demand that can host everything), used to pre-filter inside FAISS.
@@ -183,20 +184,48 @@ class PoolSearch:
             t = by_id[r.talent_id]
             if r.vector is None:  # the hand ranker's rows: the inputs a model would see, for the feedback log
                 r.vector = feature_vector(mode, t, r, demand, self.cfg.neighbours)
-            if learned is not None and r.eligible:
+            if learned is not None and r.ranker == learned.name:
                 r.contributions = learned.contributions(r.vector)
             out.append(Proposal(t, r, explain(demand, t, r, mode) if explain_results else r.as_dict()))
+        if explain_results:
+            self._align_unexplained(demand, out)
         return out, len(ranked)
+
+    def _align_unexplained(self, demand: DemandFacts, proposals: list[Proposal]) -> None:
+        """Rows that share no phrase with the demand get the best-aligned pair of sentences (demand sentence
+        ↔ profile sentence, cosine of their embeddings) as their reason. Sentence vectors are cached like
+        every other vector, so a list costs the encoding of its new sentences once."""
+        bare = [p for p in proposals if not p.explanation.get("matched_terms")]
+        wanted = sentences_of(demand.text, limit=6)
+        if not bare or not wanted:
+            return
+        q = self.embedder.encode_queries(wanted)
+        per_talent = [sentences_of(p.talent.text) for p in bare]
+        flat = [x for xs in per_talent for x in xs]
+        if not flat:
+            return
+        vecs = self.embedder.encode_passages(flat)
+        start = 0
+        for p, xs in zip(bare, per_talent, strict=True):
+            if not xs:
+                continue
+            sim = q @ vecs[start:start + len(xs)].T
+            start += len(xs)
+            i, j = np.unravel_index(int(np.argmax(sim)), sim.shape)
+            p.explanation["aligned"] = {"demand_sentence": wanted[int(i)], "talent_sentence": xs[int(j)],
+                                        "similarity": round(float(sim[i, j]), 3)}
 
     def _rescore(self, learned: LearnedRanker, mode: str, demand: DemandFacts, ranked: list[RankedTalent],
                  by_id: dict[int, TalentFacts]) -> list[RankedTalent]:
-        """Re-score the eligible candidates with the learned model (the excluded keep their place last)."""
+        """Re-order the best ``RERANK_WINDOW`` eligible candidates with the learned model; the rest keep the
+        hand order after them, the excluded their place last."""
         eligible = [r for r in ranked if r.eligible]
-        vectors = [feature_vector(mode, by_id[r.talent_id], r, demand, self.cfg.neighbours) for r in eligible]
-        for r, v, sc in zip(eligible, vectors, learned.score(ltr_matrix(vectors)), strict=True):
+        head, tail = eligible[:RERANK_WINDOW], eligible[RERANK_WINDOW:]
+        vectors = [feature_vector(mode, by_id[r.talent_id], r, demand, self.cfg.neighbours) for r in head]
+        for r, v, sc in zip(head, vectors, learned.score(ltr_matrix(vectors)), strict=True):
             r.hand_score, r.score, r.vector, r.ranker = r.score, float(sc), v, learned.name
-        eligible.sort(key=lambda r: (-r.score, r.talent_id))
-        return eligible + [r for r in ranked if not r.eligible]
+        head.sort(key=lambda r: (-r.score, r.talent_id))
+        return head + tail + [r for r in ranked if not r.eligible]
 
     def explain_one(self, demand: DemandFacts, talent_id: int, mode: str) -> dict[str, Any]:
         """Score and explanation of one chosen talent, normalised against the same candidate set a
@@ -223,6 +252,6 @@ class PoolSearch:
             raise KeyError(talent_id)  # removed while it was being scored
         if mine.vector is None:
             mine.vector = feature_vector(mode, self.facts[talent_id], mine, demand, self.cfg.neighbours)
-        if learned is not None and mine.eligible:
+        if learned is not None and mine.ranker == learned.name:
             mine.contributions = learned.contributions(mine.vector)
         return explain(demand, self.facts[talent_id], mine, mode)

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from matcher.config import Settings
 from matcher.engine.embedding import CachedEmbedder
 from matcher.engine.evaluation import evaluate, rank_variants
+from matcher.services import learning
 from matcher.services.importing import import_file
 from matcher.services.matching import build_pool, demand_facts
 from matcher.storage.db import Database
@@ -34,7 +35,9 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
 def run_eval(dataset: Path, settings: Settings, limit_demands: int | None = None, k: int = 100,
              run_out: Path | None = None, progress: bool = True,
              log: Callable[[str], None] = print,
-             embedder: CachedEmbedder | None = None) -> dict[str, dict[str, float]]:
+             embedder: CachedEmbedder | None = None, with_learned: bool = True) -> dict[str, dict[str, float]]:
+    """Metrics per ranking variant; a ``learned`` row too when ``matcher learn`` adopted a model (in
+    ``settings.var_dir``): the model is applied to the dataset's candidates and features as is."""
     qrels = load_qrels(dataset / "qrels.csv")
     with tempfile.TemporaryDirectory(prefix="matcher-eval-") as tmp:
         db = Database(f"sqlite:///{tmp}/eval.db")
@@ -44,7 +47,9 @@ def run_eval(dataset: Path, settings: Settings, limit_demands: int | None = None
             if not report.ok:
                 raise ValueError(f"{dataset}/{kind}.csv: " + "; ".join(str(e) for e in report.errors[:5]))
         pool = build_pool(settings, db, progress=progress, log=log, persist=False, embedder=embedder)
-        runs: dict[str, dict[str, list[str]]] = {v: {} for v in VARIANTS}
+        pool.learned = learning.load_current(settings) if with_learned else None
+        variant_names = (*VARIANTS, "learned") if pool.learned is not None else VARIANTS
+        runs: dict[str, dict[str, list[str]]] = {v: {} for v in variant_names}
         with db.session() as s:
             ext = {tid: ext_id for tid, ext_id in s.execute(select(Talent.id, Talent.external_id))}
             demands = list(s.scalars(select(Demand).order_by(Demand.id)))
@@ -53,9 +58,9 @@ def run_eval(dataset: Path, settings: Settings, limit_demands: int | None = None
             facts = [demand_facts(s, d) for d in demands]
         for d, f in tqdm(list(zip(demands, facts, strict=True)), desc="ranking demands", disable=not progress):
             variants = rank_variants(pool, f.text, k, demand=f)
-            for v in VARIANTS:
+            for v in variant_names:
                 runs[v][d.external_id] = [ext[i] for i in variants[v]]
-    results = {v: evaluate(runs[v], qrels) for v in VARIANTS}
+    results = {v: evaluate(runs[v], qrels) for v in variant_names}
     if run_out is not None:
         write_trec_run(run_out, runs["full"], tag="matcher-full")
     return results

@@ -62,7 +62,7 @@ def run_gate(settings: Settings, limit: int | None = None, tolerance: float = 0.
         for label, emb in embedders.items():
             t0 = time.perf_counter()
             per[label] = run_eval(dataset, settings, limit_demands=limit, progress=False, log=lambda _m: None,
-                                  embedder=emb)
+                                  embedder=emb, with_learned=False)
             log(f"{name} {label}: " + ", ".join(f"{v} nDCG@10 {m['ndcg@10']:.4f}" for v, m in per[label].items())
                 + f" ({time.perf_counter() - t0:.0f} s)")
         ok, why = gate_decision(per["fp32"], per["int8"], tolerance)

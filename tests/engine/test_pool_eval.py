@@ -187,3 +187,23 @@ def test_searches_survive_talents_removed_and_added_meanwhile(embedder, facts) -
             t.join()
     assert not errors, repr(errors[0])
     assert len(pool.facts) == len(facts)
+
+
+def test_every_proposal_has_a_reason(embedder, facts) -> None:
+    """Rows sharing no phrase with the demand are explained by their best-aligned pair of sentences."""
+    pool = TalentPool(embedder, None)
+    pool.load_or_build(facts)
+    colloquial = DemandFacts(id=9, text="Our gasifier keeps clogging at the slag tap. We need someone who knows ash "
+                             "melting behaviour.", city="太原", can_host_joint_post=True)
+    page, _ = pool.propose(colloquial, "flexible", k=10)
+    assert len(page) == 10
+    for p in page:
+        e = p.explanation
+        assert e["matched_terms"] or e.get("aligned"), e
+        if not e["matched_terms"]:
+            a = e["aligned"]
+            assert a["demand_sentence"] in colloquial.text and a["talent_sentence"] in p.talent.text
+            assert 0 < a["similarity"] <= 1
+    assert sum("aligned" in p.explanation for p in page) >= 5
+    plain, _ = pool.propose(_demand(GAS), "flexible", k=10)
+    assert all(p.explanation["matched_terms"] or p.explanation.get("aligned") for p in plain)
