@@ -1,0 +1,30 @@
+"""notebooks/evaluation.ipynb runs end to end on small settings (so it never goes stale), and is kept in
+git without outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from matcher.config import PROJECT_ROOT, Settings
+
+NOTEBOOK = PROJECT_ROOT / "notebooks" / "evaluation.ipynb"
+
+
+def test_the_evaluation_notebook_runs_on_small_settings(settings: Settings, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(not c.get("outputs") and c.get("execution_count") is None for c in code), \
+        "commit the notebook with its outputs stripped"
+    monkeypatch.setenv("NOTEBOOK_SMALL", "1")
+    monkeypatch.setenv("NOTEBOOK_OUT", str(tmp_path))
+    NotebookClient(nb, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
+    for chart in ("quality.png", "learned_vs_hand.png", "latency.png"):
+        assert (tmp_path / chart).stat().st_size > 10_000, chart
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "small settings" in printed and "hybrid" in printed and "decision" in printed
