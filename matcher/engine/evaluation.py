@@ -92,7 +92,7 @@ def rank_variants(pool: TalentPool, text: str, k: int, demand: DemandFacts | Non
             by_id = {t.id: t for t in talents}
             head = ranked[:RERANK_WINDOW]  # re-ordered as the service does; the rest keep the hand order
             vectors = [feature_vector(mode, by_id[r.talent_id], r, demand, pool.cfg.neighbours) for r in head]
-            scores = pool.learned.score(ltr_matrix(vectors))
+            scores = pool.learned.score(ltr_matrix(vectors), np.array([r.score for r in head]))
             tids = np.array([r.talent_id for r in head])
             rest = [r.talent_id for r in ranked[len(head):]]
             out["learned"] = (tids[np.lexsort((tids, -scores))].tolist() + rest)[:k]

@@ -43,6 +43,13 @@ LABELS: dict[str, str] = {
 #: candidate put it below plain retrieval on all three evaluation sets, CSL nDCG@10 0.561 vs 0.612).
 RERANK_WINDOW = 20
 
+#: The model learns a correction on top of the hand weights: training starts from ``RESIDUAL_SCALE`` ×
+#: the hand score (LightGBM ``init_score``) and the served score is that plus the trees' output. On the
+#: demo's history (874 held-out lists) nDCG@10 / MRR were 0.868 / 0.934 learning from scratch and
+#: 0.877 / 0.954 with scale 5 (0.876 with 10, 0.868 with 20): the model no longer has to rediscover
+#: what the hand weights already know, and where decisions say nothing it stays close to them.
+RESIDUAL_SCALE = 5.0
+
 #: +1: the score may only rise with it (semantic evidence must never count against a talent).
 MONOTONE: dict[str, int] = {"semantic": 1, "dense": 1, "lexical": 1}
 
@@ -121,15 +128,17 @@ def list_metrics(samples: Sequence[ListSample], scores: Sequence[np.ndarray]) ->
 
 
 def train(samples: Sequence[ListSample], features: Sequence[str] = FEATURES, position_debias: bool = True,
-          rounds: int = 300, seed: int = 0) -> Any:
-    """A lambdarank booster on these lists (positions given to LightGBM when ``position_debias``)."""
+          rounds: int = 300, seed: int = 0, residual_scale: float = RESIDUAL_SCALE) -> Any:
+    """A lambdarank booster on these lists (positions given to LightGBM when ``position_debias``),
+    starting from ``residual_scale`` × the hand scores."""
     import lightgbm as lgb
 
     X = np.vstack([s.X for s in samples])
     y = np.concatenate([s.label for s in samples])
     group = [len(s.ids) for s in samples]
     position = np.concatenate([s.position for s in samples]).astype(np.int32)
-    data = lgb.Dataset(X, label=y, group=group, feature_name=list(features),
+    init = np.concatenate([s.hand for s in samples]) * residual_scale if residual_scale else None
+    data = lgb.Dataset(X, label=y, group=group, feature_name=list(features), init_score=init,
                        position=position if position_debias else None, free_raw_data=False)
     params = {
         "objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "learning_rate": 0.05, "num_leaves": 15,
@@ -144,7 +153,8 @@ def train(samples: Sequence[ListSample], features: Sequence[str] = FEATURES, pos
 class LearnedRanker:
     """A trained booster at serving time: scores candidate feature rows, explains one row."""
 
-    def __init__(self, model_text: str, version: str, features: Sequence[str] = FEATURES) -> None:
+    def __init__(self, model_text: str, version: str, features: Sequence[str] = FEATURES,
+                 residual_scale: float = 0.0) -> None:
         import lightgbm as lgb
 
         self.booster = lgb.Booster(model_str=model_text)
@@ -152,23 +162,28 @@ class LearnedRanker:
             raise ValueError(f"model features {self.booster.feature_name()} do not match {list(features)}")
         self.version = version
         self.features = tuple(features)
+        self.residual_scale = residual_scale
 
     @property
     def name(self) -> str:
         return f"ltr-{self.version}"
 
-    def score(self, X: np.ndarray) -> np.ndarray:
+    def score(self, X: np.ndarray, hand: np.ndarray) -> np.ndarray:
+        """Scores of feature rows ``X`` whose hand-weighted scores are ``hand``."""
         if not len(X):
             return np.zeros(0)
-        return np.asarray(self.booster.predict(X, num_threads=1), dtype=np.float64)
+        out = np.asarray(self.booster.predict(X, num_threads=1), dtype=np.float64)
+        return out + self.residual_scale * np.asarray(hand, dtype=np.float64)
 
-    def contributions(self, x: Mapping[str, float]) -> list[Contribution]:
-        """Each feature's share of this row's score under the model (SHAP values from ``pred_contrib``;
-        they add up to the score with the model's base value, listed last)."""
+    def contributions(self, x: Mapping[str, float], hand: float) -> list[Contribution]:
+        """The hand score's share and each feature's correction under the model (SHAP values from
+        ``pred_contrib``); with the model's base value, listed last, they add up to the score."""
         row = matrix([x], self.features)
         contrib = np.asarray(self.booster.predict(row, pred_contrib=True, num_threads=1))[0]
         out = [Contribution(f, LABELS.get(f, f), float(x.get(f, 0.0)), float(c))
                for f, c in zip(self.features, contrib[:-1], strict=True) if abs(c) >= 1e-4]
         out.sort(key=lambda c: -abs(c.contribution))
+        if self.residual_scale:
+            out.insert(0, Contribution("hand", "手工权重得分", float(hand), self.residual_scale * float(hand)))
         out.append(Contribution("base", "模型基准分", 1.0, float(contrib[-1])))
         return out

@@ -185,7 +185,7 @@ class PoolSearch:
             if r.vector is None:  # the hand ranker's rows: the inputs a model would see, for the feedback log
                 r.vector = feature_vector(mode, t, r, demand, self.cfg.neighbours)
             if learned is not None and r.ranker == learned.name:
-                r.contributions = learned.contributions(r.vector)
+                r.contributions = learned.contributions(r.vector, r.hand_score or 0.0)
             out.append(Proposal(t, r, explain(demand, t, r, mode) if explain_results else r.as_dict()))
         if explain_results:
             self._align_unexplained(demand, out)
@@ -222,7 +222,8 @@ class PoolSearch:
         eligible = [r for r in ranked if r.eligible]
         head, tail = eligible[:RERANK_WINDOW], eligible[RERANK_WINDOW:]
         vectors = [feature_vector(mode, by_id[r.talent_id], r, demand, self.cfg.neighbours) for r in head]
-        for r, v, sc in zip(head, vectors, learned.score(ltr_matrix(vectors)), strict=True):
+        hand = np.array([r.score for r in head])
+        for r, v, sc in zip(head, vectors, learned.score(ltr_matrix(vectors), hand), strict=True):
             r.hand_score, r.score, r.vector, r.ranker = r.score, float(sc), v, learned.name
         head.sort(key=lambda r: (-r.score, r.talent_id))
         return head + tail + [r for r in ranked if not r.eligible]
@@ -253,5 +254,5 @@ class PoolSearch:
         if mine.vector is None:
             mine.vector = feature_vector(mode, self.facts[talent_id], mine, demand, self.cfg.neighbours)
         if learned is not None and mine.ranker == learned.name:
-            mine.contributions = learned.contributions(mine.vector)
+            mine.contributions = learned.contributions(mine.vector, mine.hand_score or 0.0)
         return explain(demand, self.facts[talent_id], mine, mode)

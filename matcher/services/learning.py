@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.config import Settings
-from matcher.engine.ltr import FEATURES, LearnedRanker, list_metrics, train
+from matcher.engine.ltr import FEATURES, RESIDUAL_SCALE, LearnedRanker, list_metrics, train
 from matcher.services.feedback import training_lists
 from matcher.storage.db import Database
 
@@ -63,7 +63,8 @@ def load_current(settings: Settings) -> LearnedRanker | None:
     directory = models_dir(settings) / str(version)
     try:
         meta = json.loads((directory / "meta.json").read_text())
-        return LearnedRanker((directory / "model.txt").read_text(), str(version), meta["features"])
+        return LearnedRanker((directory / "model.txt").read_text(), str(version), meta["features"],
+                             float(meta.get("residual_scale", 0.0)))
     except (OSError, ValueError, KeyError) as exc:
         log.error("learned model %s unusable (%s); ranking with the hand weights", version, exc)
         return None
@@ -90,11 +91,11 @@ def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: 
                               f"{min_lists} needed); the hand weights stay in force")
         log.info("learn: %s", result["decision"])
         return result
-    booster = train(train_lists, position_debias=position_debias, rounds=rounds)
+    booster = train(train_lists, position_debias=position_debias, rounds=rounds, residual_scale=RESIDUAL_SCALE)
     model_text = booster.model_to_string()
     hand = list_metrics(test_lists, [x.hand for x in test_lists])
-    ranker = LearnedRanker(model_text, "candidate")
-    learned = list_metrics(test_lists, [ranker.score(x.X) for x in test_lists])
+    ranker = LearnedRanker(model_text, "candidate", residual_scale=RESIDUAL_SCALE)
+    learned = list_metrics(test_lists, [ranker.score(x.X, x.hand) for x in test_lists])
     result.update({"hand": {"ndcg10": round(hand["ndcg10"], 4), "mrr": round(hand["mrr"], 4)},
                    "learned": {"ndcg10": round(learned["ndcg10"], 4), "mrr": round(learned["mrr"], 4)},
                    "held_out_lists_with_a_positive": hand["lists"]})
@@ -108,6 +109,7 @@ def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: 
     (directory / "model.txt").write_text(model_text)
     meta = {"version": version, "features": list(FEATURES), "library": f"lightgbm {lightgbm.__version__}",
             "objective": "lambdarank", "position_debias": position_debias, "rounds": rounds,
+            "residual_scale": RESIDUAL_SCALE,
             "trained_at": _now(), "train_window": [_iso(train_lists[0].at), _iso(train_lists[-1].at)],
             "test_window": [_iso(test_lists[0].at), _iso(test_lists[-1].at)],
             "metrics": {"hand": result["hand"], "learned": result["learned"]},
