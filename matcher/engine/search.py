@@ -179,13 +179,17 @@ class PoolSearch:
         if learned is not None:
             ranked = self._rescore(learned, mode, demand, ranked, by_id)
         page = ranked[offset:offset + k]
+        for r in page:
+            if r.vector is None:  # the hand ranker's rows: the inputs a model would see, for the feedback log
+                r.vector = feature_vector(mode, by_id[r.talent_id], r, demand, self.cfg.neighbours)
+        if learned is not None:
+            mine = [r for r in page if r.ranker == learned.name]
+            for r, c in zip(mine, learned.contributions_many([r.vector or {} for r in mine],
+                                                              [r.hand_score or 0.0 for r in mine]), strict=True):
+                r.contributions = c
         out = []
         for r in page:
             t = by_id[r.talent_id]
-            if r.vector is None:  # the hand ranker's rows: the inputs a model would see, for the feedback log
-                r.vector = feature_vector(mode, t, r, demand, self.cfg.neighbours)
-            if learned is not None and r.ranker == learned.name:
-                r.contributions = learned.contributions(r.vector, r.hand_score or 0.0)
             out.append(Proposal(t, r, explain(demand, t, r, mode) if explain_results else r.as_dict()))
         if explain_results:
             self._align_unexplained(demand, out)
