@@ -71,7 +71,7 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> str:
     write(tmp)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
-    digest = _sha256(tmp)
+    digest = sha256_file(tmp)
     os.replace(tmp, path)
     fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -253,7 +253,7 @@ class VectorIndex:
             raise IndexCorrupt(f"manifest format {manifest.format} (expected {MANIFEST_FORMAT})")
         for name, digest in manifest.files.items():
             path = directory / name
-            if not path.exists() or _sha256(path) != digest:
+            if not path.exists() or sha256_file(path) != digest:
                 raise IndexCorrupt(f"{name} missing or its checksum does not match the manifest")
         path = directory / INDEX_FILE
         try:
@@ -290,7 +290,7 @@ class VectorIndex:
             return np.fromiter(sorted(self._ids), dtype=np.int64)
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

@@ -15,7 +15,6 @@ Export uses torch's TorchScript-based exporter (no extra packages); quantisation
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,6 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from matcher.engine.index import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,6 @@ INT8_KEEP_FP32: tuple[str, ...] = ()
 
 def onnx_dir(model_dir: Path) -> Path:
     return model_dir / "onnx"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _read_meta(directory: Path) -> dict[str, object]:
