@@ -145,7 +145,7 @@ def test_any_damage_a_crash_can_leave_means_a_rebuild(embedder, facts, tmp_path:
     shutil.copytree(saved, lying)
     (lying / "neighbours.npz").write_bytes(b"PK\x03\x04 truncated")
     manifest = json.loads((lying / "manifest.json").read_text())
-    from matcher.engine.index import _sha256
+    from matcher.engine.index import sha256_file as _sha256
 
     manifest["files"]["neighbours.npz"] = _sha256(lying / "neighbours.npz")
     (lying / "manifest.json").write_text(json.dumps(manifest))
