@@ -103,15 +103,6 @@ def export_fp32(model_dir: Path, target: Path) -> Path:
     return target
 
 
-def weight_matmuls(path: Path) -> list[str]:
-    """Names of the MatMul nodes that multiply by a stored weight (the ones worth quantising)."""
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
-    weights = {init.name for init in model.graph.initializer}
-    return [n.name for n in model.graph.node if n.op_type == "MatMul" and any(i in weights for i in n.input)]
-
-
 def quantize_int8(fp32: Path, target: Path, keep_fp32: Sequence[str] = INT8_KEEP_FP32,
                   activations: bool = True) -> Path:
     """Dynamic int8: per-channel symmetric int8 weights, activations quantised per batch at run time.
