@@ -16,10 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import console, errors
-from api.routers import demands, matches, rounds, system, talents
+from api.routers import demands, matches, me, rounds, system, talents
 from matcher.config import Settings, get_settings
 from matcher.engine.pool import TalentPool
-from matcher.services import feed, jobs, learning
+from matcher.services import duplicates, feed, jobs, learning
 from matcher.services.feed import FeedFollower
 from matcher.services.matching import build_pool, warm_open_demands
 from matcher.services.runtime import Runtime
@@ -76,6 +76,9 @@ def _load_pool(app: FastAPI, settings: Settings) -> None:
         runtime.pool = pool
         runtime.status = f"ready ({len(pool.facts)} talents)"
         log.info("matching index %s", runtime.status)
+        found = duplicates.scan_once(app.state.db, pool)
+        if found is not None:
+            log.info("first duplicate scan: %s", found)
         warm_open_demands(app.state.db, pool)
     except Exception as exc:  # keep serving; /ready reports the failure
         runtime.status = f"failed: {exc}"
@@ -147,7 +150,8 @@ def create_app(settings: Settings | None = None, load_pool: bool = True) -> Fast
     errors.install(app, html_error=console.error_page, html_prefixes=console.web.PREFIXES)
     errors.document_errors(app)
     console.install(app)
-    for r in (system.router, demands.router, matches.router, rounds.router, talents.router, console.router):
+    for r in (system.router, demands.router, matches.router, rounds.router, talents.router, me.router,
+              console.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from matcher.domain import Role
 from matcher.engine.pool import TalentPool
+from matcher.errors import Forbidden
 from matcher.services.access import Actor, authenticate
 from matcher.storage.db import Database
 from matcher.validation import MAX_ID, MAX_OFFSET
@@ -19,6 +21,7 @@ MatchId = Annotated[int, Path(ge=1, le=MAX_ID)]
 TalentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 RoundId = Annotated[int, Path(ge=1, le=MAX_ID)]
 JobId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PairId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
@@ -36,7 +39,7 @@ def get_pool(request: Request) -> TalentPool | None:
     return pool
 
 
-def get_actor(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Actor:
+def _authenticated(request: Request, creds: HTTPAuthorizationCredentials | None) -> Actor:
     db: Database = request.app.state.db
     # Bearer tokens only: the console's session cookie is not an API credential (a page on another
     # site could otherwise make the browser call the API with it).
@@ -44,8 +47,30 @@ def get_actor(request: Request, creds: HTTPAuthorizationCredentials | None = Dep
         return authenticate(s, creds.credentials if creds else None)
 
 
+def get_actor(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Actor:
+    """A staff or organisation account. A talent's token opens only ``/api/v1/me`` (their own record): one
+    gate here instead of a talent case in every service."""
+    actor = _authenticated(request, creds)
+    if actor.role == Role.TALENT:
+        raise Forbidden("talent accounts use /api/v1/me (their own record)")
+    return actor
+
+
+def get_any_actor(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Actor:
+    return _authenticated(request, creds)
+
+
+def get_talent_actor(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Actor:
+    actor = _authenticated(request, creds)
+    if actor.role != Role.TALENT:
+        raise Forbidden(f"/api/v1/me is for talent accounts; you are '{actor.role}'")
+    return actor
+
+
 # The dependencies as annotated types, so a route reads ``db: DbDep, actor: ActorDep`` (as in
 # full-stack-fastapi-template's api/deps.py).
 DbDep = Annotated[Database, Depends(get_db)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
+TalentActorDep = Annotated[Actor, Depends(get_talent_actor)]
+AnyActorDep = Annotated[Actor, Depends(get_any_actor)]  # any signed-in account, talents included
 PoolDep = Annotated[TalentPool | None, Depends(get_pool)]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from matcher.domain import FlexibleForm, Mode, Sector
+from matcher.domain import FlexibleForm, Mode, Sector, TieKind
 from matcher.validation import MAX_BUDGET, MAX_ID, MAX_MONTHS, MAX_REWARD, check_text
 
 T = TypeVar("T")
@@ -175,3 +175,65 @@ class UserIn(RequestModel):
     display_name: Line = Field(default="", max_length=100)
     enterprise: Line | None = Field(default=None, max_length=200)
     intermediary: Line | None = Field(default=None, max_length=200)
+
+
+class TalentSelfPatch(RequestModel):
+    """What a talent corrects in their own record (``/api/v1/me``); omitted fields stay as they are."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "profile": "长期从事煤气化与灰渣黏温特性研究，主持气化炉长周期运行技术攻关。",
+        "research_fields": ["煤气化", "灰熔融性"], "mode_capacity": {"flexible": 2, "tech_vp": 1},
+        "flexible_forms": ["advisory", "project"], "available_from": "2027-01-01",
+    }]})
+    not_null = ("profile", "research_fields", "achievements", "mode_capacity", "flexible_forms", "province_ties",
+                "tie_detail", "phone", "email", "city", "in_province")
+
+    profile: Text | None = Field(default=None, min_length=10, max_length=20000)
+    research_fields: list[Annotated[Line, Field(min_length=1, max_length=100)]] | None = Field(default=None,
+                                                                                              max_length=30)
+    achievements: Text | None = Field(default=None, max_length=20000)
+    mode_capacity: dict[Mode, Annotated[int, Field(ge=0, le=10)]] | None = None
+    flexible_forms: list[FlexibleForm] | None = Field(default=None, max_length=4)
+    available_from: date | None = None
+    available_until: date | None = None
+    province_ties: list[TieKind] | None = Field(default=None, max_length=3)
+    tie_detail: Line | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=30, pattern=r"^[0-9+\-() ]*$")
+    email: str | None = Field(default=None, max_length=120, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    city: Line | None = Field(default=None, max_length=50)
+    in_province: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, as the service stores them (enum members as their values)."""
+        out: dict[str, Any] = {}
+        for k in self.model_fields_set:
+            v = getattr(self, k)
+            if k == "mode_capacity" and v is not None:
+                v = {str(m.value if hasattr(m, "value") else m): n for m, n in v.items()}
+            elif k in ("flexible_forms", "province_ties") and v is not None:
+                v = [str(x.value if hasattr(x, "value") else x) for x in v]
+            out[k] = v
+        return out
+
+
+class ConsentIn(RequestModel):
+    purpose: Literal["propose", "contact"]
+    granted: bool
+
+
+class AnswerIn(RequestModel):
+    answer: Literal["accepted", "declined"]
+    note: Text = Field(default="", max_length=1000)
+
+
+class InviteIn(RequestModel):
+    days: int = Field(default=14, ge=1, le=90, description="days the code stays valid")
+
+
+class InvitationAcceptIn(RequestModel):
+    code: str = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+class DuplicateDecisionIn(RequestModel):
+    decision: Literal["merge", "distinct"]
+    keep: Id | None = Field(default=None, description="for a merge: the record kept (default: the older one)")

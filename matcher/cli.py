@@ -51,7 +51,8 @@ def demo_seed(talents: int = typer.Option(None, help="number of talents (default
 
     s = get_settings()
     result = seed_demo(_db(), talents=talents or s.demo_talents, demands=demands or s.demo_demands,
-                       seed=seed if seed is not None else s.demo_seed, batch_size=batch_size)
+                       seed=seed if seed is not None else s.demo_seed, batch_size=batch_size,
+                       duplicates=s.demo_duplicates, namesakes=s.demo_namesakes)
     typer.echo(json.dumps(result))
 
 
@@ -318,6 +319,24 @@ def bench_round(specs: str = typer.Option("300x2000,3000x100000", help="demands 
     run_round_benchmark(get_settings(), [(a, b) for a, b in pairs], log=typer.echo, time_limit=time_limit)
 
 
+@app.command("dedup-eval")
+def dedup_eval(talents: int = typer.Option(2000, help="demo talents"),
+               duplicates: int = typer.Option(40, help="seeded duplicates (true pairs)"),
+               namesakes: int = typer.Option(20, help="seeded namesakes (different people, same name)"),
+               seed: int = typer.Option(None, help="generator seed (default: the demo's)"),
+               no_vectors: bool = typer.Option(False, "--no-vectors", help="names and contacts only")) -> None:
+    """Precision and recall of the duplicate finder on demo talents with seeded duplicates and namesakes.
+    The last line is the figures as JSON."""
+    from matcher.tools.dedup_eval import run
+
+    result = run(get_settings(), talents=talents, n_duplicates=duplicates, namesakes=namesakes, seed=seed,
+                 with_vectors=not no_vectors, log=typer.echo)
+    for kind in ("missed_examples", "false_examples"):
+        for ex in result.pop(kind):
+            typer.echo(f"{kind[:-9]}: {ex}")
+    typer.echo(json.dumps(result, ensure_ascii=False))
+
+
 @app.command("serve")
 def serve(prepare: bool = typer.Option(False, help="create the database and load the demo data first"),
           host: str = typer.Option(None), port: int = typer.Option(None),
@@ -333,7 +352,7 @@ def serve(prepare: bool = typer.Option(False, help="create the database and load
         from matcher.tools.seeding import seed_demo
 
         seed_demo(db, talents=s.demo_talents, demands=s.demo_demands, seed=s.demo_seed,
-                  log=lambda m: typer.echo(m))
+                  log=lambda m: typer.echo(m), duplicates=s.demo_duplicates, namesakes=s.demo_namesakes)
         tokens = ensure_demo_users(db)
         if tokens and s.demo_history:
             _demo_history_and_learning()

@@ -55,8 +55,15 @@ class Settings(BaseSettings):
     demo_talents: int = 2000
     demo_demands: int = 300
     demo_seed: int = 20261126
+    demo_duplicates: int = Field(default=40, ge=0, description="Demo talents written twice, as another list would "
+                                 "carry them (the duplicate finder's seeded test; README 'One person, one record').")
+    demo_namesakes: int = Field(default=20, ge=0, description="Demo people who share a talent's name (not duplicates).")
     demo_history: bool = Field(default=True, description="`matcher serve --prepare` also simulates six months of "
                                "decisions on the demo and trains the ranker on them (docs/learning.md).")
+    propose_pending: bool = Field(default=True, description="Propose talents who have not yet answered the consent "
+                                  "question (imported records). The demo's default: the office's lists were "
+                                  "collected for this programme and each talent is invited to decide; contact "
+                                  "data is never released without an explicit consent (matcher/privacy.py).")
     cookie_secure: bool = Field(default=False, description="Mark the console cookie Secure (set it behind https).")
     feed_interval: float = Field(default=1.0, gt=0, description="Seconds between reads of the change feed.")
     workers: int = Field(default=0, ge=0, le=32, description="Worker processes of `matcher serve`; 0 = one per "

@@ -51,6 +51,7 @@ class Role(StrEnum):
     INTERMEDIARY = "intermediary"
     OFFICIAL = "official"
     ADMIN = "admin"
+    TALENT = "talent"  # a talent signed in with an invitation: their own record only
 
 
 class DemandStatus(StrEnum):
@@ -115,6 +116,7 @@ LABELS: dict[str, str] = {
     Role.INTERMEDIARY: "中介机构",
     Role.OFFICIAL: "审核人员",
     Role.ADMIN: "管理员",
+    Role.TALENT: "人才",
     "system": "系统",
     MatchStatus.SHORTLISTED: "候选",
     MatchStatus.SUBMITTED: "待审核",
@@ -143,6 +145,13 @@ LABELS: dict[str, str] = {
     "no_reward": "不予奖补",
     "close": "关闭需求",
     "round_propose": "批量匹配推荐",
+    "answer": "人才答复",
+    "talent_edit": "人才修改资料",
+    "consent": "授权变更",
+    "talent_withdraw": "人才撤回",
+    "invite": "发出邀请",
+    "merge": "合并重复记录",
+    "distinct": "确认非同一人",
     DemandStatus.OPEN: "已出榜",
     DemandStatus.TAKEN_UP: "已揭榜",
     DemandStatus.MATCHED: "已匹配",

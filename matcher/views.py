@@ -50,6 +50,12 @@ class TalentView(View):
     phone: str
     email: str
     contact_masked: bool
+    # Approved on a demand of the caller's, but the talent did not consent to releasing contact data.
+    contact_via_office: bool = False
+    consent_propose: str = "pending"
+    consent_contact: str = "pending"
+    available_from: str | None = None
+    available_until: str | None = None
 
 
 class DemandView(View):
@@ -155,3 +161,72 @@ class RoundView(View):
     created_by: int | None
     created_at: str | None
     finished_at: str | None
+
+
+class ConsentView(View):
+    """One consent as it stands, with the text and its version (what the talent agrees to)."""
+
+    purpose: Literal["propose", "contact"]
+    label: str
+    state: Literal["pending", "granted", "withdrawn"]
+    at: str | None  # when it was last given or withdrawn
+    text: str
+    text_version: str
+
+
+class AccessLogView(View):
+    """Who saw or was given the talent's contact data, when, and for which demand."""
+
+    at: str | None
+    action: str
+    action_label: str
+    actor_role: str
+    actor_name: str
+    demand_id: int | None
+    demand_title: str | None
+
+
+class MyProposalView(View):
+    """A proposal of this talent that reached the contact stage, as the talent sees it."""
+
+    match_id: int
+    demand_id: int
+    demand_title: str
+    demand_description: str
+    enterprise: str | None
+    city: str
+    mode: str
+    status: str
+    answer: Literal["pending", "accepted", "declined"]
+    answered_by: str | None
+    can_answer: bool
+    updated_at: str | None
+
+
+class MyRecordView(View):
+    """Everything the platform holds about the signed-in talent, as it holds it (contact data included)."""
+
+    talent: TalentView
+    withdrawn: bool
+    withdrawn_at: str | None
+    consents: list[ConsentView]
+    in_pool: bool  # proposed to enterprises right now
+    key_phrases: list[str]  # what the engine picks out of the profile (lexical weight)
+    sentences: list[str]  # the sentences the explanation aligns with demands' sentences
+
+
+class InvitationView(View):
+    talent_id: int
+    code: str = Field(description="shown once; the talent signs in with it at /invite or "
+                                  "POST /api/v1/invitations/accept")
+    expires_at: str | None
+
+
+class DuplicatePairView(View):
+    id: int
+    a: TalentView
+    b: TalentView
+    score: float
+    evidence: dict[str, Any]
+    status: Literal["open", "merged", "distinct"]
+    decided_at: str | None

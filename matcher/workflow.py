@@ -35,6 +35,7 @@ DEMAND_TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
 
 MATCH_TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("contact", (M.SHORTLISTED, M.REJECTED), "", (Role.INTERMEDIARY,)),  # "" = state unchanged
+    Transition("answer", (M.SHORTLISTED, M.REJECTED), "", (Role.TALENT,)),  # the talent's own answer
     Transition("submit", (M.SHORTLISTED,), M.SUBMITTED, (Role.INTERMEDIARY,)),
     Transition("resubmit", (M.REJECTED,), M.RESUBMITTED, (Role.INTERMEDIARY,)),
     Transition("approve", (M.SUBMITTED, M.RESUBMITTED), M.APPROVED, (Role.OFFICIAL,)),

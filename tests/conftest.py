@@ -115,6 +115,7 @@ def start_server(var: Path, settings: Settings, prepare: bool = True, timeout: f
     env = {**os.environ, "MATCHER_VAR_DIR": str(var), "MATCHER_DEMO_TALENTS": "300", "MATCHER_DEMO_DEMANDS": "40",
            "MATCHER_WORKERS": "1",  # one process unless a test asks for more (`--workers`)
            "MATCHER_DEMO_HISTORY": "0",  # no simulated history unless a test asks for it
+           "MATCHER_DEMO_DUPLICATES": "12", "MATCHER_DEMO_NAMESAKES": "6",
            "MATCHER_MODEL_CACHE_DIR": str(settings.model_cache_dir), "MATCHER_DATABASE_URL": database_url,
            **env_extra}
     env.pop("DATABASE_URL", None)
@@ -149,11 +150,21 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, settings) -> Iterator[
 
 
 TOKENS = {"official": "demo-official", "admin": "demo-admin", "enterprise": "demo-enterprise",
-          "intermediary": "demo-intermediary"}
+          "intermediary": "demo-intermediary", "talent": "demo-talent"}
 
 
 def auth(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+def talent_signs_in(call: Any, talent_id: int) -> dict[str, str]:
+    """An official invites the talent, the talent redeems the code; returns the talent's auth header.
+    ``call(method, path, role_or_None, json=...)`` is the test's HTTP helper (in-process or live)."""
+    inv = call("POST", f"/api/v1/talents/{talent_id}/invitations", "official", json={"days": 3})
+    assert inv.status_code == 201, inv.text
+    accepted = call("POST", "/api/v1/invitations/accept", None, json={"code": inv.json()["code"]})
+    assert accepted.status_code == 200, accepted.text
+    return {"Authorization": f"Bearer {accepted.json()['token']}"}
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """The web console (Chinese), server-rendered, one module per area: ``auth`` (sign in and out),
 ``enterprise`` (demands, posting, the demand page), ``intermediary`` (board, take-up, shortlist),
-``matches`` (lists, review queue, one match and its actions), ``official`` (dashboard, imports, rounds).
+``matches`` (lists, review queue, one match and its actions), ``official`` (dashboard, imports, rounds,
+duplicates, invitations), ``talent`` (the talent's own page, invitation sign-in).
 Forms parse into the API's request models and call the same services; a domain error on a console
 path becomes the one HTML error page (``api/errors.py``)."""
 
@@ -8,11 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.console import auth, enterprise, intermediary, matches, official
+from api.console import auth, enterprise, intermediary, matches, official, talent
 from api.console.web import error_page, guard, install
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(guard)])
-for area in (auth, enterprise, intermediary, matches, official):
+for area in (auth, enterprise, intermediary, matches, official, talent):
     router.include_router(area.router)
 
 __all__ = ["error_page", "install", "router"]

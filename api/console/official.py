@@ -1,10 +1,11 @@
-"""Officials: the statistics dashboard, imports with their progress and report, and matching rounds."""
+"""Officials: the statistics dashboard, imports with their progress and report, matching rounds, probable
+duplicates (merge or keep apart) and invitations for talents."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import forms
@@ -15,7 +16,8 @@ from api.schemas import RoundIn
 from matcher.domain import Sector
 from matcher.errors import Invalid
 from matcher.reference import region
-from matcher.services import jobs, stats
+from matcher.services import duplicates as dup_svc
+from matcher.services import invitations, jobs, stats
 from matcher.services import rounds as round_svc
 from matcher.validation import MAX_ID
 
@@ -72,3 +74,35 @@ async def start_round(request: Request) -> Response:
         raise Invalid("；".join(errors.values()))
     r = schedule_round(request.app.state, actor(request), round_svc.RoundParams(**body.model_dump()))
     return back(f"/console/rounds/{r['id']}", "已开始匹配，刷新查看进度")
+
+
+@router.get("/console/duplicates", response_class=HTMLResponse)
+def duplicates_page(request: Request,
+                    status: Annotated[str, Query(pattern="^(open|merged|distinct)$")] = "open") -> HTMLResponse:
+    who = actor(request)
+    pairs, total = dup_svc.list_pairs(request.app.state.db, who, status=status, limit=100)
+    return page(request, "duplicates.html", who, title="疑似重复", pairs=pairs, total=total, show=status)
+
+
+@router.post("/console/duplicates/scan", response_model=None)
+def duplicates_scan(request: Request) -> Response:
+    state = request.app.state
+    out = dup_svc.scan(state.db, state.runtime.ready_pool(), actor(request))
+    return back("/console/duplicates", f"已检查 {out['records']} 条记录，新发现 {out['new_pairs']} 对疑似重复")
+
+
+@router.post("/console/duplicates/{pair_id}", response_model=None)
+def duplicates_decide(request: Request, pair_id: Annotated[int, Path(ge=1, le=MAX_ID)], decision: str = Form(...),
+                      keep: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None) -> Response:
+    state = request.app.state
+    dup_svc.decide(state.db, state.runtime.ready_pool(), actor(request), pair_id, decision, keep)
+    return back("/console/duplicates", "已合并为一条记录" if decision == "merge" else "已标记为不同的人")
+
+
+@router.post("/console/invitations", response_class=HTMLResponse)
+def invite(request: Request, talent_id: Annotated[int, Form(ge=1, le=MAX_ID)]) -> HTMLResponse:
+    who = actor(request)
+    inv = invitations.invite(request.app.state.db, who, talent_id)
+    pairs, total = dup_svc.list_pairs(request.app.state.db, who, status="open", limit=100)
+    return page(request, "duplicates.html", who, title="疑似重复", pairs=pairs, total=total, show="open",
+                invitation=inv)

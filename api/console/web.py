@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from matcher.domain import Role, label
-from matcher.errors import DomainError, Unauthorized
+from matcher.errors import DomainError, Forbidden, Unauthorized
 from matcher.reference import region
 from matcher.services import sessions
 from matcher.services.access import Actor
@@ -23,8 +23,9 @@ TEMPLATES.env.filters["zh"] = lambda v: label(v) if v else ""
 TEMPLATES.env.globals["region"] = region  # the region's wording in pages: {{ region().ties_title }}
 COOKIE = "matcher_session"
 ROLE_HOME: dict[str, str] = {Role.ENTERPRISE: "/console/demands", Role.INTERMEDIARY: "/console/board",
-                             Role.OFFICIAL: "/console/reviews", Role.ADMIN: "/console/import"}
-PREFIXES = ("/console", "/login", "/logout")
+                             Role.OFFICIAL: "/console/reviews", Role.ADMIN: "/console/import",
+                             Role.TALENT: "/console/me"}
+PREFIXES = ("/console", "/login", "/logout", "/invite")
 
 
 class LoginRequired(Exception):
@@ -47,7 +48,12 @@ def signed_in(request: Request) -> sessions.SignedIn:
 
 
 def actor(request: Request) -> Actor:
-    return signed_in(request).actor
+    """The signed-in account. A talent's session opens only their own page (``/console/me``): one gate
+    here instead of a talent case in every page."""
+    who = signed_in(request).actor
+    if who.role == Role.TALENT and not request.url.path.startswith("/console/me"):
+        raise Forbidden("人才账号只能访问“我的信息”页面")
+    return who
 
 
 def same_origin(request: Request) -> bool:
@@ -62,7 +68,7 @@ async def guard(request: Request) -> None:
     carry the CSRF token of the signed-in session."""
     if request.method != "POST":
         return
-    if request.url.path == "/login":
+    if request.url.path in ("/login", "/invite"):
         if not same_origin(request):
             raise ForgedRequest
         return

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.deps import ActorDep
+from api.deps import AnyActorDep
 
 router = APIRouter(tags=["system"])
 
@@ -43,12 +43,13 @@ def ready(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
 
-@router.get("/api/v1/me", summary="Who the token belongs to")
-def me(actor: ActorDep) -> dict[str, Any]:
+@router.get("/api/v1/me", summary="Who the token belongs to (a talent's own record: /api/v1/me/record)")
+def me(actor: AnyActorDep) -> dict[str, Any]:
     return {
         "user_id": actor.user_id,
         "role": actor.role,
         "name": actor.name,
         "enterprise_id": actor.enterprise_id,
         "intermediary_id": actor.intermediary_id,
+        "talent_id": actor.talent_id,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
@@ -13,15 +13,15 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from api.background import schedule_import
-from api.deps import ActorDep, DbDep, JobId, Limit, Offset, TalentId
-from api.schemas import Page, UserIn
+from api.deps import ActorDep, DbDep, JobId, Limit, Offset, PairId, PoolDep, TalentId
+from api.schemas import DuplicateDecisionIn, Page, UserIn
 from matcher.domain import Role, Sector
 from matcher.errors import Invalid
-from matcher.services import jobs, talents
+from matcher.services import duplicates, jobs, talents
 from matcher.services.access import require
 from matcher.services.exporting import export_xlsx
 from matcher.services.users import create_user, deactivate_user, rotate_token
-from matcher.views import JobView, TalentView
+from matcher.views import DuplicatePairView, JobView, TalentView
 
 router = APIRouter(prefix="/api/v1", tags=["talents and administration"])
 
@@ -110,3 +110,22 @@ def export(db: DbDep, actor: ActorDep, with_contact: bool = False) -> Any:
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         background=BackgroundTask(Path(name).unlink),
     )
+
+
+@router.get("/duplicates", response_model=Page[DuplicatePairView],
+            summary="Probable duplicate talent records with the evidence — officials and admins")
+def list_duplicates(db: DbDep, actor: ActorDep, status: Literal["open", "merged", "distinct"] | None = "open",
+                    limit: Limit = 50, offset: Offset = 0) -> Any:
+    items, total = duplicates.list_pairs(db, actor, status=status, limit=limit, offset=offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.post("/duplicates/scan", summary="Look for probable duplicates now (imports do it themselves) — officials")
+def scan_duplicates(db: DbDep, actor: ActorDep, pool: PoolDep) -> dict[str, int]:
+    return duplicates.scan(db, pool, actor)
+
+
+@router.post("/duplicates/{pair_id}/decision", response_model=DuplicatePairView,
+             summary="Merge the two records (one person) or mark them as different people — officials")
+def decide_duplicate(db: DbDep, actor: ActorDep, pool: PoolDep, pair_id: PairId, body: DuplicateDecisionIn) -> Any:
+    return duplicates.decide(db, pool, actor, pair_id, body.decision, body.keep)

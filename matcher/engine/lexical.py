@@ -180,3 +180,25 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top])]
         top = top[scores[top] > 0]
         return ids_arr[top], scores[top].astype(np.float32)
+
+    def key_phrases(self, text: str, limit: int = 12, stop: frozenset[str] = frozenset()) -> list[str]:
+        """The words of ``text`` that weigh most in lexical matching (jieba words of two characters or
+        more, ranked by count × the pool's IDF of the word as an n-gram): what a talent reads as "the
+        phrases the engine picks out of my profile". Words the pool has never seen get the median IDF."""
+        import jieba
+
+        vec = self._vec
+        vocab = vec.vocabulary_ if vec is not None else {}
+        idf = vec.idf_ if vec is not None else None
+        counts: dict[str, int] = {}
+        for w in jieba.cut(text):
+            w = w.strip()
+            if len(w) >= 2 and w not in stop and re.fullmatch(r"[0-9A-Za-z\u4e00-\u9fff]+", w) and not w.isdigit():
+                counts[w] = counts.get(w, 0) + 1
+        default = float(np.median(idf)) if idf is not None and len(idf) else 1.0
+
+        def weight(w: str) -> float:
+            j = vocab.get(_normalise(w))
+            return counts[w] * (float(idf[j]) if j is not None and idf is not None else default)
+
+        return sorted(counts, key=lambda w: (-weight(w), text.index(w)))[:limit]

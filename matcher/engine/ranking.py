@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -39,6 +40,9 @@ class TalentFacts:
     patents: int = 0
     projects: int = 0
     employer_enterprise_id: int | None = None
+    available_from: date | None = None
+    available_until: date | None = None
+    same_person: tuple[int, ...] = ()  # other records that probably hold this person (open duplicate pairs)
 
 
 @dataclass(frozen=True)
@@ -64,15 +68,26 @@ class RankingConfig:
     tech_vp_load_penalty: float = 0.04  # per post already held (platform or elsewhere)
     senior_title_bonus: float = 0.005  # small on purpose: contribution counts more than titles
     # Cluster support: a talent whose nearest colleagues (by profile vector) also score high for this
-    # demand gains weight × their mean semantic score. Measured on the CSL set: nDCG@10 0.615 → 0.642.
+    # demand gains weight × their mean semantic score.
     graph_k: int = 10
     graph_weight: float = 1.0
     # Scaling to the pool (None: the fixed weights above). The features and the cluster support are
     # measured in units of the semantic resolution at the top of this candidate set — the median gap
     # between consecutive semantic scores among the best 20 — so they reorder near-equals and never
-    # outweigh a clear semantic difference, whatever the pool's size or density.
-    feature_gaps: float | None = None  # the largest single bonus (0.03) is worth this many gaps
-    graph_gaps: float | None = None  # one standard deviation of cluster support is worth this many gaps
+    # outweigh a clear semantic difference, whatever the pool's size or density. Chosen on the three
+    # evaluation sets (docs/learning.md, "Never worse than retrieval"): fixed weights lifted CSL
+    # (nDCG@10 0.612 → 0.639) but cost the small pool (0.953 → 0.947) and the demo (0.933 → 0.928); with
+    # these the full ranking is at least the hybrid on all three. The policy features (ties, proximity,
+    # evidence, title, load) only break near-ties: how much they should count is what the learned
+    # ranker takes from officials' decisions (engine/ltr.py), not a hand-set guess.
+    feature_gaps: float | None = 0.05  # the largest single bonus (0.03) is worth this many gaps
+    graph_gaps: float | None = 2.0  # one standard deviation of cluster support is worth this many gaps
+    # Cluster support by the demand's length: full weight up to ``graph_short_chars[0]`` characters, none
+    # from ``graph_short_chars[1]``, linear between (None: every demand). A title or a one-line problem
+    # carries little evidence of its own, so the experts around a candidate add some; a long description
+    # already pins the problem, and its neighbours pull toward the general field instead (demo set:
+    # any cluster support lowered nDCG@10, by 0.0003 at 0.25 gaps to 0.0016 at 2).
+    graph_short_chars: tuple[int, int] | None = (60, 100)
     # The region's geography and wording (data/regions/…): adjacent cities for proximity, provinces near
     # enough for on-site service, the label of the ties feature. Defaults: the configured region.
     neighbours: dict[str, tuple[str, ...]] = field(default_factory=lambda: region().neighbours)
@@ -102,6 +117,7 @@ class RankedTalent:
     hand_score: float | None = None  # the hand-weighted score, kept when a learned model re-scores
     ranker: str = "hand"
     vector: dict[str, float] | None = None  # the learned ranker's inputs (engine/ltr.py), when computed
+    model_adjust: tuple[float, float] = (0.0, 1.0)  # how the learned ranker scaled this row's correction
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +150,15 @@ def _not_own_employer(d: DemandFacts, t: TalentFacts, cfg: RankingConfig) -> str
         return "人才为发榜企业本单位人员（利益冲突）"
     if t.id in d.declined_talent_ids:
         return "人才已婉拒该需求"
+    return None
+
+
+def _available(d: DemandFacts, t: TalentFacts, cfg: RankingConfig) -> str | None:
+    today = date.today()
+    if t.available_from is not None and today < t.available_from:
+        return f"本人{t.available_from.isoformat()}起方可服务"
+    if t.available_until is not None and today > t.available_until:
+        return f"本人可服务时间已于{t.available_until.isoformat()}结束"
     return None
 
 
@@ -172,10 +197,26 @@ def _flexible(d: DemandFacts, t: TalentFacts, cfg: RankingConfig) -> str | None:
 
 
 MODE_RULES: dict[str, tuple[Rule, ...]] = {
-    Mode.TECH_VP: (_not_own_employer, _tech_vp),
-    Mode.DUAL_APPOINTMENT: (_not_own_employer, _dual),
-    Mode.FLEXIBLE: (_not_own_employer, _flexible),
+    Mode.TECH_VP: (_not_own_employer, _available, _tech_vp),
+    Mode.DUAL_APPOINTMENT: (_not_own_employer, _available, _dual),
+    Mode.FLEXIBLE: (_not_own_employer, _available, _flexible),
 }
+
+
+def one_per_person(ranked: list[RankedTalent], facts: Mapping[int, TalentFacts]) -> list[RankedTalent]:
+    """Drop a candidate when a record that probably holds the same person ranks above it (a list must
+    never propose one person twice). Excluded rows are kept, with the reason, for ``include_excluded``."""
+    out: list[RankedTalent] = []
+    kept: dict[int, int] = {}  # talent id -> its position in the output
+    for r in ranked:
+        f = facts.get(r.talent_id)
+        twin = next((o for o in (f.same_person if f else ()) if o in kept), None)
+        if twin is not None and r.eligible:
+            r.eligible, r.excluded_by = False, f"疑似与已推荐的人才（编号{twin}）为同一人，待审核人员核对"
+        if r.eligible:
+            kept[r.talent_id] = len(out)
+        out.append(r)
+    return out
 
 
 def demand_exclusion(mode: str, demand: DemandFacts) -> str | None:
@@ -270,6 +311,15 @@ def cluster_support(ids: Sequence[int], semantic: np.ndarray,
     return out
 
 
+def graph_share(text: str, cfg: RankingConfig) -> float:
+    """The share (0–1) of the cluster-support weight a demand of this length gets."""
+    if cfg.graph_short_chars is None:
+        return 1.0
+    lo, hi = cfg.graph_short_chars
+    n = len(text)
+    return 1.0 if n <= lo else 0.0 if n >= hi else (hi - n) / (hi - lo)
+
+
 def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: np.ndarray,
          lexical: np.ndarray, cfg: RankingConfig, include_excluded: bool = False,
          use_features: bool = True, neighbours: Callable[[int], Iterable[int]] | None = None,
@@ -281,17 +331,21 @@ def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: 
     semantic = fuse(np.asarray(dense, dtype=np.float64), np.asarray(lexical, dtype=np.float64),
                     cfg.dense_weight)
     support = None
-    if neighbours is not None and cfg.graph_k > 0 and cfg.graph_weight > 0:
+    share = graph_share(demand.text, cfg)
+    g_weight = cfg.graph_weight * share
+    if neighbours is not None and cfg.graph_k > 0 and g_weight > 0:
         support = cluster_support([t.id for t in talents], semantic, neighbours, cfg.graph_k)
-    f_scale, g_weight = 1.0, cfg.graph_weight
+    f_scale = 1.0
     if cfg.feature_gaps is not None or cfg.graph_gaps is not None:
         top = np.argsort(-semantic, kind="stable")[:20]
         gap = float(np.median(-np.diff(semantic[top]))) if len(top) > 1 else 0.0
-        if cfg.feature_gaps is not None:
+        # A zero gap means the semantic scores cannot tell the candidates apart at all (a tiny or
+        # uniform pool): the features then decide at their plain weights.
+        if cfg.feature_gaps is not None and gap > 0:
             f_scale = cfg.feature_gaps * gap / 0.03
         if cfg.graph_gaps is not None and support is not None:
             spread = float(np.std(support[top]))
-            g_weight = cfg.graph_gaps * gap / spread if spread > 1e-9 else 0.0
+            g_weight = share * cfg.graph_gaps * gap / spread if spread > 1e-9 else 0.0
     out: list[RankedTalent] = []
     for i, t in enumerate(talents):
         reason = exclusion(mode, demand, t, cfg)
@@ -312,12 +366,13 @@ def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: 
 
 
 # ----------------------------------------------------------------- explanation
-_STOP = frozenset((
+STOPWORDS = frozenset((
     "我们", "公司", "企业", "需要", "希望", "专家", "技术", "问题", "进行", "开展", "提出",
     "方案", "相关", "以及", "方面", "研究", "工作", "系统", "主要", "目前", "现有", "实现",
     "提高", "建立", "优化", "项目", "方式", "提供", "采用", "通过", "导致", "影响", "一个",
     "没有", "能够", "万元", "周期", "预算", "预计", "省内外", "欢迎", "揭榜", "个月", "科技",
-    "副总", "双聘", "柔性", "顾问", "指导", "合作",
+    "副总", "双聘", "柔性", "顾问", "指导", "合作", "长期", "从事", "主持", "参与", "负责", "领域", "取得",
+    "成果", "发表", "论文", "获得", "担任", "教授", "研究员", "博士",
 ))
 _WORDLIKE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff]+$")
 _SENT = re.compile(r"[^。；;！？\n]+[。；;！？]?")
@@ -347,7 +402,7 @@ def matched_terms(demand_text: str, talent_text: str, limit: int = 8) -> list[st
                 phrase += words[j]
                 j += 1
         i = j
-        if len(phrase) < 2 or phrase in _STOP or phrase in found or phrase.isdigit() or phrase not in talent_text:
+        if len(phrase) < 2 or phrase in STOPWORDS or phrase in found or phrase.isdigit() or phrase not in talent_text:
             continue
         found.append(phrase)
     found.sort(key=lambda w: (-len(w), demand_text.index(w)))

@@ -28,6 +28,7 @@ from matcher.engine.ranking import (
     demand_exclusion,
     exclusion,
     explain,
+    one_per_person,
     rank,
     sentences_of,
 )
@@ -178,6 +179,10 @@ class PoolSearch:
         learned = self.learned
         if learned is not None:
             ranked = self._rescore(learned, mode, demand, ranked, by_id)
+        if any(by_id[r.talent_id].same_person for r in ranked):
+            ranked = one_per_person(ranked, by_id)
+            ranked = (sorted(ranked, key=lambda r: not r.eligible) if include_excluded
+                      else [r for r in ranked if r.eligible])
         page = ranked[offset:offset + k]
         for r in page:
             if r.vector is None:  # the hand ranker's rows: the inputs a model would see, for the feedback log
@@ -185,7 +190,8 @@ class PoolSearch:
         if learned is not None:
             mine = [r for r in page if r.ranker == learned.name]
             for r, c in zip(mine, learned.contributions_many([r.vector or {} for r in mine],
-                                                              [r.hand_score or 0.0 for r in mine]), strict=True):
+                                                              [r.hand_score or 0.0 for r in mine],
+                                                              [r.model_adjust for r in mine]), strict=True):
                 r.contributions = c
         out = []
         for r in page:
@@ -227,8 +233,9 @@ class PoolSearch:
         head, tail = eligible[:RERANK_WINDOW], eligible[RERANK_WINDOW:]
         vectors = [feature_vector(mode, by_id[r.talent_id], r, demand, self.cfg.neighbours) for r in head]
         hand = np.array([r.score for r in head])
-        for r, v, sc in zip(head, vectors, learned.score(ltr_matrix(vectors), hand), strict=True):
-            r.hand_score, r.score, r.vector, r.ranker = r.score, float(sc), v, learned.name
+        scores, adjust = learned.rescore(ltr_matrix(vectors), hand)
+        for r, v, sc, a in zip(head, vectors, scores, adjust, strict=True):
+            r.hand_score, r.score, r.vector, r.ranker, r.model_adjust = r.score, float(sc), v, learned.name, a
         head.sort(key=lambda r: (-r.score, r.talent_id))
         return head + tail + [r for r in ranked if not r.eligible]
 
@@ -258,5 +265,5 @@ class PoolSearch:
         if mine.vector is None:
             mine.vector = feature_vector(mode, self.facts[talent_id], mine, demand, self.cfg.neighbours)
         if learned is not None and mine.ranker == learned.name:
-            mine.contributions = learned.contributions(mine.vector, mine.hand_score or 0.0)
+            mine.contributions = learned.contributions(mine.vector, mine.hand_score or 0.0, mine.model_adjust)
         return explain(demand, self.facts[talent_id], mine, mode)

@@ -5,7 +5,9 @@ Rules (in the core library, so the API, console and exports share them):
 - intermediaries see open demands and the demands they have taken up;
 - officials and admins see everything; only officials review;
 - a talent's phone and email are masked for enterprises and intermediaries until an official has
-  approved a match of that talent on a demand the caller can see; officials and admins see them.
+  approved a match of that talent on a demand the caller can see *and* the talent consented to the
+  release (otherwise the caller is told to go through the office); officials and admins see them;
+- a talent (role ``talent``) sees and edits only their own record (``services/me.py``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from matcher.domain import DemandStatus, Role
 from matcher.errors import Forbidden, NotFound, Unauthorized
+from matcher.privacy import ConsentState
 from matcher.services.users import DEMO_PREFIX, hash_token, is_demo_database
-from matcher.storage.models import Demand, Match, Talent, User
+from matcher.storage.models import Demand, Match, PersonalDataAccess, Talent, User
 from matcher.views import TalentView
 from matcher.workflow import APPROVED_OR_LATER
 
@@ -31,6 +34,7 @@ class Actor:
     enterprise_id: int | None = None
     intermediary_id: int | None = None
     name: str = ""
+    talent_id: int | None = None  # role "talent": the record this account is
 
     @property
     def sees_everything(self) -> bool:
@@ -52,7 +56,7 @@ def authenticate(session: Session, token: str | None) -> Actor:
 
 
 def actor_of(user: User) -> Actor:
-    return Actor(user.id, user.role, user.enterprise_id, user.intermediary_id, user.display_name)
+    return Actor(user.id, user.role, user.enterprise_id, user.intermediary_id, user.display_name, user.talent_id)
 
 
 def require(actor: Actor, *roles: str) -> None:
@@ -78,20 +82,34 @@ def visible_demand(session: Session, actor: Actor, demand_id: int) -> Demand:
     return d
 
 
-def contacts_visible(session: Session, actor: Actor, talent_ids: Iterable[int]) -> set[int]:
-    """The talents among ``talent_ids`` whose contact data the actor may see (one query for a page)."""
+def approved_for(session: Session, actor: Actor, talent_ids: Iterable[int]) -> dict[int, int]:
+    """Per talent among ``talent_ids``, a demand the actor can see on which an official approved a match of
+    that talent (what would release the contact data, given the talent's consent)."""
     ids = {int(t) for t in talent_ids}
-    if actor.sees_everything:
-        return ids
     if not ids or actor.role not in (Role.ENTERPRISE, Role.INTERMEDIARY):
-        return set()
-    q = select(Match.talent_id).join(Demand, Demand.id == Match.demand_id).where(
+        return {}
+    q = select(Match.talent_id, Match.demand_id).join(Demand, Demand.id == Match.demand_id).where(
         Match.talent_id.in_(ids), Match.status.in_(APPROVED_OR_LATER))
     if actor.role == Role.ENTERPRISE:
         q = q.where(Demand.enterprise_id == actor.enterprise_id)
     else:
         q = q.where(Demand.intermediary_id == actor.intermediary_id)
-    return set(session.scalars(q))
+    return {tid: did for tid, did in session.execute(q.order_by(Match.id))}
+
+
+def contacts_visible(session: Session, actor: Actor, talent_ids: Iterable[int]) -> set[int]:
+    """The talents among ``talent_ids`` whose contact data the actor may see (one query for a page): all
+    for officials; for the enterprise and the intermediary of a demand, those approved on it who consented
+    to the release (``privacy.py``)."""
+    ids = {int(t) for t in talent_ids}
+    if actor.sees_everything:
+        return ids
+    approved = approved_for(session, actor, ids)
+    if not approved:
+        return set()
+    consented = session.scalars(select(Talent.id).where(
+        Talent.id.in_(list(approved)), Talent.consent_contact == ConsentState.GRANTED, Talent.withdrawn_at.is_(None)))
+    return set(consented)
 
 
 def contact_visible(session: Session, actor: Actor, talent_id: int) -> bool:
@@ -115,7 +133,15 @@ def mask_email(email: str) -> str:
 
 
 def talent_view(session: Session, actor: Actor, t: Talent, contact: bool | None = None) -> TalentView:
+    """The talent as ``actor`` may see it. Contact data shown to an enterprise or an intermediary is
+    logged for the talent to read (who, when, for which demand)."""
     show = contact_visible(session, actor, t.id) if contact is None else contact
+    via_office = False
+    if actor.role in (Role.ENTERPRISE, Role.INTERMEDIARY):
+        approved = approved_for(session, actor, [t.id])
+        if show and t.id in approved:
+            log_access(session, t.id, "viewed", actor, approved[t.id])
+        via_office = not show and t.id in approved
     return TalentView(
         id=t.id, external_id=t.external_id, name=t.name, affiliation=t.affiliation,
         institution_type=t.institution_type, title=t.title, title_level=t.title_level, sector=t.sector,
@@ -124,4 +150,12 @@ def talent_view(session: Session, actor: Actor, t: Talent, contact: bool | None 
         flexible_forms=t.flexible_forms or [], city=t.city, in_province=t.in_province,
         province_ties=t.province_ties or [], tie_detail=t.tie_detail,
         phone=t.phone if show else mask_phone(t.phone), email=t.email if show else mask_email(t.email),
-        contact_masked=not show)
+        contact_masked=not show, contact_via_office=via_office, consent_propose=t.consent_propose,
+        consent_contact=t.consent_contact, available_from=t.available_from.isoformat() if t.available_from else None,
+        available_until=t.available_until.isoformat() if t.available_until else None)
+
+
+def log_access(session: Session, talent_id: int, action: str, actor: Actor, demand_id: int | None = None) -> None:
+    """One row of the log the talent reads (``personal_data_access``), in the caller's transaction."""
+    session.add(PersonalDataAccess(talent_id=talent_id, action=action, actor_user_id=actor.user_id,
+                                   actor_role=actor.role, actor_name=actor.name, demand_id=demand_id))

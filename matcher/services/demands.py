@@ -20,9 +20,8 @@ from matcher.services.access import (
     visible_demand,
 )
 from matcher.services.audit import record
-from matcher.services.feed import talents_changed
 from matcher.services.feedback import ImpressionBuffer
-from matcher.services.matching import current_loads, demand_facts, demand_text, to_facts
+from matcher.services.matching import demand_facts, demand_text, refresh_talents
 from matcher.services.runtime import ready
 from matcher.services.runtime import require as require_pool
 from matcher.services.transitions import change_state
@@ -137,12 +136,8 @@ def _transition(db: Database, actor: Actor, demand_id: int, action: str,
                actor_role=actor.role, before={"status": before}, after={"status": target})
         s.refresh(d)
         talent_ids = list(s.scalars(select(Match.talent_id).where(Match.demand_id == demand_id)))
-        talents_changed(s, talent_ids)  # their loads changed: every process's pool re-reads them
-        pool = ready(pool)
-        if pool is not None and talent_ids:
-            loads = current_loads(s, talent_ids)
-            talents = s.scalars(select(Talent).where(Talent.id.in_(talent_ids)))
-            pool.upsert([to_facts(t, loads.get(t.id)) for t in talents])
+        if talent_ids:  # their loads changed: this pool now, every other process's through the feed
+            refresh_talents(s, pool, talent_ids)
         return demand_view(d)
 
 

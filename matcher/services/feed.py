@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from matcher.engine.pool import TalentPool
 from matcher.storage.db import Database
-from matcher.storage.models import Talent, TalentChange
+from matcher.storage.models import TalentChange
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class FeedFollower:
 
     def poll(self) -> int:
         """Apply new changes; returns how many talents were reloaded."""
-        from matcher.services.matching import current_loads, to_facts
+        from matcher.services.matching import pool_facts
 
         since = datetime.now(UTC) - timedelta(seconds=self.window)
         with self.db.session() as s:
@@ -63,11 +63,9 @@ class FeedFollower:
                 self._forget(since)
                 return 0
             ids = {tid for _, tid, _ in fresh}
-            loads = current_loads(s, ids)
-            talents = list(s.scalars(select(Talent).where(Talent.id.in_(ids))))
-        live = {t.id: to_facts(t, loads.get(t.id)) for t in talents if t.active}
+            live, gone = pool_facts(s, ids)
         upserts = [f for i, f in live.items() if self.pool.facts.get(i) != f]
-        removals = [i for i in ids if i not in live and i in self.pool.facts]
+        removals = [i for i in gone if i in self.pool.facts]
         if upserts:
             self.pool.upsert(upserts)
         if removals:

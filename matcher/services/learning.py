@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.config import Settings
-from matcher.engine.ltr import FEATURES, RESIDUAL_SCALE, LearnedRanker, list_metrics, train
+from matcher.engine.ltr import CORRECTION_GAPS, FEATURES, RESIDUAL_SCALE, LearnedRanker, list_metrics, train
 from matcher.services.feedback import training_lists
 from matcher.storage.db import Database
 
@@ -64,7 +64,7 @@ def load_current(settings: Settings) -> LearnedRanker | None:
     try:
         meta = json.loads((directory / "meta.json").read_text())
         return LearnedRanker((directory / "model.txt").read_text(), str(version), meta["features"],
-                             float(meta.get("residual_scale", 0.0)))
+                             float(meta.get("residual_scale", 0.0)), meta.get("correction_gaps"))
     except (OSError, ValueError, KeyError) as exc:
         log.error("learned model %s unusable (%s); ranking with the hand weights", version, exc)
         return None
@@ -94,7 +94,7 @@ def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: 
     booster = train(train_lists, position_debias=position_debias, rounds=rounds, residual_scale=RESIDUAL_SCALE)
     model_text = booster.model_to_string()
     hand = list_metrics(test_lists, [x.hand for x in test_lists])
-    ranker = LearnedRanker(model_text, "candidate", residual_scale=RESIDUAL_SCALE)
+    ranker = LearnedRanker(model_text, "candidate", residual_scale=RESIDUAL_SCALE, correction_gaps=CORRECTION_GAPS)
     learned = list_metrics(test_lists, [ranker.score(x.X, x.hand) for x in test_lists])
     result.update({"hand": {"ndcg10": round(hand["ndcg10"], 4), "mrr": round(hand["mrr"], 4)},
                    "learned": {"ndcg10": round(learned["ndcg10"], 4), "mrr": round(learned["mrr"], 4)},
@@ -109,7 +109,7 @@ def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: 
     (directory / "model.txt").write_text(model_text)
     meta = {"version": version, "features": list(FEATURES), "library": f"lightgbm {lightgbm.__version__}",
             "objective": "lambdarank", "position_debias": position_debias, "rounds": rounds,
-            "residual_scale": RESIDUAL_SCALE,
+            "residual_scale": RESIDUAL_SCALE, "correction_gaps": CORRECTION_GAPS,
             "trained_at": _now(), "train_window": [_iso(train_lists[0].at), _iso(train_lists[-1].at)],
             "test_window": [_iso(test_lists[0].at), _iso(test_lists[-1].at)],
             "metrics": {"hand": result["hand"], "learned": result["learned"]},

@@ -11,11 +11,19 @@ from sqlalchemy.exc import IntegrityError
 from matcher.domain import DemandStatus, Mode, Role
 from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
-from matcher.services.access import Actor, can_see_demand, contacts_visible, require, talent_view, visible_demand
+from matcher.privacy import releases_contact
+from matcher.services.access import (
+    Actor,
+    can_see_demand,
+    contacts_visible,
+    log_access,
+    require,
+    talent_view,
+    visible_demand,
+)
 from matcher.services.audit import record
-from matcher.services.feed import talents_changed
 from matcher.services.feedback import record_decision
-from matcher.services.matching import current_loads, demand_facts, to_facts
+from matcher.services.matching import demand_facts, in_pool, refresh_talents
 from matcher.services.runtime import ready
 from matcher.services.transitions import change_state
 from matcher.storage.db import Database
@@ -52,13 +60,7 @@ def _visible_match(s: Any, actor: Actor, match_id: int) -> tuple[Match, Demand]:
 def _refresh_talent(s: Any, pool: TalentPool | None, talent_id: int) -> None:
     """Keep the engines' view of a talent's load current after an engagement changes: this process's
     pool at once, the other processes' through the change feed."""
-    talents_changed(s, [talent_id])
-    pool = ready(pool)
-    if pool is None:
-        return
-    t = s.get(Talent, talent_id)
-    if t is not None:
-        pool.upsert([to_facts(t, current_loads(s).get(talent_id))])
+    refresh_talents(s, pool, [talent_id])
 
 
 def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int, talent_id: int, mode: str,
@@ -73,6 +75,9 @@ def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: in
         t = s.get(Talent, talent_id)
         if t is None or not t.active:
             raise NotFound(f"talent {talent_id} not found", field="talent_id")
+        if not in_pool(t):
+            raise Conflict("this talent may not be proposed (no consent, withdrawn, or merged into another "
+                           "record)", field="talent_id")
         if s.scalar(select(Match.id).where(Match.demand_id == demand_id, Match.talent_id == talent_id,
                                            Match.mode == mode)):
             raise Conflict("this talent is already shortlisted for this demand and mode", field="talent_id")
@@ -163,11 +168,22 @@ def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, d
                         actor.user_id, reason)
         if decision == "approve":
             _mark_demand_matched(s, actor, d)
+            _release_contact(s, actor, m.talent_id, d)
         s.flush()
         if decision == "approve":
             _refresh_talent(s, pool, m.talent_id)
         s.refresh(m)
         return match_view(m)
+
+
+def _release_contact(s: Any, actor: Actor, talent_id: int, d: Demand) -> None:
+    """An approval releases the talent's contact data to the demand's enterprise and intermediary — only
+    with the talent's consent (``privacy.py``); a withdrawn talent cannot be approved at all."""
+    t = s.get(Talent, talent_id)
+    if t is None or t.withdrawn_at is not None:
+        raise Conflict("the talent withdrew from the platform; this match cannot be approved", field="talent_id")
+    if releases_contact(t):
+        log_access(s, t.id, "released", actor, d.id)
 
 
 def _mark_demand_matched(s: Any, actor: Actor, d: Demand) -> None:
@@ -246,6 +262,7 @@ def get_match(db: Database, actor: Actor, match_id: int) -> MatchView:
 
 def list_matches(db: Database, actor: Actor, *, status: str | None = None, demand_id: int | None = None,
                  mode: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[MatchView], int]:
+    require(actor, Role.ENTERPRISE, Role.INTERMEDIARY, Role.OFFICIAL, Role.ADMIN)
     stmt = select(Match).join(Demand, Demand.id == Match.demand_id)
     if actor.role == Role.ENTERPRISE:
         stmt = stmt.where(Demand.enterprise_id == actor.enterprise_id)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from matcher.config import Settings
+from matcher.config import Settings, get_settings
 from matcher.engine.embedding import CachedEmbedder, load_embedder
 from matcher.engine.pool import TalentPool
 from matcher.engine.ranking import DemandFacts, RankingConfig, TalentFacts
+from matcher.privacy import proposable
 from matcher.storage.db import Database
-from matcher.storage.models import Demand, Enterprise, Match, Talent
+from matcher.storage.models import Demand, DuplicatePair, Enterprise, Match, Talent
 from matcher.workflow import APPROVED_OR_LATER, ENDED_DEMANDS, LIVE_DEMANDS
 
 
@@ -39,22 +40,53 @@ def current_loads(session: Session, talent_ids: Iterable[int] | None = None) -> 
     return loads
 
 
-def to_facts(t: Talent, load: dict[str, int] | None = None) -> TalentFacts:
+def same_person_map(session: Session, talent_ids: Iterable[int] | None = None) -> dict[int, tuple[int, ...]]:
+    """Per talent, the other records an open probable-duplicate pair links it to (``services/duplicates``)."""
+    q = select(DuplicatePair.a_id, DuplicatePair.b_id).where(DuplicatePair.status == "open")
+    if talent_ids is not None:
+        ids = list(talent_ids)
+        q = q.where(or_(DuplicatePair.a_id.in_(ids), DuplicatePair.b_id.in_(ids)))
+    out: dict[int, list[int]] = defaultdict(list)
+    for a, b in session.execute(q):
+        out[a].append(b)
+        out[b].append(a)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def in_pool(t: Talent) -> bool:
+    """Whether the pool holds this talent (active, not withdrawn or merged, consent — ``privacy.py``)."""
+    return proposable(t, get_settings().propose_pending)
+
+
+def pool_facts(session: Session, talent_ids: Iterable[int]) -> tuple[dict[int, TalentFacts], set[int]]:
+    """The pool's facts for these talents, and those among them the pool must no longer hold."""
+    ids = list(talent_ids)
+    loads = current_loads(session, ids)
+    twins = same_person_map(session, ids)
+    talents = list(session.scalars(select(Talent).where(Talent.id.in_(ids))))
+    live = {t.id: to_facts(t, loads.get(t.id), twins.get(t.id, ())) for t in talents if in_pool(t)}
+    return live, {i for i in ids if i not in live}
+
+
+def to_facts(t: Talent, load: dict[str, int] | None = None, same_person: tuple[int, ...] = ()) -> TalentFacts:
     return TalentFacts(
         id=t.id, external_id=t.external_id, name=t.name, text=t.embedding_text(),
         institution_type=t.institution_type, title_level=t.title_level, sector=t.sector, city=t.city,
         in_province=t.in_province, province_ties=tuple(t.province_ties or ()),
         mode_capacity=dict(t.mode_capacity or {}), flexible_forms=tuple(t.flexible_forms or ()),
         load=dict(load or {}), external_engagements=t.external_engagements, patents=t.patents,
-        projects=t.projects, employer_enterprise_id=t.employer_enterprise_id)
+        projects=t.projects, employer_enterprise_id=t.employer_enterprise_id,
+        available_from=t.available_from, available_until=t.available_until, same_person=same_person)
 
 
 def all_talent_facts(session: Session, batch: int = 20000) -> list[TalentFacts]:
     loads = current_loads(session)
+    twins = same_person_map(session)
     out: list[TalentFacts] = []
     stmt = select(Talent).where(Talent.active.is_(True)).order_by(Talent.id).execution_options(yield_per=batch)
     for t in session.scalars(stmt):
-        out.append(to_facts(t, loads.get(t.id)))
+        if in_pool(t):
+            out.append(to_facts(t, loads.get(t.id), twins.get(t.id, ())))
     return out
 
 
@@ -107,3 +139,22 @@ def warm_open_demands(db: Database, pool: TalentPool) -> int:
     for start in range(0, len(texts), 64):
         pool.embedder.encode_queries(texts[start:start + 64])
     return len(texts)
+
+
+def refresh_talents(session: Session, pool: TalentPool | None, talent_ids: Iterable[int]) -> None:
+    """After a change to these talents (load, profile, consent, merge): this process's pool at once, the
+    other processes' through the change feed (written in the caller's transaction)."""
+    from matcher.services.feed import talents_changed
+    from matcher.services.runtime import ready
+
+    ids = list(talent_ids)
+    talents_changed(session, ids)
+    pool = ready(pool)
+    if pool is None:
+        return
+    live, gone = pool_facts(session, ids)
+    if live:
+        pool.upsert(list(live.values()))
+    removed = [i for i in gone if i in pool.facts]
+    if removed:
+        pool.remove(removed)

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 from matcher.domain import Role
 from matcher.engine.pool import TalentPool
 from matcher.errors import Invalid, NotFound
-from matcher.services import jobs
+from matcher.services import duplicates, jobs
 from matcher.services.access import Actor, require
 from matcher.services.importing import MAX_UPLOAD, import_file
 from matcher.services.matching import sync_pool
@@ -62,6 +62,9 @@ def run_import(db: Database, pool: Callable[[], TalentPool | None], job_id: int)
         if result["ok"] and params["kind"] == "talents" and live is not None:
             report("indexing", 0.5, force=True)
             result["index"] = sync_pool(db, live, progress=lambda f: report("indexing", 0.5 + 0.5 * f))
+        if result["ok"] and params["kind"] == "talents":
+            report("duplicates", 0.95, force=True)
+            result["duplicates"] = duplicates.scan(db, live)  # one person, one record: pairs for an official
         return result
 
     jobs.run(db, job_id, work)

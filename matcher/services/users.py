@@ -12,7 +12,7 @@ from matcher.domain import Role
 from matcher.errors import NotFound
 from matcher.services.audit import record
 from matcher.storage.db import Database
-from matcher.storage.models import ConsoleSession, Enterprise, InstanceFlag, Intermediary, User
+from matcher.storage.models import ConsoleSession, Enterprise, InstanceFlag, Intermediary, Talent, User
 
 DEMO_PREFIX = "demo-"
 
@@ -73,7 +73,27 @@ def ensure_demo_users(db: Database) -> dict[str, str]:
             create_user(db, f"demo_{username}", role, display_name=display, enterprise=ent, intermediary=agency,
                         token=token)
         tokens[username] = token
+    tokens["talent"] = _ensure_demo_talent(db, existing)
     return tokens
+
+
+def _ensure_demo_talent(db: Database, existing: set[str]) -> str:
+    """The demo's talent account (``demo-talent``): the first demo talent, as if they had redeemed an
+    invitation. Their consents stay as imported (pending), so the page asks them to decide."""
+    token = f"{DEMO_PREFIX}talent"
+    if "demo_talent" in existing:
+        return token
+    with db.session() as s:
+        t = s.scalar(select(Talent).order_by(Talent.id).limit(1))
+        if t is None:
+            return token
+        user = User(username="demo_talent", display_name=t.name, role=Role.TALENT.value, talent_id=t.id,
+                    token_hash=hash_token(token))
+        s.add(user)
+        s.flush()
+        record(s, action="create", entity="user", entity_id=user.id, after={"username": "demo_talent",
+                                                                            "role": "talent", "talent_id": t.id})
+    return token
 
 
 def _user(s: Session, username: str) -> User:

@@ -123,6 +123,17 @@ class Talent(Base):
     # Posts held outside this platform (e.g. already 科技副总 elsewhere): lowers tech_vp ranking.
     external_engagements: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Availability the talent states (None: open-ended); outside it the talent is not proposed.
+    available_from: Mapped[date | None] = mapped_column(Date)
+    available_until: Mapped[date | None] = mapped_column(Date)
+    # The talent's current consents (``consent.py``: pending / granted / withdrawn); the history of every
+    # consent given or withdrawn, with the version of the text, is in ``consents``.
+    consent_propose: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending", index=True)
+    consent_contact: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    # Set when the talent withdrew: contact data erased, name pseudonymised, record kept for the audit.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when an official merged this record into another one (the same person): never proposed again.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("talents.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -140,6 +151,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     intermediary_id: Mapped[int | None] = mapped_column(ForeignKey("intermediaries.id"))
+    talent_id: Mapped[int | None] = mapped_column(ForeignKey("talents.id"), index=True)  # role "talent"
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -291,3 +303,66 @@ class DecisionEvent(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     actor_user_id: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(20), default="live")
+
+
+class Consent(Base):
+    """Append-only: each consent a talent gave or withdrew, when, through whom, for which text version."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talent_id: Mapped[int] = mapped_column(ForeignKey("talents.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # propose / contact
+    granted: Mapped[bool] = mapped_column(Boolean)
+    text_version: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Invitation(Base):
+    """A one-time sign-in code an official issued for a talent record (stored hashed, expires)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talent_id: Mapped[int] = mapped_column(ForeignKey("talents.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class PersonalDataAccess(Base):
+    """Append-only log the talent can read: who saw or was given their contact data, when, for which
+    demand (PIPL's record of processing, from the talent's side)."""
+
+    __tablename__ = "personal_data_access"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    talent_id: Mapped[int] = mapped_column(ForeignKey("talents.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # viewed / exported / released
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(20), default="system")
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    demand_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class DuplicatePair(Base):
+    """Two talent records that probably hold one person, with the evidence, and an official's decision
+    (open / merged / distinct). ``a_id`` < ``b_id``; one row per pair."""
+
+    __tablename__ = "duplicate_pairs"
+    __table_args__ = (UniqueConstraint("a_id", "b_id", name="uq_duplicate_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    a_id: Mapped[int] = mapped_column(ForeignKey("talents.id"), index=True)
+    b_id: Mapped[int] = mapped_column(ForeignKey("talents.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from tqdm import tqdm
 
+from matcher.demo import duplicates as dup_gen
 from matcher.demo import generator
 from matcher.services.audit import record
 from matcher.storage.db import Database
@@ -23,8 +24,11 @@ from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, format_row
 
 
 def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size: int = 5000,
-              progress: bool = True, log: Callable[[str], None] = print) -> dict[str, int]:
-    """Idempotent: a database that already holds talents is left as it is (returns what it holds)."""
+              progress: bool = True, log: Callable[[str], None] = print, duplicates: int = 0,
+              namesakes: int = 0) -> dict[str, int]:
+    """Idempotent: a database that already holds talents is left as it is (returns what it holds).
+    ``duplicates`` of the talents are written a second time as another list would carry them, and
+    ``namesakes`` new people share a talent's name (``demo/duplicates.py``)."""
     with db.session() as s:
         have = s.scalar(select(func.count()).select_from(Talent)) or 0
         if have:
@@ -52,8 +56,11 @@ def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size
                after={"talents": talents, "demands": demands, "enterprises": len(companies)})
     bar = tqdm(total=talents, desc="talents", unit="row", disable=not progress, mininterval=1.0)
     batch: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
     for row, _topic in generator.iter_talents(seed, talents):
         row = dict(row)
+        if duplicates or namesakes:
+            kept.append(dict(row))
         employer = row.pop("_employer")
         row["employer_enterprise_id"] = employer_ids.get(employer) if employer else None
         batch.append(row)
@@ -61,11 +68,17 @@ def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size
             _insert_talents(db, batch)
             bar.update(len(batch))
             batch = []
+    extra, _truth = dup_gen.seeded(seed, kept, duplicates, namesakes)
+    for row in extra:
+        employer = row.pop("_employer", None)
+        row["employer_enterprise_id"] = employer_ids.get(employer) if employer else None
+        batch.append(row)
     if batch:
         _insert_talents(db, batch)
         bar.update(len(batch))
     bar.close()
-    return {"talents": talents, "demands": demands, "seeded": 1}
+    return {"talents": talents + len(extra), "demands": demands, "seeded": 1, "duplicates": duplicates,
+            "namesakes": namesakes}
 
 
 def _insert_talents(db: Database, batch: list[dict[str, Any]]) -> None:

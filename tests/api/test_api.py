@@ -16,7 +16,7 @@ from api.app import create_app
 from matcher.config import Settings
 from matcher.services.users import create_user
 from matcher.storage.db import Database
-from tests.conftest import api_client, auth, fresh_database_url
+from tests.conftest import api_client, auth, fresh_database_url, talent_signs_in
 
 ENTERPRISE = "潞安化工集团煤基清洁能源公司"
 
@@ -175,6 +175,11 @@ def test_full_story(client: TestClient) -> None:
                     headers=h("official"))
     assert r.json()["status"] == "approved"
     assert client.get(f"/api/v1/demands/{did}", headers=h("enterprise")).json()["status"] == "matched"
+    # The talent consents to the release (after the approval here; before it works the same way).
+    assert client.get(talent_url, headers=h("enterprise")).json()["contact_via_office"]
+    talent = talent_signs_in(lambda m, p, role, **kw: client.request(m, p, headers=h(role) if role else {}, **kw), tid)
+    assert client.post("/api/v1/me/consents", headers=talent,
+                       json={"purpose": "contact", "granted": True}).status_code == 200
     assert not client.get(talent_url, headers=h("enterprise")).json()["contact_masked"]
     assert not client.get(talent_url, headers=h("intermediary")).json()["contact_masked"]
     assert client.get(talent_url, headers=h("enterprise2")).json()["contact_masked"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import httpx
 
+from tests.conftest import talent_signs_in
+
 
 def test_story_over_http(live_server: str) -> None:
     server = live_server
-    def call(method: str, path: str, role: str, **kw):  # type: ignore[no-untyped-def]
-        r = httpx.request(method, server + path, headers={"Authorization": f"Bearer demo-{role}"}, timeout=30, **kw)
-        return r
+    def call(method: str, path: str, role: str | None, **kw):  # type: ignore[no-untyped-def]
+        headers = {"Authorization": f"Bearer demo-{role}"} if role else {}
+        return httpx.request(method, server + path, headers=headers, timeout=30, **kw)
 
     assert httpx.get(server + "/health").json() == {"status": "ok"}
     assert httpx.get(server + "/docs").status_code == 200
@@ -30,4 +32,12 @@ def test_story_over_http(live_server: str) -> None:
                 json={"plan": "项目合作，三个月内完成催化剂磨损分析"}).json()["status"] == "submitted"
     assert call("POST", f"/api/v1/matches/{mid}/review", "official",
                 json={"decision": "approve", "reason": "方向吻合"}).json()["status"] == "approved"
+    # Approved, but the talent has not agreed to release contact data: the enterprise goes via the office.
+    masked = call("GET", f"/api/v1/talents/{tid}", "enterprise").json()
+    assert masked["contact_masked"] and masked["contact_via_office"]
+    talent = talent_signs_in(call, tid)
+    r = httpx.post(server + "/api/v1/me/consents", headers=talent, json={"purpose": "contact", "granted": True})
+    assert r.status_code == 200 and r.json()["consents"][1]["state"] == "granted"
     assert not call("GET", f"/api/v1/talents/{tid}", "enterprise").json()["contact_masked"]
+    log = httpx.get(server + "/api/v1/me/access-log", headers=talent).json()
+    assert any(e["action"] == "viewed" and e["actor_role"] == "enterprise" and e["demand_id"] == did for e in log)

@@ -13,7 +13,7 @@ from matcher.domain import DemandStatus, MatchStatus, Role
 from matcher.errors import Conflict, Forbidden, NotFound
 from matcher.services import demands as demand_svc
 from matcher.services import matches as match_svc
-from matcher.services.access import can_see_demand, contacts_visible
+from matcher.services.access import can_see_demand, contacts_visible, talent_view
 from matcher.workflow import DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
 from tests.services import factories as f
 
@@ -84,10 +84,25 @@ def test_who_sees_contact_data(db, status: str) -> None:  # type: ignore[no-unty
     w = f.world(db)
     with db.session() as s:
         d = f.demand(s, w.ent, status="taken_up", intermediary_id=w.agency.id)
-        t = f.talent(s)
+        t = f.talent(s, consent_contact="granted")
         f.match(s, d, t, status=status)
         for who, sees in CONTACTS[status].items():
             assert (t.id in contacts_visible(s, w.actors[who], [t.id])) is sees, (status, who)
+
+
+@pytest.mark.parametrize("consent", ["pending", "withdrawn"])
+def test_approval_releases_no_contact_data_without_the_talents_consent(db, consent: str) -> None:  # type: ignore[no-untyped-def]
+    w = f.world(db)
+    with db.session() as s:
+        d = f.demand(s, w.ent, status="matched", intermediary_id=w.agency.id)
+        t = f.talent(s, consent_contact=consent)
+        f.match(s, d, t, status="approved")
+        for who in ("enterprise", "intermediary"):
+            assert t.id not in contacts_visible(s, w.actors[who], [t.id])
+            view = talent_view(s, w.actors[who], t)
+            assert view.contact_masked and view.contact_via_office and "13812345678" not in view.phone
+        assert t.id in contacts_visible(s, w.actors["official"], [t.id])  # the office can still reach them
+        assert not talent_view(s, w.actors["other_enterprise"], t).contact_via_office
 
 
 def test_only_the_taking_intermediary_acts_on_a_match(db) -> None:  # type: ignore[no-untyped-def]

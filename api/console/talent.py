@@ -1,0 +1,150 @@
+"""The talent's own page (role ``talent``): the record as held, corrections, consents, proposals to
+answer, downloads, the access log, withdrawal — and signing in with an invitation code."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
+
+from api import forms
+from api.console.web import COOKIE, actor, back, page
+from api.deps import MatchId
+from api.schemas import TalentSelfPatch
+from matcher.domain import FlexibleForm, Mode, Role, TieKind
+from matcher.errors import Invalid, Unauthorized
+from matcher.privacy import LABELS as PRIVACY_LABELS
+from matcher.services import invitations, me, sessions
+from matcher.services.access import require
+from matcher.tabular import split_list
+
+router = APIRouter()
+
+FIELD_LABELS = {
+    "profile": "个人简介", "research_fields": "研究方向", "achievements": "主要成果", "mode_capacity": "服务意愿",
+    "flexible_forms": "柔性服务形式", "available_from": "可服务起始日期", "available_until": "可服务截止日期",
+    "province_ties": "与本省渊源", "tie_detail": "渊源说明", "phone": "手机号", "email": "电子邮箱", "city": "所在城市",
+    "in_province": "是否在省内",
+}
+forms.LABELS.update({k: v for k, v in FIELD_LABELS.items() if k not in forms.LABELS})
+
+
+def _me(request: Request) -> Any:
+    who = actor(request)
+    require(who, Role.TALENT)
+    return who
+
+
+@router.get("/invite", response_class=HTMLResponse)
+def invite_form(request: Request) -> HTMLResponse:
+    return page(request, "invite.html", None, title="邀请码登录")
+
+
+@router.post("/invite")
+def invite_redeem(request: Request, code: str = Form(..., max_length=100)) -> Response:
+    try:
+        token = invitations.accept(request.app.state.db, code.strip())
+        session_id, _ = sessions.sign_in(request.app.state.db, token)
+    except Unauthorized as exc:
+        return page(request, "invite.html", None, status=401, title="邀请码登录", flash_kind="error",
+                    flash="邀请码无效、已使用或已过期，请联系省人才办重新发放" if "code" in exc.message
+                    else "该人才记录已不可用，请联系省人才办")
+    resp = page(request, "invite_done.html", None, title="欢迎", token=token)
+    resp.set_cookie(COOKIE, session_id, httponly=True, samesite="strict", max_age=sessions.SESSION_HOURS * 3600,
+                    secure=request.app.state.settings.cookie_secure)
+    return resp
+
+
+def _render(request: Request, status: int = 200, errors: dict[str, str] | None = None,
+            values: dict[str, Any] | None = None) -> HTMLResponse:
+    who = _me(request)
+    state = request.app.state
+    rec = me.get_record(state.db, who, state.runtime.ready_pool())
+    return page(request, "me.html", who, status=status, title="我的信息", rec=rec, t=rec.talent,
+                proposals=me.proposals(state.db, who), log=me.access_log(state.db, who), errors=errors or {},
+                values=values or {}, modes=[m.value for m in Mode], forms_all=[f.value for f in FlexibleForm],
+                ties_all=[x.value for x in TieKind], labels=PRIVACY_LABELS)
+
+
+@router.get("/console/me", response_class=HTMLResponse)
+def my_page(request: Request) -> HTMLResponse:
+    return _render(request)
+
+
+def _form_changes(form: Any) -> dict[str, Any]:
+    """The edit form as a full PATCH body: every field is sent (a blank one clears it)."""
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip()
+                              for k in ("profile", "achievements", "tie_detail", "phone", "email", "city")}
+    values["research_fields"] = split_list(str(form.get("research_fields") or ""))
+    values["flexible_forms"] = [str(v) for v in form.getlist("flexible_forms")]
+    values["province_ties"] = [str(v) for v in form.getlist("province_ties")]
+    values["in_province"] = form.get("in_province") == "1"
+    capacity = {}
+    for m in Mode:
+        raw = str(form.get(f"cap_{m.value}") or "0").strip() or "0"
+        capacity[m.value] = raw
+    values["mode_capacity"] = capacity
+    for k in ("available_from", "available_until"):
+        values[k] = str(form.get(k) or "").strip() or None
+    return values
+
+
+@router.post("/console/me", response_model=None)
+async def edit(request: Request) -> Response:
+    who = _me(request)
+    values = _form_changes(await request.form())
+    body, errors = forms.parse(TalentSelfPatch, values)
+    if body is None:
+        return _render(request, status=422, errors=errors, values=values)
+    state = request.app.state
+    changes = body.changes()
+    changes["mode_capacity"] = {k: v for k, v in changes["mode_capacity"].items() if v > 0}
+    try:
+        me.update(state.db, state.runtime.ready_pool(), who, changes)
+    except Invalid as exc:
+        return _render(request, status=422, errors={exc.field or "form": exc.message}, values=values)
+    return back("/console/me", "已保存，推荐将按新资料进行")
+
+
+@router.post("/console/me/consents", response_model=None)
+def consent(request: Request, purpose: str = Form(...), granted: str = Form(...)) -> Response:
+    state = request.app.state
+    me.set_consent(state.db, state.runtime.ready_pool(), _me(request), purpose, granted == "1")
+    return back("/console/me", "授权已更新" if granted == "1" else "已撤回该项授权")
+
+
+@router.post("/console/me/proposals/{match_id}", response_model=None)
+def answer(request: Request, match_id: MatchId, reply: str = Form(...),
+           note: str = Form("", max_length=1000)) -> Response:
+    me.answer(request.app.state.db, _me(request), match_id, reply, note.strip())
+    return back("/console/me", "已答复，中介机构会看到您的答复")
+
+
+@router.get("/console/me/export.json", response_model=None)
+def export_json(request: Request) -> Response:
+    data = me.export_data(request.app.state.db, _me(request))
+    return JSONResponse(data, headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
+
+
+@router.get("/console/me/export.xlsx", response_model=None)
+def export_xlsx(request: Request) -> Response:
+    who = _me(request)
+    fd, name = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    me.export_xlsx(request.app.state.db, who, Path(name))
+    return FileResponse(name, filename="my-data.xlsx", background=BackgroundTask(Path(name).unlink),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@router.post("/console/me/withdraw", response_model=None)
+def withdraw(request: Request, confirm: str = Form("")) -> Response:
+    if confirm != "撤回":
+        return back("/console/me", "请在确认框中输入“撤回”二字")
+    state = request.app.state
+    me.withdraw(state.db, state.runtime.ready_pool(), _me(request))
+    return RedirectResponse("/console/me?msg=" + "已撤回：不再推荐，联系方式已删除", status_code=303)

@@ -1,0 +1,77 @@
+"""Consent and the rules that follow from it (China's Personal Information Protection Law, 个人信息保护法).
+
+Two separate consents, each recorded with the version of the text the talent agreed to:
+
+- ``propose``: the platform may propose the talent to enterprises (ranking, proposal lists, rounds);
+- ``contact``: after an official approves a match, the talent's phone and email are released to the
+  enterprise and the intermediary of that demand.
+
+A consent is ``pending`` (never asked: imported records), ``granted`` or ``withdrawn``. Pending talents
+are proposed only when ``settings.propose_pending`` is on (the demo's default, see the README: the
+lists the office imports were collected for this programme, and each talent is invited to decide at
+first sign-in); a withdrawn or refused consent takes the talent out of the pool at once. Contact data is
+released only on a granted ``contact`` consent — otherwise the intermediary is told to go through the
+office. The texts live here so the console, the API and the audit all cite one version.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matcher.storage.models import Talent
+
+
+class Purpose(StrEnum):
+    PROPOSE = "propose"
+    CONTACT = "contact"
+
+
+class ConsentState(StrEnum):
+    PENDING = "pending"
+    GRANTED = "granted"
+    WITHDRAWN = "withdrawn"
+
+
+#: The version of each consent text; change it with the text, so the record says what was agreed to.
+CONSENT_VERSION = "2026-11-v1"
+
+CONSENT_TEXTS: dict[str, str] = {
+    Purpose.PROPOSE: (
+        "我同意省人才办“产业人才对接平台”使用我的姓名、单位、职称、研究方向、成果及本人填写的服务意向，"
+        "用于向省内发榜企业推荐我作为科技副总、双聘或柔性引才人选。推荐列表仅向发榜企业、揭榜中介机构"
+        "和审核人员展示，且不含我的联系方式。我可随时在本页撤回同意，撤回后立即停止推荐。"),
+    Purpose.CONTACT: (
+        "我同意：在审核人员批准某一对接后，平台将我的手机号和电子邮箱提供给该需求的发榜企业和揭榜中介机构，"
+        "仅用于就该需求与我联系。每一次查看和提供都会记入我可查阅的记录。我可随时撤回同意，"
+        "撤回后平台不再提供我的联系方式，中介机构须经省人才办与我联系。"),
+}
+
+LABELS: dict[str, str] = {
+    ConsentState.PENDING: "尚未表态", ConsentState.GRANTED: "已同意", ConsentState.WITHDRAWN: "已撤回",
+    Purpose.PROPOSE: "同意被推荐", Purpose.CONTACT: "同意审核通过后提供联系方式",
+    "viewed": "查看了联系方式", "released": "审核通过，提供联系方式", "exported": "导出（含联系方式）",
+    "self_export": "本人下载了全部数据",
+}
+
+#: Shown instead of contact data when a match is approved but the talent has not agreed to release it.
+VIA_OFFICE = "本人未同意提供联系方式，请经省人才办联系"
+
+#: What a withdrawn record keeps in place of the name (the id makes it traceable for the audit only).
+PSEUDONYM = "已撤回人才#{id}"
+
+
+def proposable(t: Talent, propose_pending: bool) -> bool:
+    """Whether the pool may hold this talent: active, not withdrawn, not merged into another record, and
+    consent to be proposed granted (or pending, when the deployment allows it). Availability dates are a
+    ranking rule instead (``ranking._available``), so the passing of a date needs no reload."""
+    if not t.active or t.withdrawn_at is not None or t.merged_into_id is not None:
+        return False
+    if t.consent_propose == ConsentState.GRANTED:
+        return True
+    return t.consent_propose == ConsentState.PENDING and propose_pending
+
+
+def releases_contact(t: Talent) -> bool:
+    return t.consent_contact == ConsentState.GRANTED and t.withdrawn_at is None

@@ -1,0 +1,164 @@
+"""Probable duplicate talent records: found on import and on demand (``engine/dedup.py``), decided by an
+official (merge, or mark as different people), and kept out of proposal lists meanwhile.
+
+Until an official decides, an open pair is held by every pool (``TalentFacts.same_person``): a list that
+would show both records shows only the better-ranked one. A merge keeps both records and their history
+(matches, reviews, audit refer to the id they were made with); the merged record leaves the pool for good
+and points to the one kept, which takes over the merged record's talent account and any contact field
+it lacked.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import or_, select, update
+
+from matcher.domain import Role
+from matcher.engine.dedup import PersonRecord, candidate_pairs, score_pairs
+from matcher.engine.pool import TalentPool
+from matcher.errors import Conflict, Invalid, NotFound
+from matcher.services.access import Actor, require, talent_view
+from matcher.services.audit import record
+from matcher.services.matching import refresh_talents
+from matcher.services.runtime import ready
+from matcher.storage.db import Database
+from matcher.storage.models import DuplicatePair, Talent, User, iso
+from matcher.views import DuplicatePairView
+
+FILL_FROM_MERGED = ("phone", "email", "tie_detail", "achievements", "city")
+
+
+def scan(db: Database, pool: TalentPool | None, actor: Actor | None = None) -> dict[str, int]:
+    """Look for probable duplicates among the records that can still be proposed; store new pairs (and
+    refresh the evidence of open ones). Pairs an official decided are left as decided."""
+    if actor is not None:
+        require(actor, Role.OFFICIAL, Role.ADMIN)
+    with db.session() as s:
+        rows = list(s.execute(select(Talent.id, Talent.name, Talent.affiliation, Talent.phone, Talent.email)
+                              .where(Talent.active.is_(True), Talent.withdrawn_at.is_(None),
+                                     Talent.merged_into_id.is_(None)).order_by(Talent.id)))
+    records = [PersonRecord(r.id, r.name, r.affiliation, r.phone, r.email) for r in rows]
+    live = ready(pool)
+    vectors: np.ndarray | None = None
+    if live is not None and records:
+        known = [i for i, r in enumerate(records) if r.id in live.index]
+        if len(known) == len(records):
+            vectors = live.index.vectors([r.id for r in records]).astype(np.float32)
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.where(norms > 0, norms, 1.0)
+    found = score_pairs(records, candidate_pairs(records, vectors), vectors)
+    created = refreshed = 0
+    touched: set[int] = set()
+    with db.session() as s:
+        existing = {(p.a_id, p.b_id): p for p in s.scalars(select(DuplicatePair))}
+        for d in found:
+            row = existing.get((d.a, d.b))
+            if row is None:
+                s.add(DuplicatePair(a_id=d.a, b_id=d.b, score=d.probability, evidence=d.evidence))
+                created += 1
+                touched |= {d.a, d.b}
+            elif row.status == "open" and (row.score != d.probability or row.evidence != d.evidence):
+                row.score, row.evidence = d.probability, d.evidence
+                refreshed += 1
+        s.flush()
+        if created:
+            record(s, action="duplicate_scan", entity="talent", entity_id="*",
+                   actor_user_id=actor.user_id if actor else None, actor_role=actor.role if actor else "system",
+                   after={"new_pairs": created, "records": len(records)})
+        if touched:
+            refresh_talents(s, pool, sorted(touched))
+    return {"records": len(records), "pairs_found": len(found), "new_pairs": created, "refreshed": refreshed}
+
+
+def list_pairs(db: Database, actor: Actor, status: str | None = "open", limit: int = 50,
+               offset: int = 0) -> tuple[list[DuplicatePairView], int]:
+    require(actor, Role.OFFICIAL, Role.ADMIN)
+    if status not in (None, "open", "merged", "distinct"):
+        raise Invalid("status must be open, merged or distinct", field="status")
+    with db.session() as s:
+        q = select(DuplicatePair)
+        if status:
+            q = q.where(DuplicatePair.status == status)
+        pairs = list(s.scalars(q.order_by(DuplicatePair.score.desc(), DuplicatePair.id)))
+        page = pairs[offset:offset + limit]
+        ids = {i for p in page for i in (p.a_id, p.b_id)}
+        talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_(ids)))}
+        out = [DuplicatePairView(id=p.id, a=talent_view(s, actor, talents[p.a_id], True),
+                                 b=talent_view(s, actor, talents[p.b_id], True), score=p.score,
+                                 evidence=p.evidence or {}, status=p.status, decided_at=iso(p.decided_at))
+               for p in page]
+        return out, len(pairs)
+
+
+def decide(db: Database, pool: TalentPool | None, actor: Actor, pair_id: int, decision: str,
+           keep: int | None = None) -> DuplicatePairView:
+    """``merge`` (the same person: ``keep`` stays, default the older record) or ``distinct``."""
+    require(actor, Role.OFFICIAL)
+    if decision not in ("merge", "distinct"):
+        raise Invalid("decision must be 'merge' or 'distinct'", field="decision")
+    with db.session() as s:
+        pair = s.get(DuplicatePair, pair_id)
+        if pair is None:
+            raise NotFound(f"duplicate pair {pair_id} not found", field="pair_id")
+        if pair.status != "open":
+            raise Conflict(f"this pair was already decided ({pair.status})", field="status")
+        if keep is not None and keep not in (pair.a_id, pair.b_id):
+            raise Invalid("keep must be one of the pair's two records", field="keep")
+        # Only the request that moves the pair out of "open" goes on (two officials deciding at once).
+        done = s.execute(update(DuplicatePair).where(DuplicatePair.id == pair.id, DuplicatePair.status == "open")
+                         .values(status="merged" if decision == "merge" else "distinct", decided_by=actor.user_id,
+                                 decided_at=datetime.now(UTC)).execution_options(synchronize_session=False))
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("this pair was decided meanwhile", field="status")
+        after: dict[str, Any] = {"decision": decision}
+        if decision == "merge":
+            kept_id = keep or min(pair.a_id, pair.b_id)
+            gone_id = pair.b_id if kept_id == pair.a_id else pair.a_id
+            kept, gone = s.get(Talent, kept_id), s.get(Talent, gone_id)
+            assert kept is not None and gone is not None
+            if gone.merged_into_id is not None or kept.merged_into_id is not None:
+                raise Conflict("one of these records was merged already", field="keep")
+            filled = [f for f in FILL_FROM_MERGED if not getattr(kept, f) and getattr(gone, f)]
+            for f in filled:
+                setattr(kept, f, getattr(gone, f))
+            kept.research_fields = list(dict.fromkeys([*(kept.research_fields or []), *(gone.research_fields or [])]))
+            gone.merged_into_id = kept.id
+            s.execute(update(User).where(User.talent_id == gone.id).values(talent_id=kept.id))
+            after.update(kept=kept.id, merged=gone.id, filled=filled)
+            record(s, action="merge", entity="talent", entity_id=gone.id, actor_user_id=actor.user_id,
+                   actor_role=actor.role, after={"merged_into": kept.id, "pair": pair.id})
+        record(s, action="merge" if decision == "merge" else "distinct", entity="duplicate_pair", entity_id=pair.id,
+               actor_user_id=actor.user_id, actor_role=actor.role, before={"status": "open"}, after=after)
+        s.flush()
+        refresh_talents(s, pool, [pair.a_id, pair.b_id])
+        s.refresh(pair)
+        a, b = s.get(Talent, pair.a_id), s.get(Talent, pair.b_id)
+        assert a is not None and b is not None
+        return DuplicatePairView(id=pair.id, a=talent_view(s, actor, a, True), b=talent_view(s, actor, b, True),
+                                 score=pair.score, evidence=pair.evidence or {}, status=pair.status,
+                                 decided_at=iso(pair.decided_at))
+
+
+def open_pairs_of(db: Database, talent_id: int) -> list[int]:
+    with db.session() as s:
+        rows = s.execute(select(DuplicatePair.a_id, DuplicatePair.b_id).where(
+            DuplicatePair.status == "open", or_(DuplicatePair.a_id == talent_id, DuplicatePair.b_id == talent_id)))
+        return [b if a == talent_id else a for a, b in rows]
+
+
+def scan_once(db: Database, pool: TalentPool | None) -> dict[str, int] | None:
+    """The first scan of a database (the demo's seeded duplicates, a database imported before the finder
+    existed): run by whichever serving process claims it first, never again (imports scan themselves)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from matcher.storage.models import InstanceFlag
+
+    try:
+        with db.session() as s:
+            s.add(InstanceFlag(key="duplicate_scan", value=datetime.now(UTC).isoformat()))
+    except IntegrityError:
+        return None
+    return scan(db, pool)
