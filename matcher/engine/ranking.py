@@ -336,7 +336,7 @@ def rank(mode: str, demand: DemandFacts, talents: Sequence[TalentFacts], dense: 
     if neighbours is not None and cfg.graph_k > 0 and g_weight > 0:
         support = cluster_support([t.id for t in talents], semantic, neighbours, cfg.graph_k)
     f_scale = 1.0
-    if cfg.feature_gaps is not None or cfg.graph_gaps is not None:
+    if (cfg.feature_gaps is not None or cfg.graph_gaps is not None) and len(semantic) > 1:
         top = np.argsort(-semantic, kind="stable")[:20]
         gap = float(np.median(-np.diff(semantic[top]))) if len(top) > 1 else 0.0
         # A zero gap means the semantic scores cannot tell the candidates apart at all (a tiny or

@@ -224,6 +224,7 @@ def answer(db: Database, actor: Actor, match_id: int, reply: str, note: str = ""
                before=before, after=log)
         record_decision(s, f"contact_{reply}", m.demand_id, m.talent_id, m.mode, actor.user_id)
         s.flush()
+        s.refresh(m)  # the update went to the row directly; read it back
         return next(p for p in _proposals(s, t.id) if p.match_id == m.id)
 
 

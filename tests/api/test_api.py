@@ -416,3 +416,26 @@ def test_closing_a_demand_releases_the_talents_capacity(client: TestClient) -> N
     assert pool.facts[tid].load.get("tech_vp", 0) == 0
     assert client.post(f"/api/v1/demands/{approved['demand_id']}/close",
                        headers=h("enterprise")).status_code == 409
+
+
+def test_talent_accounts_reach_only_their_own_record(client: TestClient) -> None:
+    assert client.get("/api/v1/demands", headers=h("talent")).status_code == 403
+    assert client.get("/api/v1/talents", headers=h("talent")).status_code == 403
+    assert client.get("/api/v1/me/record", headers=h("official")).status_code == 403
+    who = client.get("/api/v1/me", headers=h("talent")).json()
+    assert who["role"] == "talent" and who["talent_id"]
+    record = client.get("/api/v1/me/record", headers=h("talent")).json()
+    assert record["talent"]["id"] == who["talent_id"] and not record["talent"]["contact_masked"]
+    assert record["key_phrases"] and [c["purpose"] for c in record["consents"]] == ["propose", "contact"]
+    for body, field in (({"name": "李雷"}, "name"), ({"email": "不是邮箱"}, "email"),
+                        ({"mode_capacity": {"tech_vp": 99}}, "mode_capacity"), ({"profile": None}, "profile")):
+        r = client.patch("/api/v1/me/record", headers=h("talent"), json=body)
+        assert r.status_code == 422 and r.json()["error"]["field"] == field, (body, r.text)
+    assert client.post("/api/v1/invitations/accept", json={"code": "inv_not_a_code"}).status_code == 401
+    assert client.post("/api/v1/talents/1/invitations", headers=h("enterprise")).status_code == 403
+    assert client.post("/api/v1/me/proposals/1/answer", headers=h("talent"),
+                       json={"answer": "accepted"}).status_code == 404
+    x = client.get("/api/v1/me/export.xlsx", headers=h("talent"))
+    assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert client.get("/api/v1/duplicates", headers=h("official")).json()["total"] >= 0
+    assert client.get("/api/v1/duplicates", headers=h("intermediary")).status_code == 403

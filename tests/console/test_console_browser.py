@@ -4,6 +4,7 @@ go to docs/screenshots/ when MATCHER_SCREENSHOTS=1 (as for the README), else to 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -47,6 +48,26 @@ def login(browser: Browser, base: str, token: str, width: int = 1280) -> Page:
     return page
 
 
+OFFICIAL = {"Authorization": "Bearer demo-official"}
+
+
+def invite_and_sign_in(browser: Browser, base: str, official: Page, talent_id: int) -> Page:
+    """The official issues an invitation code on the duplicates page; the talent redeems it at /invite and
+    lands on their own page."""
+    official.goto(base + "/console/duplicates")
+    official.get_by_label("人才记录编号").fill(str(talent_id))
+    official.locator("#make-invite").click()
+    code = official.locator("#invite-code").inner_text().strip()
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page.goto(base + "/invite")
+    page.get_by_label("邀请码").fill(code)
+    page.get_by_label("邀请码").press("Enter")
+    expect(page.locator("#api-token")).to_have_text(re.compile(r"^mt_"))
+    page.locator("#go-me").click()
+    expect(page.locator("h1")).to_have_text("我的信息")
+    return page
+
+
 def test_roles_main_paths(browser: Browser, live_server: str, shots: Path) -> None:
     base = live_server
     # --- enterprise: post a demand with a form that validates as you type
@@ -74,7 +95,7 @@ def test_roles_main_paths(browser: Browser, live_server: str, shots: Path) -> No
     rows = ent.locator("tbody tr")
     expect(rows.first).to_contain_text("煤")  # proposals shown with their explanation
     assert ent.locator(".terms span").count() > 0
-    assert "****" in ent.locator("tbody tr").first.inner_text()  # contact masked before approval
+    assert not re.search(r"1\d{10}", ent.locator("tbody tr").first.inner_text())  # contact masked before approval
     ent.screenshot(path=str(shots / "enterprise-proposals.png"), full_page=True)
 
     # --- intermediary: the board with filters, take the demand up, shortlist, contact, submit
@@ -98,7 +119,7 @@ def test_roles_main_paths(browser: Browser, live_server: str, shots: Path) -> No
     mid.get_by_role("button", name="提交审核").click()
     expect(mid.locator("h1 .badge")).to_have_text("待审核")
     match_url = mid.url.split("?")[0]
-    assert "****" in mid.locator("#talent-phone").inner_text()
+    assert not re.fullmatch(r"1\d{10}", mid.locator("#talent-phone").inner_text().strip())  # masked (or none)
 
     # --- official: the queue, everything on one screen, approve with a reason; the dashboard
     off = login(browser, base, "demo-official")
@@ -117,7 +138,22 @@ def test_roles_main_paths(browser: Browser, live_server: str, shots: Path) -> No
     assert off.locator("svg.bars").count() == 6
     off.screenshot(path=str(shots / "official-dashboard.png"), full_page=True)
 
-    # --- after approval the enterprise and the intermediary see the contact; the enterprise confirms
+    # --- approved, but the talent has not agreed to release contact data: the enterprise is told to go
+    # through the office; the office invites the talent, who signs in and consents
+    ent.goto(match_url)
+    expect(ent.locator("#via-office")).to_be_visible()
+    match_id = match_url.rsplit("/", 1)[1]
+    talent_id = off.request.get(f"{base}/api/v1/matches/{match_id}", headers=OFFICIAL).json()["talent_id"]
+    me = invite_and_sign_in(browser, base, off, talent_id)
+    me.locator("#grant-contact").click()
+    expect(me.locator("#consent-contact .badge")).to_have_text("已同意")
+    if not me.get_by_label("手机号").input_value():  # a record from a list without the number: they add it
+        me.get_by_label("手机号").fill("13912345678")
+        me.locator("#save-me").click()
+        expect(me.locator(".flash")).to_contain_text("已保存")
+    me.close()
+
+    # --- after approval (and consent) the enterprise and the intermediary see the contact; confirmation
     ent.goto(match_url)
     assert re.fullmatch(r"1\d{10}", ent.locator("#talent-phone").inner_text().strip())
     ent.get_by_role("button", name="确认已开展合作").click()
@@ -161,3 +197,76 @@ def test_login_rejects_a_bad_token_and_pages_need_login(browser: Browser, live_s
     page.get_by_role("button", name="登录").click()
     expect(page.locator(".flash")).to_have_text("令牌无效或已停用")
     page.close()
+
+
+def test_the_talents_own_page(browser: Browser, live_server: str, shots: Path) -> None:
+    """A talent invited by the office: consents, corrections (with a validation error first), the preview
+    of how the profile is matched, a proposal to answer, the download, the access log, withdrawal."""
+    base = live_server
+    off = login(browser, base, "demo-official")
+    off.goto(base + "/console/duplicates")
+    expect(off.locator("h1")).to_have_text("疑似重复的人才记录")
+    expect(off.locator("section[id^='pair-']").first).to_contain_text("同一人概率")  # the seeded duplicates
+    off.screenshot(path=str(shots / "official-duplicates.png"), full_page=True)
+    talents = off.request.get(f"{base}/api/v1/talents?limit=60", headers=OFFICIAL).json()["items"]
+    t = next(x for x in talents[5:] if x["mode_capacity"].get("flexible"))
+    me = invite_and_sign_in(browser, base, off, t["id"])
+    expect(me.locator("#my-name")).to_have_text(t["name"])
+    expect(me.locator("#my-phone")).to_have_text(re.compile(r"^1\d{10}$"))  # their own data, unmasked
+    me.locator("#grant-propose").click()
+    expect(me.locator("#consent-propose .badge")).to_have_text("已同意")
+
+    # a correction refused with the reason, then saved and reflected in the matching preview
+    me.get_by_label("个人简介").fill("太短")
+    me.locator("#save-me").click()
+    expect(me.locator(".flash.error")).to_contain_text("个人简介")
+    me.get_by_label("个人简介").fill("长期从事煤气化与灰渣黏温特性研究，主持气化炉长周期运行与排渣控制技术攻关。")
+    me.get_by_label("研究方向（用顿号或逗号分隔）").fill("煤气化、灰渣黏温特性")
+    me.locator("#save-me").click()
+    expect(me.locator(".flash")).to_contain_text("已保存")
+    expect(me.locator("#key-phrases")).to_contain_text("煤气化")
+
+    # an intermediary shortlists the talent; the talent accepts on the page; the intermediary sees it
+    agency = {"Authorization": "Bearer demo-intermediary"}
+    board = off.request.get(f"{base}/api/v1/demands?status=open&limit=50", headers=agency).json()["items"]
+    demand = next(d for d in board if "flexible" in d["modes"])
+    assert off.request.post(f"{base}/api/v1/demands/{demand['id']}/take-up", headers=agency).status == 200
+    m = off.request.post(f"{base}/api/v1/demands/{demand['id']}/shortlist", headers=agency,
+                         data={"talent_id": t["id"], "mode": "flexible"})
+    assert m.status == 201, m.text()
+    me.reload()
+    row = me.locator(f"#proposal-{m.json()['id']}")
+    expect(row).to_contain_text(demand["title"])
+    row.get_by_label("留言（可选）").fill("可以，下月起每月驻企两天")
+    row.get_by_role("button", name="接受").click()
+    expect(me.locator(".flash")).to_contain_text("已答复")
+    expect(me.locator(f"#proposal-{m.json()['id']}")).to_contain_text("已接受（本人）")
+    seen = off.request.get(f"{base}/api/v1/matches/{m.json()['id']}", headers=agency).json()
+    assert seen["contact_log"]["answer"] == "accepted" and seen["contact_log"]["answered_by"] == "talent"
+    me.screenshot(path=str(shots / "talent-page.png"), full_page=True)
+
+    # the download holds what the page shows; other console pages stay closed to a talent
+    with me.expect_download() as dl:
+        me.locator("#dl-json").click()
+    data = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
+    assert data["talent"]["profile"].startswith("长期从事煤气化") and data["proposals"][0]["answer"] == "accepted"
+    assert me.goto(base + "/console/demands").status == 403
+    me.goto(base + "/console/me")
+
+    # withdrawal: confirmed by typing, then the record is pseudonymised and no longer proposed
+    me.locator("summary", has_text="撤回并删除我的个人信息").click()
+    me.get_by_label("请输入“撤回”二字确认").fill("撤回")
+    me.locator("#withdraw").click()
+    expect(me.locator("#my-name")).to_have_text(f"已撤回人才#{t['id']}")
+    expect(me.locator(".flash.error")).to_contain_text("不再推荐")
+    proposals = off.request.get(f"{base}/api/v1/demands/{demand['id']}/matches?mode=flexible&k=50",
+                                headers=OFFICIAL).json()["items"]
+    assert t["id"] not in [p["talent"]["id"] for p in proposals]
+
+    # the official merges a pair of records of one person
+    off.goto(base + "/console/duplicates")
+    pair = off.locator("section[id^='pair-']").first
+    pair.get_by_role("button", name="合并为一人").click()
+    expect(off.locator(".flash")).to_contain_text("已合并为一条记录")
+    me.close()
+    off.close()

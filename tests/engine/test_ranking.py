@@ -98,3 +98,51 @@ def test_cluster_support_equals_the_plain_mean_over_neighbours(ids: list[int], d
     score = dict(zip(ids, semantic.tolist(), strict=True))
     want = [sum(score.get(j, 0.0) for j in graph[t][:k]) / len(graph[t][:k]) if graph[t] else 0.0 for t in ids]
     assert np.allclose(got, want)
+
+
+def test_availability_dates_are_a_rule_of_every_mode() -> None:
+    from datetime import date, timedelta
+
+    today = date.today()
+    later = talent(available_from=today + timedelta(days=30))
+    ended = talent(available_until=today - timedelta(days=1))
+    now = talent(available_from=today - timedelta(days=1), available_until=today + timedelta(days=1))
+    for mode in ("tech_vp", "dual_appointment", "flexible"):
+        assert "起方可服务" in (exclusion(mode, DEMAND, later) or "")
+        assert "已于" in (exclusion(mode, DEMAND, ended) or "")
+        assert exclusion(mode, DEMAND, now) is None
+
+
+def test_a_list_never_shows_two_records_of_one_person() -> None:
+    from matcher.engine.ranking import one_per_person
+
+    a = talent(id=1, same_person=(3,))
+    b = talent(id=2, external_id="T2")
+    c = talent(id=3, external_id="T3", same_person=(1,))
+    ranked = rank("flexible", DEMAND, [a, b, c], np.array([0.9, 0.5, 0.89]), np.array([0.4, 0.1, 0.4]),
+                  RankingConfig())
+    assert [r.talent_id for r in ranked][:1] == [1]
+    out = one_per_person(ranked, {t.id: t for t in (a, b, c)})
+    kept = [r.talent_id for r in out if r.eligible]
+    assert kept == [1, 2] and "同一人" in (next(r for r in out if r.talent_id == 3).excluded_by or "")
+    # Without the pair, both are kept.
+    plain = one_per_person(rank("flexible", DEMAND, [talent(id=1), b, talent(id=3, external_id="T3")],
+                                np.array([0.9, 0.5, 0.89]), np.array([0.4, 0.1, 0.4]), RankingConfig()),
+                           {1: talent(id=1), 2: b, 3: talent(id=3, external_id="T3")})
+    assert sorted(r.talent_id for r in plain if r.eligible) == [1, 2, 3]
+
+
+def test_pool_scaled_features_only_reorder_near_equals() -> None:
+    """With the default (gap-scaled) weights a 晋籍 talent overtakes one of nearly equal semantic score,
+    never one that is clearly better; with equal scores the features decide at their plain weights."""
+    cfg = RankingConfig()
+    plain, born = talent(id=1, province_ties=()), talent(id=2, external_id="T2", province_ties=("born",))
+    others = [talent(id=10 + i, external_id=f"O{i}", province_ties=()) for i in range(20)]
+    dense = np.concatenate([[0.90, 0.8999], np.linspace(0.85, 0.70, 20)])
+    ranked = rank("flexible", DEMAND, [plain, born, *others], dense, dense * 0.3, cfg)
+    assert [r.talent_id for r in ranked][:2] == [2, 1]  # a near-tie: the tie decides
+    dense_far = np.concatenate([[0.90, 0.86], np.linspace(0.85, 0.70, 20)])
+    ranked = rank("flexible", DEMAND, [plain, born, *others], dense_far, dense_far * 0.3, cfg)
+    assert [r.talent_id for r in ranked][:2] == [1, 2]  # a clear semantic lead stands
+    equal = rank("flexible", DEMAND, [plain, born], np.array([0.8, 0.8]), np.array([0.3, 0.3]), cfg)
+    assert equal[0].talent_id == 2
