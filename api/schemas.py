@@ -112,7 +112,7 @@ class ContactIn(RequestModel):
     not_null = ("note",)
 
     note: Text = Field(min_length=1, max_length=2000)
-    answer: Literal["pending", "accepted", "declined"] | None = None
+    answer: Literal["pending", "accepted", "declined", "no_answer"] | None = None
 
 
 class SubmitIn(RequestModel):

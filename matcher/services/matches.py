@@ -32,7 +32,7 @@ from matcher.views import MatchView, TalentView
 from matcher.workflow import AWAITING_REVIEW, DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
 
 OUTCOMES = ("solved", "partly", "not")
-ANSWERS = ("pending", "accepted", "declined")
+ANSWERS = ("pending", "accepted", "declined", "no_answer")
 
 
 def match_view(m: Match, talent: TalentView | None = None) -> MatchView:
@@ -126,7 +126,7 @@ def record_contact(db: Database, actor: Actor, match_id: int, note: str, answer:
                      extra_where=[Match.updated_at == m.updated_at])
         record(s, action="contact", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before=before, after=log)
-        if answer in ("accepted", "declined") and answer != before.get("answer"):
+        if answer in ("accepted", "declined", "no_answer") and answer != before.get("answer"):
             record_decision(s, f"contact_{answer}", m.demand_id, m.talent_id, m.mode, actor.user_id)
         s.refresh(m)
         return match_view(m)

@@ -196,7 +196,8 @@ def _proposals(s: Session, talent_id: int) -> list[MyProposalView]:
             match_id=m.id, demand_id=d.id, demand_title=d.title, demand_description=d.description, enterprise=ent,
             city=d.city, mode=m.mode, status=m.status,
             answer=answer if answer in ("accepted", "declined") else "pending",
-            answered_by=log.get("answered_by"), can_answer=m.status in ANSWERABLE and answer == "pending",
+            answered_by=log.get("answered_by"),
+            can_answer=m.status in ANSWERABLE and answer not in ("accepted", "declined"),
             updated_at=iso(m.updated_at)))
     return out
 

@@ -154,6 +154,11 @@ def test_the_talent_answers_and_the_intermediary_sees_it(db) -> None:  # type: i
         m = f.match(s, d, t)
         m_other = f.match(s, d, other)
     who = _talent_actor(t)
+    # The intermediary could not reach them (recorded as a decision: graded for learning) …
+    match_svc.record_contact(db, w.actors["intermediary"], m.id, "电话无人接听", "no_answer")
+    with db.session() as s:
+        assert s.scalar(select(DecisionEvent.kind).where(DecisionEvent.talent_id == t.id)) == "contact_no_answer"
+    # … and the talent answers on the platform instead.
     mine = me.proposals(db, who)
     assert [p.match_id for p in mine] == [m.id] and mine[0].can_answer
     with pytest.raises(NotFound):
@@ -167,7 +172,9 @@ def test_the_talent_answers_and_the_intermediary_sees_it(db) -> None:  # type: i
     assert any("今年工作安排已满" in a["note"] for a in seen.contact_log["attempts"])
     with db.session() as s:
         assert t.id in demand_facts(s, s.get(type(d), d.id)).declined_talent_ids  # not proposed there again
-        assert s.scalar(select(DecisionEvent.kind).where(DecisionEvent.talent_id == t.id)) == "contact_declined"
+        kinds = list(s.scalars(select(DecisionEvent.kind).where(DecisionEvent.talent_id == t.id)
+                               .order_by(DecisionEvent.id)))
+        assert kinds == ["contact_no_answer", "contact_declined"]
     with pytest.raises(Conflict):
         match_svc.submit(db, w.actors["intermediary"], m.id, "每月驻企服务四天")
 
