@@ -319,6 +319,15 @@ def bench_round(specs: str = typer.Option("300x2000,3000x100000", help="demands 
     run_round_benchmark(get_settings(), [(a, b) for a, b in pairs], log=typer.echo, time_limit=time_limit)
 
 
+@app.command("ltr-study")
+def ltr_study(test_share: float = typer.Option(0.2, min=0.05, max=0.5, help="newest share of lists held out")) -> None:
+    """The learned ranker (with and without position debiasing, bounded and not) and the hand weights
+    against the demo simulator's ground truth on the newest lists. The last line is the figures as JSON."""
+    from matcher.tools.ltr_study import run
+
+    typer.echo(json.dumps(run(get_settings(), _db(), test_share=test_share)))
+
+
 @app.command("dedup-eval")
 def dedup_eval(talents: int = typer.Option(2000, help="demo talents"),
                duplicates: int = typer.Option(40, help="seeded duplicates (true pairs)"),

@@ -122,3 +122,17 @@ def has_history(db: Database) -> bool:
     with db.session() as s:
         return bool(s.scalar(select(func.count()).select_from(DecisionEvent)
                              .where(DecisionEvent.source == "simulated")))
+
+
+def true_utility(X: np.ndarray, index: dict[str, int]) -> np.ndarray:
+    """What the simulator expects of each row whatever its position: P(shortlisted | examined) ×
+    P(accepts) × P(approved) × (2 + P(solved)) — the grade a row would earn, averaged over the draws
+    (the officials' noise left out). ``index`` maps feature names to columns of ``X``."""
+    sem = X[:, index["semantic"]]
+    tech_vp = X[:, index["mode_tech_vp"]] > 0
+    born = X[:, index["tie_born"]] > 0
+    load = X[:, index["load"]]
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    logit = 6.0 * (sem - 0.8) + np.where(born & tech_vp, BORN_TECH_VP_BONUS, 0.0) - 0.8 * load
+    accepts = 1.0 - np.where(tech_vp, 0.25, 0.15)
+    return sig(8.0 * (sem - 0.75)) * accepts * sig(logit) * (2.0 + sig(5.0 * (sem - 0.8) + 0.5))

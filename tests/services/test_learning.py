@@ -141,3 +141,21 @@ def test_shown_lists_and_decisions_are_recorded_and_exported(world: tuple[Settin
         assert len(df) == n and {"kind", "rank", "f_semantic", "f_tie_born"} <= set(df.columns)
     with pytest.raises(ValueError), db.session() as s:
         feedback.record_decision(s, "liked", d.id, page[0].talent.id, d.modes[0])
+
+
+def test_the_study_scores_rankers_against_the_simulators_ground_truth(
+        world: tuple[Settings, Database, Any], learned: dict[str, Any]) -> None:
+    from matcher.demo.history import true_utility
+    from matcher.tools.ltr_study import run
+
+    index = {f: i for i, f in enumerate(FEATURES)}
+    rows = np.zeros((4, len(FEATURES)))
+    rows[:, index["semantic"]] = [0.9, 0.7, 0.9, 0.9]
+    rows[2:, index["mode_tech_vp"]] = 1.0
+    rows[3, index["tie_born"]] = 1.0
+    u = true_utility(rows, index)
+    assert u[0] > u[1] and u[3] > u[2]  # better fit, and the planted preference, raise the expectation
+    cfg, db, _ = world
+    out = run(cfg, db)
+    assert {"hand", "learned_debiased_bounded", "learned_plain_unbounded"} <= set(out)
+    assert all(0.0 < v <= 1.0 for k, v in out.items() if k != "test_lists")
