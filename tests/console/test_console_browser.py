@@ -207,7 +207,7 @@ def test_the_talents_own_page(browser: Browser, live_server: str, shots: Path) -
     off.goto(base + "/console/duplicates")
     expect(off.locator("h1")).to_have_text("疑似重复的人才记录")
     expect(off.locator("section[id^='pair-']").first).to_contain_text("同一人概率")  # the seeded duplicates
-    off.screenshot(path=str(shots / "official-duplicates.png"), full_page=True)
+    off.screenshot(path=str(shots / "official-duplicates.png"))  # the first pairs
     talents = off.request.get(f"{base}/api/v1/talents?limit=60", headers=OFFICIAL).json()["items"]
     t = next(x for x in talents[5:] if x["mode_capacity"].get("flexible"))
     me = invite_and_sign_in(browser, base, off, t["id"])
