@@ -76,13 +76,22 @@ def _load_pool(app: FastAPI, settings: Settings) -> None:
         runtime.pool = pool
         runtime.status = f"ready ({len(pool.facts)} talents)"
         log.info("matching index %s", runtime.status)
-        found = duplicates.scan_once(app.state.db, pool)
-        if found is not None:
-            log.info("first duplicate scan: %s", found)
+        threading.Thread(target=_first_duplicate_scan, args=(app, pool), daemon=True, name="duplicates").start()
         warm_open_demands(app.state.db, pool)
     except Exception as exc:  # keep serving; /ready reports the failure
         runtime.status = f"failed: {exc}"
         log.exception("building the matching index failed")
+
+
+def _first_duplicate_scan(app: FastAPI, pool: TalentPool) -> None:
+    """The database's first look for duplicate records (the demo's seeded ones), off the serving path:
+    a failure is logged and never touches the pool."""
+    try:
+        found = duplicates.scan_once(app.state.db, pool)
+        if found is not None:
+            log.info("first duplicate scan: %s", found)
+    except Exception:
+        log.exception("the first duplicate scan failed; run it from the console (疑似重复 → 立即检查)")
 
 
 def _use_ranker(runtime: Runtime, pool: TalentPool, settings: Settings) -> None:

@@ -13,6 +13,9 @@ from the database exactly as in production, only without the encoding. Texts, ro
 the demands' query vectors are real.
 
     .venv/bin/python benchmarks/http_bench.py --sizes 2000,100000 --workers 2 --duration 20
+
+``--learned`` first simulates the demo's decision history on the pool and runs ``matcher learn``, so the
+server (and the in-process timing) rank with the learned model, as ``make serve`` does.
 """
 
 from __future__ import annotations
@@ -71,6 +74,20 @@ def prepare(var: Path, talents: int, demands: int, seed: int) -> None:
     print(f"vector cache holds {len(facts):,} profiles ({len(facts) - REAL:,} synthetic)")
 
 
+def learn(var: Path, seed: int) -> str:
+    """The demo's simulated history on this pool, then ``matcher learn``; returns the decision."""
+    from matcher.demo.history import has_history, simulate
+    from matcher.services import learning
+    from matcher.services.matching import build_pool
+    from matcher.storage.db import Database
+
+    settings = Settings(var_dir=var)
+    db = Database.from_settings(settings)
+    if not has_history(db):
+        simulate(db, build_pool(settings, db, persist=False), seed=seed)
+    return str(learning.learn(settings, db)["decision"])
+
+
 def serve(var: Path, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {**os.environ, "MATCHER_VAR_DIR": str(var), "MATCHER_WORKERS": str(workers)}
@@ -97,7 +114,7 @@ def worker_pids(proc: subprocess.Popen[bytes]) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def in_process(var: Path, seed: int, n_queries: int = 300) -> dict[str, float]:
+def in_process(var: Path, seed: int, n_queries: int = 300, learned: bool = False) -> dict[str, float]:
     """The same pool and demands, ranked in-process as the route does (vectors cached, with explanations)."""
     from sqlalchemy import select
 
@@ -108,6 +125,10 @@ def in_process(var: Path, seed: int, n_queries: int = 300) -> dict[str, float]:
     settings = Settings(var_dir=var)
     db = Database.from_settings(settings)
     pool = build_pool(settings, db)
+    if learned:
+        from matcher.services import learning
+
+        pool.learned = learning.load_current(settings)
     with db.session() as s:
         demands = [demand_facts(s, d) for d in s.scalars(select(Demand).where(Demand.status == "open"))]
     modes = ("tech_vp", "dual_appointment", "flexible")
@@ -132,6 +153,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=20)
     ap.add_argument("--root", type=Path, default=ROOT / "var" / "bench")
     ap.add_argument("--seed", type=int, default=20261126)
+    ap.add_argument("--learned", action="store_true", help="rank with a model learned from the simulated history")
     args = ap.parse_args()
     summary = []
     for n in (int(x) for x in args.sizes.split(",")):
@@ -139,6 +161,8 @@ def main() -> None:
         var.mkdir(parents=True, exist_ok=True)
         print(f"=== {n:,} talents ===")
         prepare(var, n, args.demands, args.seed)
+        if args.learned:
+            print("learn:", learn(var, args.seed))
         proc, base = serve(var, args.workers, var / "serve.log")
         try:
             pids = ",".join(str(p) for p in worker_pids(proc))
@@ -150,11 +174,11 @@ def main() -> None:
         finally:
             os.killpg(os.getpgid(proc.pid), signal.SIGTERM)
             proc.wait(60)
-        inproc = in_process(var, args.seed)
+        inproc = in_process(var, args.seed, learned=args.learned)
         print(f"in-process ranking, same pool and demands: p50 {inproc['p50_ms']} ms, p95 {inproc['p95_ms']} ms, "
               f"p99 {inproc['p99_ms']} ms")
-        summary.append({"talents": n, "workers": args.workers, "http": http["results"], "rss_mib": http["rss_mib"],
-                        "in_process": inproc})
+        summary.append({"talents": n, "workers": args.workers, "learned": args.learned, "http": http["results"],
+                        "rss_mib": http["rss_mib"], "in_process": inproc})
     print(json.dumps(summary))
 
 

@@ -93,25 +93,32 @@ def _frame(records: Sequence[PersonRecord]) -> pd.DataFrame:
     })
 
 
-def candidate_pairs(records: Sequence[PersonRecord], vectors: np.ndarray | None = None,
-                    neighbours: int = 3) -> set[tuple[int, int]]:
-    """Pairs of positions (i < j) worth comparing."""
+def candidate_pairs(records: Sequence[PersonRecord], vectors: np.ndarray | None = None, neighbours: int = 3,
+                    neighbour_positions: Sequence[Sequence[int]] | None = None,
+                    max_block: int = 50) -> set[tuple[int, int]]:
+    """Pairs of positions (i < j) worth comparing. Nearest profiles come from ``neighbour_positions``
+    (e.g. the pool's neighbour graph) or, given ``vectors``, an exact search. A name, phone or email
+    shared by more than ``max_block`` records (王伟, a switchboard number) is no evidence on its own and
+    would make the pairs grow with the square of the pool: such blocks are left to the other keys."""
     import recordlinkage
 
     df = _frame(records)
     pairs: set[tuple[int, int]] = set()
-    indexer = recordlinkage.Index()
-    indexer.block("name")
-    indexer.sortedneighbourhood("name", window=3)
-    for column in ("phone", "email"):
-        sub = df[df[column] != ""]
+    for column in ("name", "phone", "email"):
+        sizes = df[column].map(df[column].value_counts())
+        sub = df[(df[column] != "") & (sizes <= max_block)]
         if len(sub) > 1:
             idx = recordlinkage.Index()
             idx.block(column)
             pairs |= {(min(i, j), max(i, j)) for i, j in idx.index(sub)}
     if len(df) > 1:
-        pairs |= {(min(i, j), max(i, j)) for i, j in indexer.index(df)}
-    if vectors is not None and len(records) > 1:
+        idx = recordlinkage.Index()
+        idx.sortedneighbourhood("name", window=3)  # near-identical spellings sort next to each other
+        pairs |= {(min(i, j), max(i, j)) for i, j in idx.index(df)}
+    if neighbour_positions is not None:
+        pairs |= {(min(i, int(j)), max(i, int(j))) for i, near in enumerate(neighbour_positions)
+                  for j in list(near)[:neighbours] if 0 <= int(j) != i}
+    elif vectors is not None and len(records) > 1:
         import faiss
 
         index = faiss.IndexFlatIP(vectors.shape[1])
@@ -159,13 +166,13 @@ def score_pairs(records: Sequence[PersonRecord], pairs: set[tuple[int, int]],
                 vectors: np.ndarray | None = None, threshold: float = THRESHOLD) -> list[DuplicatePair]:
     """Probable duplicates among the candidate pairs, most probable first, with the evidence."""
     df = _frame(records)
+    names, affs, phones, emails = (df[c].tolist() for c in ("name", "affiliation", "phone", "email"))
     out: list[DuplicatePair] = []
     for i, j in sorted(pairs):
-        a, b = df.iloc[i], df.iloc[j]
-        name_level, name_sim = _name_level(a["name"], b["name"])
-        aff_level, aff_sim = _affiliation_level(a["affiliation"], b["affiliation"])
-        phone_level = _equal_level(a["phone"], b["phone"])
-        email_level = _equal_level(a["email"], b["email"])
+        name_level, name_sim = _name_level(names[i], names[j])
+        aff_level, aff_sim = _affiliation_level(affs[i], affs[j])
+        phone_level = _equal_level(phones[i], phones[j])
+        email_level = _equal_level(emails[i], emails[j])
         cos = float(vectors[i] @ vectors[j]) if vectors is not None else None
         levels = {"name": name_level, "affiliation": aff_level, "phone": phone_level, "email": email_level,
                   "profile": _profile_level(cos)}

@@ -43,13 +43,21 @@ def scan(db: Database, pool: TalentPool | None, actor: Actor | None = None) -> d
     records = [PersonRecord(r.id, r.name, r.affiliation, r.phone, r.email) for r in rows]
     live = ready(pool)
     vectors: np.ndarray | None = None
-    if live is not None and records:
-        known = [i for i, r in enumerate(records) if r.id in live.index]
-        if len(known) == len(records):
-            vectors = live.index.vectors([r.id for r in records]).astype(np.float32)
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            vectors = vectors / np.where(norms > 0, norms, 1.0)
-    found = score_pairs(records, candidate_pairs(records, vectors), vectors)
+    near: list[list[int]] | None = None
+    if live is not None and records and all(r.id in live.index for r in records):
+        # The pool's neighbour graph gives each record's nearest profiles (no search over all pairs), and
+        # only the records in a candidate pair need their vectors for the cosine.
+        position = {r.id: i for i, r in enumerate(records)}
+        near = [[position[int(t)] for t in live.neighbours_of(r.id) if int(t) in position] for r in records]
+    pairs = candidate_pairs(records, neighbour_positions=near)
+    if near is not None and live is not None:
+        involved = sorted({i for p in pairs for i in p})
+        vectors = np.zeros((len(records), live.index.dim), dtype=np.float32)
+        if involved:
+            got = live.index.vectors([records[i].id for i in involved]).astype(np.float32)
+            norms = np.linalg.norm(got, axis=1, keepdims=True)
+            vectors[involved] = got / np.where(norms > 0, norms, 1.0)
+    found = score_pairs(records, pairs, vectors)
     created = refreshed = 0
     touched: set[int] = set()
     with db.session() as s:
