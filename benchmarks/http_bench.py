@@ -85,7 +85,7 @@ def learn(var: Path, seed: int) -> str:
     db = Database.from_settings(settings)
     if not has_history(db):
         simulate(db, build_pool(settings, db, persist=False), seed=seed)
-    return str(learning.learn(settings, db)["decision"])
+    return str(learning.learn(settings, db, guard=[ROOT / "data" / "eval" / "small"])["decision"])
 
 
 def serve(var: Path, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:

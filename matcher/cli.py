@@ -243,9 +243,14 @@ def learn_cmd(rollback: bool = typer.Option(False, "--rollback", help="return to
               test_share: float = typer.Option(0.2, min=0.05, max=0.5, help="newest share of lists held out"),
               min_lists: int = typer.Option(100, help="labelled lists needed before a model may be trained"),
               no_position_debias: bool = typer.Option(False, "--no-position-debias",
-                                                      help="ignore the shown positions (for comparison)")) -> None:
-    """Train the learning-to-rank model on the recorded decisions; adopt it only if it beats the hand weights
-    on the newest decisions. The last line is one JSON object with both rankers' held-out nDCG@10 and MRR."""
+                                                      help="ignore the shown positions (for comparison)"),
+              guard: list[Path] = typer.Option(
+                  None, help="relevance set the model must not fall below plain retrieval on before it may "
+                             "re-order the flexible mode (repeatable; default data/eval/small)"),
+              no_guard: bool = typer.Option(False, "--no-guard", help="skip the relevance check")) -> None:
+    """Train the learning-to-rank model on the recorded decisions; adopt it, per engagement mode, only where it
+    beats the hand weights on the newest decisions (and, for the flexible mode, is at least plain retrieval on
+    the guard sets). The last line is one JSON object with both rankers' held-out nDCG@10 and MRR."""
     import logging
 
     from matcher.services import learning
@@ -255,8 +260,11 @@ def learn_cmd(rollback: bool = typer.Option(False, "--rollback", help="return to
     if rollback:
         typer.echo(json.dumps(learning.rollback(s), ensure_ascii=False))
         return
+    from matcher.config import PROJECT_ROOT
+
+    sets = [] if no_guard else (guard or [PROJECT_ROOT / "data" / "eval" / "small"])
     result = learning.learn(s, _db(), test_share=test_share, min_lists=min_lists,
-                            position_debias=not no_position_debias)
+                            position_debias=not no_position_debias, guard=sets)
     typer.echo(json.dumps(result, ensure_ascii=False))
 
 

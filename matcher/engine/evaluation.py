@@ -85,7 +85,9 @@ def rank_variants(pool: TalentPool, text: str, k: int, demand: DemandFacts | Non
         ranked = rank(mode, demand, talents, dense, lexical, pool.cfg, include_excluded=True,
                       neighbours=pool.neighbours_of, eligible_first=False)
         out["full"] = [r.talent_id for r in ranked][:k]
-        if pool.learned is not None:  # the adopted model, on the same candidates and features
+        if pool.learned is not None and not pool.learned.applies(mode):
+            out["learned"] = out["full"]  # the model does not re-order this mode: the hand ranking stands
+        elif pool.learned is not None:  # the adopted model, on the same candidates and features
             from matcher.engine.ltr import RERANK_WINDOW, feature_vector
             from matcher.engine.ltr import matrix as ltr_matrix
 

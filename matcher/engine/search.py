@@ -176,7 +176,7 @@ class PoolSearch:
                 break
             n = min(pool_size, n * 4)
         by_id = {t.id: t for t in talents}
-        learned = self.learned
+        learned = self.learned if self.learned is not None and self.learned.applies(mode) else None
         if learned is not None:
             ranked = self._rescore(learned, mode, demand, ranked, by_id)
         if any(by_id[r.talent_id].same_person for r in ranked):
@@ -256,7 +256,7 @@ class PoolSearch:
         talents, dense, lexical = self.known(Candidates(ids, dense, lexical))
         ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=True,
                       neighbours=self.neighbours_of)
-        learned = self.learned
+        learned = self.learned if self.learned is not None and self.learned.applies(mode) else None
         if learned is not None:
             ranked = self._rescore(learned, mode, demand, ranked, {t.id: t for t in talents})
         mine = next((r for r in ranked if r.talent_id == talent_id), None)

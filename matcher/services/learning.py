@@ -17,11 +17,22 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from matcher.config import Settings
-from matcher.engine.ltr import CORRECTION_GAPS, FEATURES, RESIDUAL_SCALE, LearnedRanker, list_metrics, train
+from matcher.engine.ltr import (
+    CORRECTION_GAPS,
+    FEATURES,
+    MODES,
+    RESIDUAL_SCALE,
+    ROUNDS,
+    LearnedRanker,
+    list_metrics,
+    mode_of,
+    train,
+)
 from matcher.services.feedback import training_lists
 from matcher.storage.db import Database
 
@@ -64,7 +75,8 @@ def load_current(settings: Settings) -> LearnedRanker | None:
     try:
         meta = json.loads((directory / "meta.json").read_text())
         return LearnedRanker((directory / "model.txt").read_text(), str(version), meta["features"],
-                             float(meta.get("residual_scale", 0.0)), meta.get("correction_gaps"))
+                             float(meta.get("residual_scale", 0.0)), meta.get("correction_gaps"),
+                             meta.get("modes", MODES))
     except (OSError, ValueError, KeyError) as exc:
         log.error("learned model %s unusable (%s); ranking with the hand weights", version, exc)
         return None
@@ -75,8 +87,10 @@ def _now() -> str:
 
 
 def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: int = MIN_TRAIN_LISTS,
-          position_debias: bool = True, rounds: int = 300) -> dict[str, Any]:
-    """Train, measure both rankers on the newest lists, save the model, switch only if it wins."""
+          position_debias: bool = True, rounds: int = ROUNDS, guard: Sequence[Path] = ()) -> dict[str, Any]:
+    """Train, measure both rankers on the newest lists (per mode), save the model, switch only if it wins.
+    ``guard``: relevance sets (data/eval/…) on which the model must be at least plain retrieval before it
+    may re-order the flexible mode's lists (the mode those sets are ranked in)."""
     import lightgbm
 
     lists = training_lists(db)
@@ -93,12 +107,40 @@ def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: 
         return result
     booster = train(train_lists, position_debias=position_debias, rounds=rounds, residual_scale=RESIDUAL_SCALE)
     model_text = booster.model_to_string()
+    candidate = LearnedRanker(model_text, "candidate", residual_scale=RESIDUAL_SCALE, correction_gaps=CORRECTION_GAPS)
+    # Per mode: the model re-orders a mode's lists only where it beats the hand weights on that mode's
+    # newest lists — and, for the mode the relevance sets are ranked in (flexible), only if it is at least
+    # plain retrieval on each guard set (never worse than retrieval, checked before adoption).
+    per_mode: dict[str, dict[str, Any]] = {}
+    for mode in MODES:
+        sub = [x for x in test_lists if mode_of(x) == mode]
+        h = list_metrics(sub, [x.hand for x in sub])
+        lm = list_metrics(sub, [candidate.score(x.X, x.hand) for x in sub])
+        per_mode[mode] = {"lists": h["lists"], "hand_ndcg10": round(h["ndcg10"], 4),
+                          "learned_ndcg10": round(lm["ndcg10"], 4),
+                          "enabled": bool(h["lists"]) and lm["ndcg10"] > h["ndcg10"]}
+    if guard and per_mode["flexible"]["enabled"]:
+        from matcher.tools.evaluation import run_eval
+
+        flexible_only = LearnedRanker(model_text, "candidate", residual_scale=RESIDUAL_SCALE,
+                                      correction_gaps=CORRECTION_GAPS, modes=("flexible",))
+        checks = []
+        for dataset in guard:
+            res = run_eval(Path(dataset), settings, progress=False, log=lambda m: None, learned=flexible_only)
+            ok = bool(res["learned"]["ndcg@10"] >= res["hybrid"]["ndcg@10"])
+            checks.append({"dataset": Path(dataset).name, "hybrid_ndcg10": round(res["hybrid"]["ndcg@10"], 4),
+                           "learned_ndcg10": round(res["learned"]["ndcg@10"], 4), "passed": ok})
+        per_mode["flexible"]["guard"] = checks
+        per_mode["flexible"]["enabled"] = all(c["passed"] for c in checks)
+    modes = tuple(m for m in MODES if per_mode[m]["enabled"])
+    ranker = LearnedRanker(model_text, "candidate", residual_scale=RESIDUAL_SCALE, correction_gaps=CORRECTION_GAPS,
+                           modes=modes)
     hand = list_metrics(test_lists, [x.hand for x in test_lists])
-    ranker = LearnedRanker(model_text, "candidate", residual_scale=RESIDUAL_SCALE, correction_gaps=CORRECTION_GAPS)
-    learned = list_metrics(test_lists, [ranker.score(x.X, x.hand) for x in test_lists])
+    learned = list_metrics(test_lists, [ranker.score(x.X, x.hand) if ranker.applies(mode_of(x)) else x.hand
+                                        for x in test_lists])
     result.update({"hand": {"ndcg10": round(hand["ndcg10"], 4), "mrr": round(hand["mrr"], 4)},
                    "learned": {"ndcg10": round(learned["ndcg10"], 4), "mrr": round(learned["mrr"], 4)},
-                   "held_out_lists_with_a_positive": hand["lists"]})
+                   "held_out_lists_with_a_positive": hand["lists"], "modes": list(modes), "per_mode": per_mode})
     pointer = read_pointer(settings)
     root = models_dir(settings)
     root.mkdir(parents=True, exist_ok=True)
@@ -109,7 +151,8 @@ def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: 
     (directory / "model.txt").write_text(model_text)
     meta = {"version": version, "features": list(FEATURES), "library": f"lightgbm {lightgbm.__version__}",
             "objective": "lambdarank", "position_debias": position_debias, "rounds": rounds,
-            "residual_scale": RESIDUAL_SCALE, "correction_gaps": CORRECTION_GAPS,
+            "residual_scale": RESIDUAL_SCALE, "correction_gaps": CORRECTION_GAPS, "modes": list(modes),
+            "per_mode": per_mode,
             "trained_at": _now(), "train_window": [_iso(train_lists[0].at), _iso(train_lists[-1].at)],
             "test_window": [_iso(test_lists[0].at), _iso(test_lists[-1].at)],
             "metrics": {"hand": result["hand"], "learned": result["learned"]},
@@ -117,16 +160,17 @@ def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: 
                                 zip(FEATURES, booster.feature_importance("gain"), strict=True)}}
     (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2))
     result["version"] = version
-    if learned["ndcg10"] > hand["ndcg10"]:
+    if modes and learned["ndcg10"] > hand["ndcg10"]:
         history = [*pointer.get("history", []), {"version": version, "at": _now(), "reason": "beat the hand weights"}]
         _write_pointer(settings, {"version": version, "stack": [*pointer.get("stack", []), version],
                                   "history": history})
         result["adopted"] = True
-        result["decision"] = (f"{version} adopted: held-out nDCG@10 {learned['ndcg10']:.4f} > hand "
-                              f"{hand['ndcg10']:.4f}")
+        result["decision"] = (f"{version} adopted for {', '.join(modes)}: held-out nDCG@10 {learned['ndcg10']:.4f} > "
+                              f"hand {hand['ndcg10']:.4f}")
     else:
-        result["decision"] = (f"{version} saved but not adopted: held-out nDCG@10 {learned['ndcg10']:.4f} ≤ hand "
-                              f"{hand['ndcg10']:.4f}; the ranking in use is unchanged")
+        why = (f"held-out nDCG@10 {learned['ndcg10']:.4f} ≤ hand {hand['ndcg10']:.4f}" if modes else
+               "it beats the hand weights in no mode (or falls below plain retrieval on a guard set)")
+        result["decision"] = f"{version} saved but not adopted: {why}; the ranking in use is unchanged"
     log.info("learn: %s", result["decision"])
     return result
 

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from matcher.config import Settings
 from matcher.engine.embedding import CachedEmbedder
 from matcher.engine.evaluation import evaluate, rank_variants
+from matcher.engine.ltr import LearnedRanker
 from matcher.services import learning
 from matcher.services.importing import import_file
 from matcher.services.matching import build_pool, demand_facts
@@ -35,9 +36,11 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
 def run_eval(dataset: Path, settings: Settings, limit_demands: int | None = None, k: int = 100,
              run_out: Path | None = None, progress: bool = True,
              log: Callable[[str], None] = print,
-             embedder: CachedEmbedder | None = None, with_learned: bool = True) -> dict[str, dict[str, float]]:
+             embedder: CachedEmbedder | None = None, with_learned: bool = True,
+             learned: LearnedRanker | None = None) -> dict[str, dict[str, float]]:
     """Metrics per ranking variant; a ``learned`` row too when ``matcher learn`` adopted a model (in
-    ``settings.var_dir``): the model is applied to the dataset's candidates and features as is."""
+    ``settings.var_dir``) or ``learned`` is given (a candidate, for the adoption guard): the model is
+    applied to the dataset's candidates and features as is."""
     qrels = load_qrels(dataset / "qrels.csv")
     with tempfile.TemporaryDirectory(prefix="matcher-eval-") as tmp:
         db = Database(f"sqlite:///{tmp}/eval.db")
@@ -47,7 +50,7 @@ def run_eval(dataset: Path, settings: Settings, limit_demands: int | None = None
             if not report.ok:
                 raise ValueError(f"{dataset}/{kind}.csv: " + "; ".join(str(e) for e in report.errors[:5]))
         pool = build_pool(settings, db, progress=progress, log=log, persist=False, embedder=embedder)
-        pool.learned = learning.load_current(settings) if with_learned else None
+        pool.learned = learned if learned is not None else learning.load_current(settings) if with_learned else None
         variant_names = (*VARIANTS, "learned") if pool.learned is not None else VARIANTS
         runs: dict[str, dict[str, list[str]]] = {v: {} for v in variant_names}
         with db.session() as s:

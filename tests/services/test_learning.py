@@ -159,3 +159,29 @@ def test_the_study_scores_rankers_against_the_simulators_ground_truth(
     out = run(cfg, db)
     assert {"hand", "learned_debiased_bounded", "learned_plain_unbounded"} <= set(out)
     assert all(0.0 < v <= 1.0 for k, v in out.items() if k != "test_lists")
+
+
+def test_a_mode_is_re_ordered_only_where_the_model_wins_and_flexible_never_below_retrieval(
+        world: tuple[Settings, Database, Any], learned: dict[str, Any]) -> None:
+    """Per-mode adoption: the model re-orders a mode only where it beats the hand weights on that mode's
+    newest lists, and the flexible mode (the one the relevance sets are ranked in) only if it is at least
+    plain retrieval on the guard set; the evaluation's learned row then never falls below the hybrid."""
+    from matcher.config import PROJECT_ROOT
+    from matcher.tools.evaluation import run_eval
+
+    cfg, db, _ = world
+    small = PROJECT_ROOT / "data" / "eval" / "small"
+    out = learning.learn(cfg, db, guard=[small])
+    for mode in out["modes"]:
+        assert out["per_mode"][mode]["learned_ndcg10"] > out["per_mode"][mode]["hand_ndcg10"], out
+    flexible = out["per_mode"]["flexible"]
+    if "guard" in flexible:
+        assert flexible["enabled"] == all(c["learned_ndcg10"] >= c["hybrid_ndcg10"] for c in flexible["guard"])
+    assert ("flexible" in out["modes"]) == flexible["enabled"]
+    if out["adopted"]:
+        ranker = learning.load_current(cfg)
+        assert ranker is not None and ranker.modes == tuple(out["modes"])
+        res = run_eval(small, cfg, progress=False, log=lambda m: None)
+        assert res["learned"]["ndcg@10"] >= res["hybrid"]["ndcg@10"], res
+        if "flexible" not in ranker.modes:
+            assert res["learned"] == res["full"]  # the hand ranking stands where the model does not apply
