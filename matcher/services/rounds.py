@@ -117,15 +117,35 @@ def score_candidates(pool: TalentPool, items: list[tuple[DemandFacts, list[str]]
     cands: list[Candidate] = []
     explanations: dict[tuple[int, int, str], dict[str, Any]] = {}
     for i, (facts, modes) in enumerate(items):
+        mine: list[Candidate] = []
         for mode in modes:
             proposals, _ = pool.propose(facts, mode, k=per_mode, filters=Filters(), explain_results=False)
             for prop in proposals:
                 if (facts.id, prop.talent.id) in existing:
                     continue  # already proposed through the single-demand workflow
-                cands.append(Candidate(facts.id, prop.talent.id, mode, round(prop.ranked.score, 6)))
+                mine.append(Candidate(facts.id, prop.talent.id, mode, round(prop.ranked.score, 6)))
                 explanations[(facts.id, prop.talent.id, mode)] = prop.explanation
+        cands += _one_per_person(pool, mine)
         progress((i + 1) / max(1, len(items)))
     return cands, explanations
+
+
+def _one_per_person(pool: TalentPool, mine: list[Candidate]) -> list[Candidate]:
+    """One demand's candidates across its modes without two records of one person (an open duplicate
+    pair): each list keeps only one of them already, but two modes' lists could each keep a different one.
+    The better-scored record stays."""
+    best: dict[int, float] = {}
+    for c in mine:
+        best[c.talent_id] = max(best.get(c.talent_id, float("-inf")), c.score)
+    out = []
+    for c in mine:
+        facts = pool.facts.get(c.talent_id)
+        twins = facts.same_person if facts is not None else ()
+        if any(best.get(t, float("-inf")) > best[c.talent_id] or
+               (best.get(t) == best[c.talent_id] and t < c.talent_id) for t in twins):
+            continue
+        out.append(c)
+    return out
 
 
 def capacities(pool: TalentPool, talents: set[int], loads: dict[int, dict[str, int]], max_posts: int
