@@ -39,6 +39,8 @@ def ready(request: Request) -> JSONResponse:
         "index_status": runtime.status,
         "talents_indexed": len(pool.facts) if pool is not None else 0,
         "ranker": f"ltr-{runtime.ranker_version}" if runtime.ranker_version else "hand",
+        # the modes the learned model re-orders (the hand weights rank the others)
+        "ranker_modes": list(pool.learned.modes) if pool is not None and pool.learned is not None else [],
     }
     return JSONResponse(body, status_code=200 if body["ready"] else 503)
 

@@ -22,12 +22,27 @@ def test_first_start_learns_from_the_demo_history_and_logs_what_it_shows(
         out = server.output()
         assert "simulating the demo's decision history" in out and "v1 adopted" in out
         assert "ranking with the learned model v1" in out
+        # The model re-orders the modes it was adopted for (the decision names them); the hand weights
+        # rank the others.
+        modes = ready["ranker_modes"]
+        assert modes and f"adopted for {', '.join(modes)}" in out
         auth = {"Authorization": "Bearer demo-intermediary"}
-        demands = httpx.get(server.base + "/api/v1/demands?status=open&limit=5", headers=auth, timeout=10).json()
-        did = demands["items"][0]["id"]
-        page = httpx.get(server.base + f"/api/v1/demands/{did}/matches?mode=flexible&k=5", headers=auth,
-                         timeout=30).json()["items"]
+        demands = httpx.get(server.base + "/api/v1/demands?status=open&limit=100", headers=auth, timeout=10).json()
+        mode = modes[0]
+        page: list = []
+        for did in [d["id"] for d in demands["items"] if mode in d["modes"]][:10]:
+            page = httpx.get(server.base + f"/api/v1/demands/{did}/matches?mode={mode}&k=5", headers=auth,
+                             timeout=30).json()["items"]
+            if page:  # (a 双聘 list is empty where the enterprise cannot host a joint post)
+                break
         assert page and all(p["ranker"] == "ltr-v1" for p in page)
+        other = next((m for m in ("flexible", "tech_vp", "dual_appointment") if m not in modes), None)
+        if other is not None:
+            d2 = next((d["id"] for d in demands["items"] if other in d["modes"]), None)
+            if d2 is not None:
+                hand = httpx.get(server.base + f"/api/v1/demands/{d2}/matches?mode={other}&k=5", headers=auth,
+                                 timeout=30).json()["items"]
+                assert all(p["ranker"] == "hand" for p in hand)
         assert page[0]["features"][-1]["name"] == "base"  # the model's contributions explain the score
         engine = create_engine(server.database_url)
         deadline = time.time() + 30  # the background loop writes shown lists every few seconds
