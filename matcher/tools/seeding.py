@@ -54,7 +54,8 @@ def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size
         s.add(InstanceFlag(key="demo", value=str(seed)))  # demo accounts exist only in such a database
         record(s, action="seed", entity="demo", entity_id=str(seed),
                after={"talents": talents, "demands": demands, "enterprises": len(companies)})
-    bar = tqdm(total=talents, desc="talents", unit="row", disable=not progress, mininterval=1.0)
+    bar = tqdm(total=talents + min(duplicates + namesakes, talents), desc="talents", unit="row", disable=not progress,
+               mininterval=1.0)
     batch: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
     for row, _topic in generator.iter_talents(seed, talents):
