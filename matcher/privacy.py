@@ -55,9 +55,6 @@ LABELS: dict[str, str] = {
     "self_export": "本人下载了全部数据",
 }
 
-#: Shown instead of contact data when a match is approved but the talent has not agreed to release it.
-VIA_OFFICE = "本人未同意提供联系方式，请经省人才办联系"
-
 #: What a withdrawn record keeps in place of the name (the id makes it traceable for the audit only).
 PSEUDONYM = "已撤回人才#{id}"
 

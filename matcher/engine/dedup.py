@@ -23,7 +23,6 @@ Plain data in, plain data out: no database (``services/duplicates.py`` stores pa
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -212,7 +211,3 @@ def precision_recall(found: Sequence[tuple[int, int]], truth: Sequence[tuple[int
     r = tp / len(t) if t else 1.0
     return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "found": len(f),
             "true": len(t), "true_positive": tp}
-
-
-def log_odds(p: float) -> float:
-    return math.log2(p / (1 - p))

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from matcher.domain import Role
 from matcher.engine.dedup import PersonRecord, candidate_pairs, score_pairs
@@ -148,13 +148,6 @@ def decide(db: Database, pool: TalentPool | None, actor: Actor, pair_id: int, de
         return DuplicatePairView(id=pair.id, a=talent_view(s, actor, a, True), b=talent_view(s, actor, b, True),
                                  score=pair.score, evidence=pair.evidence or {}, status=pair.status,
                                  decided_at=iso(pair.decided_at))
-
-
-def open_pairs_of(db: Database, talent_id: int) -> list[int]:
-    with db.session() as s:
-        rows = s.execute(select(DuplicatePair.a_id, DuplicatePair.b_id).where(
-            DuplicatePair.status == "open", or_(DuplicatePair.a_id == talent_id, DuplicatePair.b_id == talent_id)))
-        return [b if a == talent_id else a for a, b in rows]
 
 
 def scan_once(db: Database, pool: TalentPool | None) -> dict[str, int] | None:

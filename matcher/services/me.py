@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from matcher.domain import MatchStatus, Mode, Role, label
+from matcher.domain import MatchStatus, Mode, Role
 from matcher.engine.pool import TalentPool
 from matcher.engine.ranking import STOPWORDS, sentences_of
 from matcher.errors import Conflict, Invalid, NotFound
@@ -321,7 +321,3 @@ def withdraw(db: Database, pool: TalentPool | None, actor: Actor) -> MyRecordVie
         s.flush()
         refresh_talents(s, pool, [t.id])
         return _record_view(s, actor, t, pool)
-
-
-def mode_labels() -> dict[str, str]:
-    return {m.value: label(m) for m in Mode}
