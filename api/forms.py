@@ -20,6 +20,11 @@ LABELS = {
     "answer": "人才答复", "plan": "服务方案", "decision": "审核结论", "reason": "审核意见", "result": "成效",
     "text": "说明", "qualifies": "奖补决定", "amount": "奖补金额", "talent_id": "人才", "mode": "引才方式",
     "max_posts_per_talent": "每位专家最多", "flexible_form": "柔性方式",
+    # the talent's own record (console 我的信息)
+    "profile": "个人简介", "research_fields": "研究方向", "achievements": "主要成果", "mode_capacity": "服务意愿",
+    "flexible_forms": "柔性服务形式", "available_from": "可服务起始日期", "available_until": "可服务截止日期",
+    "province_ties": "与本省渊源", "tie_detail": "渊源说明", "phone": "手机号", "email": "电子邮箱",
+    "in_province": "是否在省内",
 }
 
 _MESSAGES = {

@@ -25,15 +25,6 @@ from matcher.tabular import split_list
 
 router = APIRouter()
 
-FIELD_LABELS = {
-    "profile": "个人简介", "research_fields": "研究方向", "achievements": "主要成果", "mode_capacity": "服务意愿",
-    "flexible_forms": "柔性服务形式", "available_from": "可服务起始日期", "available_until": "可服务截止日期",
-    "province_ties": "与本省渊源", "tie_detail": "渊源说明", "phone": "手机号", "email": "电子邮箱", "city": "所在城市",
-    "in_province": "是否在省内",
-}
-forms.LABELS.update({k: v for k, v in FIELD_LABELS.items() if k not in forms.LABELS})
-
-
 def _me(request: Request) -> Any:
     who = actor(request)
     require(who, Role.TALENT)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from matcher.domain import DemandStatus, Role
 from matcher.errors import Forbidden, NotFound, Unauthorized
-from matcher.privacy import ConsentState
+from matcher.privacy import ConsentState, releases_contact
 from matcher.services.users import DEMO_PREFIX, hash_token, is_demo_database
 from matcher.storage.models import Demand, Match, PersonalDataAccess, Talent, User
 from matcher.views import TalentView
@@ -112,10 +112,6 @@ def contacts_visible(session: Session, actor: Actor, talent_ids: Iterable[int]) 
     return set(consented)
 
 
-def contact_visible(session: Session, actor: Actor, talent_id: int) -> bool:
-    return talent_id in contacts_visible(session, actor, [talent_id])
-
-
 def mask_phone(phone: str) -> str:
     """At most the last four digits, and only of a number with at least 11 digits (a mobile number, or
     a landline with its area code): of a shorter number four digits would give most of it away."""
@@ -132,16 +128,32 @@ def mask_email(email: str) -> str:
     return name[:1] + "***@" + domain
 
 
-def talent_view(session: Session, actor: Actor, t: Talent, contact: bool | None = None) -> TalentView:
-    """The talent as ``actor`` may see it. Contact data shown to an enterprise or an intermediary is
-    logged for the talent to read (who, when, for which demand)."""
-    show = contact_visible(session, actor, t.id) if contact is None else contact
-    via_office = False
-    if actor.role in (Role.ENTERPRISE, Role.INTERMEDIARY):
-        approved = approved_for(session, actor, [t.id])
-        if show and t.id in approved:
+def talent_views(session: Session, actor: Actor, talents: Iterable[Talent]) -> dict[int, TalentView]:
+    """Views of a page of talents as ``actor`` may see them. The approvals that could release contact data
+    are read in one query for the page (not one per row, not twice); each release shown to an enterprise
+    or an intermediary is logged for the talent to read (who, when, for which demand)."""
+    rows = list(talents)
+    if actor.sees_everything:
+        return {t.id: _view(t, show=True) for t in rows}
+    approved = approved_for(session, actor, [t.id for t in rows])
+    out: dict[int, TalentView] = {}
+    for t in rows:
+        show = t.id in approved and releases_contact(t)
+        if show:
             log_access(session, t.id, "viewed", actor, approved[t.id])
-        via_office = not show and t.id in approved
+        out[t.id] = _view(t, show=show, via_office=t.id in approved and not show)
+    return out
+
+
+def talent_view(session: Session, actor: Actor, t: Talent, contact: bool | None = None) -> TalentView:
+    """One talent as ``actor`` may see it; ``contact`` given when the caller has decided (the talent's own
+    record, an official's page)."""
+    if contact is not None:
+        return _view(t, show=contact)
+    return talent_views(session, actor, [t])[t.id]
+
+
+def _view(t: Talent, show: bool, via_office: bool = False) -> TalentView:
     return TalentView(
         id=t.id, external_id=t.external_id, name=t.name, affiliation=t.affiliation,
         institution_type=t.institution_type, title=t.title, title_level=t.title_level, sector=t.sector,

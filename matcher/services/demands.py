@@ -12,13 +12,7 @@ from matcher.domain import DemandStatus, Role
 from matcher.engine.pool import Filters, TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.reference import industry_codes, sector_for_industry
-from matcher.services.access import (
-    Actor,
-    contacts_visible,
-    require,
-    talent_view,
-    visible_demand,
-)
+from matcher.services.access import Actor, require, talent_views, visible_demand
 from matcher.services.audit import record
 from matcher.services.feedback import ImpressionBuffer
 from matcher.services.matching import demand_facts, demand_text, refresh_talents
@@ -233,13 +227,13 @@ def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int,
         if impressions is not None and actor.role == Role.INTERMEDIARY and proposals:
             impressions.add(demand_id, mode, proposals, offset, actor.user_id)
         talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([p.talent.id for p in proposals])))}
-        visible_ids = contacts_visible(s, actor, talents)
+        views = talent_views(s, actor, talents.values())
         out = []
         for rank_no, p in enumerate(proposals, start=offset + 1):
             t = talents.get(p.talent.id)
             if t is None:
                 continue  # removed from the database since the index was built
-            out.append(ProposalView(rank=rank_no, talent=talent_view(s, actor, t, t.id in visible_ids),
+            out.append(ProposalView(rank=rank_no, talent=views[t.id],
                                     **p.explanation))
         return out, total
 

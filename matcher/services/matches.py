@@ -15,10 +15,10 @@ from matcher.privacy import releases_contact
 from matcher.services.access import (
     Actor,
     can_see_demand,
-    contacts_visible,
     log_access,
     require,
     talent_view,
+    talent_views,
     visible_demand,
 )
 from matcher.services.audit import record
@@ -284,5 +284,5 @@ def list_matches(db: Database, actor: Actor, *, status: str | None = None, deman
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = s.scalars(stmt.order_by(Match.updated_at, Match.id).limit(limit).offset(offset)).all()
         talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([m.talent_id for m in rows])))}
-        shown = contacts_visible(s, actor, talents)
-        return [match_view(m, talent_view(s, actor, talents[m.talent_id], m.talent_id in shown)) for m in rows], total
+        views = talent_views(s, actor, talents.values())
+        return [match_view(m, views[m.talent_id]) for m in rows], total

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 
 from matcher.errors import NotFound
-from matcher.services.access import Actor, contacts_visible, talent_view
+from matcher.services.access import Actor, talent_view, talent_views
 from matcher.storage.db import Database
 from matcher.storage.models import Talent
 from matcher.views import TalentView
@@ -23,8 +23,8 @@ def list_talents(db: Database, actor: Actor, *, q: str | None = None, sector: st
     with db.session() as s:
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = s.scalars(stmt.order_by(Talent.id).limit(limit).offset(offset)).all()
-        shown = contacts_visible(s, actor, [t.id for t in rows])
-        return [talent_view(s, actor, t, t.id in shown) for t in rows], total
+        views = talent_views(s, actor, rows)
+        return [views[t.id] for t in rows], total
 
 
 def get_talent(db: Database, actor: Actor, talent_id: int) -> TalentView:
