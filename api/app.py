@@ -19,10 +19,13 @@ from api import console, errors
 from api.routers import demands, matches, me, rounds, system, talents
 from matcher.config import Settings, get_settings
 from matcher.engine.pool import TalentPool
-from matcher.services import duplicates, feed, jobs, learning
-from matcher.services.feed import FeedFollower
-from matcher.services.matching import build_pool, warm_open_demands
-from matcher.services.runtime import Runtime
+from matcher.services import jobs
+from matcher.services.learning import training as learning
+from matcher.services.people import duplicates
+from matcher.services.pool import feed
+from matcher.services.pool.facts import build_pool, warm_open_demands
+from matcher.services.pool.feed import FeedFollower
+from matcher.services.pool.runtime import Runtime
 from matcher.storage.db import Database
 
 log = logging.getLogger("api")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
-from matcher.services import rounds
 from matcher.services.access import Actor
-from matcher.services.uploads import run_import, start_import
+from matcher.services.files.uploads import run_import, start_import
+from matcher.services.workflow import rounds
 from matcher.views import JobView, RoundView
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from matcher.domain import Role
+from matcher.domain.vocabulary import Role
 from matcher.engine.pool import TalentPool
 from matcher.errors import Forbidden
 from matcher.services.access import Actor, authenticate

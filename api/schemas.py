@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from matcher.domain import FlexibleForm, Mode, Sector, TieKind
+from matcher.domain.vocabulary import FlexibleForm, Mode, Sector, TieKind
 from matcher.validation import MAX_BUDGET, MAX_ID, MAX_MONTHS, MAX_REWARD, check_text
 
 T = TypeVar("T")

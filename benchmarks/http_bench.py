@@ -48,8 +48,8 @@ def _free_port() -> int:
 def prepare(var: Path, talents: int, demands: int, seed: int) -> None:
     """Seed the database and fill the vector cache (real vectors for the first 2,000, mixtures beyond)."""
     from matcher.engine.embedding import EmbeddingStore, load_embedder, text_hash
-    from matcher.services.matching import all_talent_facts
-    from matcher.services.users import ensure_demo_users
+    from matcher.services.people.users import ensure_demo_users
+    from matcher.services.pool.facts import all_talent_facts
     from matcher.storage.db import Database
     from matcher.tools.benchmark import REAL, _vectors, demo_talent_facts
     from matcher.tools.seeding import seed_demo
@@ -77,8 +77,8 @@ def prepare(var: Path, talents: int, demands: int, seed: int) -> None:
 def learn(var: Path, seed: int) -> str:
     """The demo's simulated history on this pool, then ``matcher learn``; returns the decision."""
     from matcher.demo.history import has_history, simulate
-    from matcher.services import learning
-    from matcher.services.matching import build_pool
+    from matcher.services.learning import training as learning
+    from matcher.services.pool.facts import build_pool
     from matcher.storage.db import Database
 
     settings = Settings(var_dir=var)
@@ -118,7 +118,7 @@ def in_process(var: Path, seed: int, n_queries: int = 300, learned: bool = False
     """The same pool and demands, ranked in-process as the route does (vectors cached, with explanations)."""
     from sqlalchemy import select
 
-    from matcher.services.matching import build_pool, demand_facts
+    from matcher.services.pool.facts import build_pool, demand_facts
     from matcher.storage.db import Database
     from matcher.storage.models import Demand
 
@@ -126,7 +126,7 @@ def in_process(var: Path, seed: int, n_queries: int = 300, learned: bool = False
     db = Database.from_settings(settings)
     pool = build_pool(settings, db)
     if learned:
-        from matcher.services import learning
+        from matcher.services.learning import training as learning
 
         pool.learned = learning.load_current(settings)
     with db.session() as s:

@@ -77,7 +77,7 @@ def demo_csl_set(source: Path = typer.Argument(PROJECT_ROOT.parent / "shared" / 
 
 
 def _import(kind: str, file: Path) -> None:
-    from matcher.services.importing import import_file
+    from matcher.services.files.importing import import_file
 
     report = import_file(_db(), kind, file)
     for w in report.warnings:
@@ -106,7 +106,7 @@ def import_demands(file: Path = typer.Argument(..., exists=True, dir_okay=False)
 def export(file: Path = typer.Argument(..., help="output .xlsx"),
            with_contact: bool = typer.Option(False, help="include talents' phone and email")) -> None:
     """Export demands and talents to one XLSX workbook (sheets 'demands' and 'talents')."""
-    from matcher.services.exporting import export_xlsx
+    from matcher.services.files.exporting import export_xlsx
 
     typer.echo(json.dumps(export_xlsx(_db(), file, with_contact=with_contact)))
 
@@ -116,7 +116,7 @@ def users_create(username: str = typer.Option(...), role: str = typer.Option(...
                  display_name: str = typer.Option(""), enterprise: str = typer.Option(None),
                  intermediary: str = typer.Option(None)) -> None:
     """Create a user; its token is printed once and stored only as a hash."""
-    from matcher.services.users import create_user
+    from matcher.services.people.users import create_user
 
     try:
         token = create_user(_db(), username, role, display_name=display_name, enterprise=enterprise,
@@ -131,7 +131,7 @@ def users_create(username: str = typer.Option(...), role: str = typer.Option(...
 def users_deactivate(username: str = typer.Option(...)) -> None:
     """Deactivate a user: its token stops working and its console sessions end."""
     from matcher.errors import NotFound
-    from matcher.services.users import deactivate_user
+    from matcher.services.people.users import deactivate_user
 
     try:
         deactivate_user(_db(), username)
@@ -145,7 +145,7 @@ def users_deactivate(username: str = typer.Option(...)) -> None:
 def users_rotate(username: str = typer.Option(...)) -> None:
     """Give a user a new token (printed once); the old token and its console sessions stop working."""
     from matcher.errors import NotFound
-    from matcher.services.users import rotate_token
+    from matcher.services.people.users import rotate_token
 
     try:
         token = rotate_token(_db(), username)
@@ -253,7 +253,7 @@ def learn_cmd(rollback: bool = typer.Option(False, "--rollback", help="return to
     the guard sets). The last line is one JSON object with both rankers' held-out nDCG@10 and MRR."""
     import logging
 
-    from matcher.services import learning
+    from matcher.services.learning import training as learning
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     s = get_settings()
@@ -271,7 +271,7 @@ def learn_cmd(rollback: bool = typer.Option(False, "--rollback", help="return to
 @events_app.command("export")
 def events_export(file: Path = typer.Argument(..., help="output .csv or .xlsx")) -> None:
     """Every decision event (shown lists with their features, and the decisions), for analysis."""
-    from matcher.services.feedback import export_events
+    from matcher.services.learning.decisions import export_events
 
     typer.echo(f"{export_events(_db(), file)} events written to {file}")
 
@@ -281,7 +281,7 @@ def demo_history(days: int = typer.Option(182, help="days of simulated decisions
                  lists_per_day: int = typer.Option(24, help="proposal lists opened per day")) -> None:
     """Simulate the demo's decision history (docs/learning.md); skipped when one exists already."""
     from matcher.demo.history import has_history, simulate
-    from matcher.services.matching import build_pool
+    from matcher.services.pool.facts import build_pool
 
     s = get_settings()
     db = _db()
@@ -365,7 +365,7 @@ def serve(prepare: bool = typer.Option(False, help="create the database and load
     s = get_settings()
     db = _db()  # the schema is migrated once, here, before any worker starts
     if prepare:
-        from matcher.services.users import ensure_demo_users
+        from matcher.services.people.users import ensure_demo_users
         from matcher.tools.seeding import seed_demo
 
         seed_demo(db, talents=s.demo_talents, demands=s.demo_demands, seed=s.demo_seed,

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from matcher.domain import FlexibleForm, InstitutionType, Mode, Sector, TieKind, TitleLevel, label, parse_enum
+from matcher.domain.vocabulary import (
+    FlexibleForm,
+    InstitutionType,
+    Mode,
+    Sector,
+    TieKind,
+    TitleLevel,
+    label,
+    parse_enum,
+)
 from matcher.reference import industry_codes, is_valid_credit_code, nsfc_codes, region
 from matcher.validation import MAX_BUDGET, MAX_COUNT, MAX_MONTHS, check_number, check_text
 

@@ -174,7 +174,7 @@ def api_client(settings: Settings, var: Path, talents: int = 220, demands: int =
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from matcher.services.users import create_user, ensure_demo_users
+    from matcher.services.people.users import create_user, ensure_demo_users
     from matcher.storage.db import Database
     from matcher.tools.seeding import seed_demo
 

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.console.web import COOKIE, ROLE_HOME, actor, page
 from matcher.errors import Unauthorized
-from matcher.services import sessions
+from matcher.services.people import sessions
 
 router = APIRouter()
 

@@ -12,12 +12,12 @@ from api import forms
 from api.console.web import actor, back, page
 from api.deps import DemandId
 from api.schemas import DemandIn
-from matcher.domain import DemandStatus, Mode, Role, Sector
+from matcher.domain.vocabulary import DemandStatus, Mode, Role, Sector
 from matcher.engine.pool import Filters
 from matcher.errors import Invalid, NotReady
 from matcher.reference import industry_codes, region
-from matcher.services import demands as demand_svc
-from matcher.services import matches as match_svc
+from matcher.services.workflow import demands as demand_svc
+from matcher.services.workflow import matches as match_svc
 from matcher.views import ProposalView
 
 router = APIRouter()

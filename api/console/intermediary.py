@@ -11,8 +11,8 @@ from api.console.web import actor, back
 from api.deps import DemandId
 from api.schemas import ShortlistIn
 from matcher.errors import Invalid
-from matcher.services import demands as demand_svc
-from matcher.services import matches as match_svc
+from matcher.services.workflow import demands as demand_svc
+from matcher.services.workflow import matches as match_svc
 
 router = APIRouter()
 

@@ -11,11 +11,11 @@ from api import forms
 from api.console.web import actor, back, page
 from api.deps import MatchId
 from api.schemas import ContactIn, OutcomeIn, ReviewIn, RewardIn, SubmitIn
-from matcher.domain import Role
+from matcher.domain.vocabulary import Role
 from matcher.errors import Invalid, NotFound
-from matcher.services import demands as demand_svc
-from matcher.services import matches as match_svc
 from matcher.services.access import require
+from matcher.services.workflow import demands as demand_svc
+from matcher.services.workflow import matches as match_svc
 
 router = APIRouter()
 

@@ -13,12 +13,14 @@ from api.background import schedule_import, schedule_round
 from api.console.web import actor, back, page
 from api.deps import JobId, RoundId
 from api.schemas import RoundIn
-from matcher.domain import Sector
+from matcher.domain.vocabulary import Sector
 from matcher.errors import Invalid
 from matcher.reference import region
-from matcher.services import duplicates as dup_svc
-from matcher.services import invitations, jobs, stats
-from matcher.services import rounds as round_svc
+from matcher.services import jobs
+from matcher.services.people import duplicates as dup_svc
+from matcher.services.people import invitations
+from matcher.services.workflow import rounds as round_svc
+from matcher.services.workflow import stats
 from matcher.validation import MAX_ID
 
 router = APIRouter()

@@ -16,11 +16,11 @@ from api import forms
 from api.console.web import COOKIE, actor, back, page
 from api.deps import MatchId
 from api.schemas import TalentSelfPatch
-from matcher.domain import FlexibleForm, Mode, Role, TieKind
+from matcher.domain.privacy import LABELS as PRIVACY_LABELS
+from matcher.domain.vocabulary import FlexibleForm, Mode, Role, TieKind
 from matcher.errors import Invalid, Unauthorized
-from matcher.privacy import LABELS as PRIVACY_LABELS
-from matcher.services import invitations, me, sessions
 from matcher.services.access import require
+from matcher.services.people import invitations, me, sessions
 from matcher.tabular import split_list
 
 router = APIRouter()

@@ -12,11 +12,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from matcher.domain import Role, label
+from matcher.domain.vocabulary import Role, label
 from matcher.errors import DomainError, Forbidden, Unauthorized
 from matcher.reference import region
-from matcher.services import sessions
 from matcher.services.access import Actor
+from matcher.services.people import sessions
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 TEMPLATES.env.filters["zh"] = lambda v: label(v) if v else ""

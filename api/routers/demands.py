@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import ActorDep, DbDep, DemandId, Limit, Offset, PoolDep
 from api.schemas import DemandIn, DemandPatch, Page, ShortlistIn
-from matcher.domain import InstitutionType, Mode, Sector
+from matcher.domain.vocabulary import InstitutionType, Mode, Sector
 from matcher.engine.pool import Filters
-from matcher.services import demands as svc
-from matcher.services import matches as match_svc
+from matcher.services.workflow import demands as svc
+from matcher.services.workflow import matches as match_svc
 from matcher.views import DemandView, MatchView, ProposalView
 
 router = APIRouter(prefix="/api/v1/demands", tags=["demands"])

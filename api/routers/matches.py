@@ -8,10 +8,10 @@ from fastapi import APIRouter
 
 from api.deps import ActorDep, DbDep, Limit, MatchId, Offset, OptionalId, PoolDep
 from api.schemas import ContactIn, OutcomeIn, Page, ReviewIn, RewardIn, SubmitIn
-from matcher.domain import Role
-from matcher.services import matches as svc
-from matcher.services import stats
+from matcher.domain.vocabulary import Role
 from matcher.services.access import require
+from matcher.services.workflow import matches as svc
+from matcher.services.workflow import stats
 from matcher.views import MatchView
 
 router = APIRouter(prefix="/api/v1", tags=["matches"])

@@ -14,7 +14,7 @@ from starlette.background import BackgroundTask
 
 from api.deps import ActorDep, DbDep, MatchId, PoolDep, TalentActorDep, TalentId
 from api.schemas import AnswerIn, ConsentIn, InvitationAcceptIn, InviteIn, TalentSelfPatch
-from matcher.services import invitations, me
+from matcher.services.people import invitations, me
 from matcher.views import AccessLogView, InvitationView, MyProposalView, MyRecordView
 
 router = APIRouter(prefix="/api/v1", tags=["talents' own record"])

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from api.background import schedule_round
 from api.deps import ActorDep, DbDep, RoundId
 from api.schemas import RoundIn
-from matcher.services import rounds as svc
+from matcher.services.workflow import rounds as svc
 from matcher.views import RoundView
 
 router = APIRouter(prefix="/api/v1/rounds", tags=["rounds"])

@@ -15,12 +15,13 @@ from starlette.background import BackgroundTask
 from api.background import schedule_import
 from api.deps import ActorDep, DbDep, JobId, Limit, Offset, PairId, PoolDep, TalentId
 from api.schemas import DuplicateDecisionIn, Page, UserIn
-from matcher.domain import Role, Sector
+from matcher.domain.vocabulary import Role, Sector
 from matcher.errors import Invalid
-from matcher.services import duplicates, jobs, talents
+from matcher.services import jobs
 from matcher.services.access import require
-from matcher.services.exporting import export_xlsx
-from matcher.services.users import create_user, deactivate_user, rotate_token
+from matcher.services.files.exporting import export_xlsx
+from matcher.services.people import duplicates, talents
+from matcher.services.people.users import create_user, deactivate_user, rotate_token
 from matcher.views import DuplicatePairView, JobView, TalentView
 
 router = APIRouter(prefix="/api/v1", tags=["talents and administration"])

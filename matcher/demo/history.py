@@ -29,8 +29,8 @@ from sqlalchemy import func, select
 
 from matcher.engine.pool import TalentPool
 from matcher.engine.ranking import demand_exclusion
-from matcher.services.feedback import write_events
-from matcher.services.matching import demand_facts
+from matcher.services.learning.decisions import write_events
+from matcher.services.pool.facts import demand_facts
 from matcher.storage.db import Database
 from matcher.storage.models import DecisionEvent, Demand
 

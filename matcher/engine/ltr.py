@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from matcher.engine.evaluation import ndcg_at, reciprocal_rank
 from matcher.engine.ranking import Contribution, DemandFacts, RankedTalent, TalentFacts
+from matcher.engine.variants import ndcg_at, reciprocal_rank
 
 #: The ranker's inputs, in a fixed order (the saved model records them; a mismatch refuses to load).
 FEATURES: tuple[str, ...] = (

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.domain import InstitutionType, Mode, TitleLevel, label
+from matcher.domain.vocabulary import InstitutionType, Mode, TitleLevel, label
 from matcher.reference import region
 
 

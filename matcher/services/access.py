@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.domain import DemandStatus, Role
+from matcher.domain.privacy import ConsentState, releases_contact
+from matcher.domain.vocabulary import DemandStatus, Role
+from matcher.domain.workflow import APPROVED_OR_LATER
 from matcher.errors import Forbidden, NotFound, Unauthorized
-from matcher.privacy import ConsentState, releases_contact
-from matcher.services.users import DEMO_PREFIX, hash_token, is_demo_database
+from matcher.services.people.users import DEMO_PREFIX, hash_token, is_demo_database
 from matcher.storage.models import Demand, Match, PersonalDataAccess, Talent, User
 from matcher.views import TalentView
-from matcher.workflow import APPROVED_OR_LATER
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from matcher.domain import Role
+from matcher.domain.vocabulary import Role
 from matcher.errors import NotFound
 from matcher.services.access import Actor
 from matcher.services.audit import record

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from matcher.domain import DemandStatus, profile_text
+from matcher.domain.vocabulary import DemandStatus, profile_text
 
 
 def utcnow() -> datetime:

@@ -16,7 +16,7 @@ import numpy as np
 
 from matcher.config import Settings
 from matcher.demo import generator
-from matcher.domain import profile_text
+from matcher.domain.vocabulary import profile_text
 from matcher.engine.embedding import load_embedder
 from matcher.engine.index import VectorIndex
 from matcher.engine.pool import TalentPool
@@ -149,7 +149,7 @@ def run_round_benchmark(settings: Settings, specs: list[tuple[int, int]], log: C
                         noise: float = 0.005, time_limit: float = 600.0) -> None:
     """Solve time and quality of the round solver against greedy, for (demands, talents) sizes."""
     from matcher.engine.assignment import AssignmentProblem, check_feasibility, greedy, milp, summarize
-    from matcher.services.rounds import capacities, score_candidates
+    from matcher.services.workflow.rounds import capacities, score_candidates
 
     seed = settings.demo_seed
     embedder = load_embedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_cache_dir,

@@ -14,11 +14,11 @@ from tqdm import tqdm
 
 from matcher.config import Settings
 from matcher.engine.embedding import CachedEmbedder
-from matcher.engine.evaluation import evaluate, rank_variants
 from matcher.engine.ltr import LearnedRanker
-from matcher.services import learning
-from matcher.services.importing import import_file
-from matcher.services.matching import build_pool, demand_facts
+from matcher.engine.variants import evaluate, rank_variants
+from matcher.services.files.importing import import_file
+from matcher.services.learning import training as learning
+from matcher.services.pool.facts import build_pool, demand_facts
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Talent
 

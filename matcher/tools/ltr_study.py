@@ -18,7 +18,7 @@ import numpy as np
 from matcher.config import Settings
 from matcher.demo.history import true_utility
 from matcher.engine.ltr import CORRECTION_GAPS, FEATURES, RESIDUAL_SCALE, LearnedRanker, train
-from matcher.services.feedback import training_lists
+from matcher.services.learning.decisions import training_lists
 from matcher.storage.db import Database
 
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from matcher.config import Settings
-from matcher.services.users import create_user
+from matcher.services.people.users import create_user
 from matcher.storage.db import Database
 from tests.conftest import api_client, auth, fresh_database_url, talent_signs_in
 
@@ -393,7 +393,7 @@ def test_round_proposes_for_all_open_demands_and_enters_the_workflow(client: Tes
 
 def test_round_inputs_and_solution_are_deterministic(client: TestClient) -> None:
     from matcher.engine.assignment import milp
-    from matcher.services.rounds import RoundParams, build_problem
+    from matcher.services.workflow.rounds import RoundParams, build_problem
 
     app = client.app
     params = RoundParams(sector="energy", proposals_wanted=2)

@@ -154,7 +154,7 @@ def test_session_cookie_is_not_an_api_credential_and_logout_ends_it(client: Test
 
 
 def test_users_can_be_rotated_and_deactivated(client: TestClient) -> None:
-    from matcher.services.users import create_user
+    from matcher.services.people.users import create_user
 
     app: Any = client.app
     token = create_user(app.state.db, "rotating_official", "official")
@@ -181,8 +181,8 @@ def test_demo_tokens_exist_and_work_only_in_a_demo_database(settings: Settings, 
     from matcher.cli import app as cli
     from matcher.errors import Unauthorized
     from matcher.services.access import authenticate
-    from matcher.services.importing import import_file
-    from matcher.services.users import DEMO_USERS, create_user, ensure_demo_users
+    from matcher.services.files.importing import import_file
+    from matcher.services.people.users import DEMO_USERS, create_user, ensure_demo_users
     from matcher.storage.db import Database
 
     db = Database(fresh_database_url(tmp_path, "real"))
@@ -324,8 +324,8 @@ def test_a_shortlist_made_while_a_round_runs_does_not_fail_it(client: TestClient
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The round's writing step meets a pair the intermediary shortlisted while it was solving."""
     from matcher.engine.assignment import milp
-    from matcher.services import rounds
     from matcher.services.access import Actor
+    from matcher.services.workflow import rounds
 
     app: Any = client.app
     db, pool = app.state.db, app.state.runtime.pool
@@ -352,8 +352,8 @@ def test_a_shortlist_made_while_a_round_runs_does_not_fail_it(client: TestClient
 
 
 def test_round_proposals_belong_to_the_intermediary_that_takes_the_demand_up(client: TestClient) -> None:
-    from matcher.services import rounds
     from matcher.services.access import Actor
+    from matcher.services.workflow import rounds
 
     app: Any = client.app
     db, pool = app.state.db, app.state.runtime.pool

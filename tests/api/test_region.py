@@ -42,8 +42,8 @@ def shaanxi(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             ) -> Iterator[tuple[TestClient, str]]:
     """A Shaanxi deployment's app, and the enterprise user's token."""
     from api.app import create_app
-    from matcher.services.importing import import_file
-    from matcher.services.users import create_user
+    from matcher.services.files.importing import import_file
+    from matcher.services.people.users import create_user
     from matcher.storage.db import Database
 
     monkeypatch.setenv("MATCHER_REGION", "shaanxi")
@@ -90,6 +90,6 @@ def test_another_province_works_end_to_end(shaanxi: tuple[TestClient, str]) -> N
     assert client.post("/login", data={"token": token}).status_code == 200
     form = client.get("/console/demands/new").text
     assert "<option >西安</option>" in form and "太原" not in form
-    from matcher.domain import label
+    from matcher.domain.vocabulary import label
 
     assert label("born") == "陕籍" and label("other") == "陕缘"

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher.engine.evaluation import evaluate, ndcg_at, precision_at_excluding_top, recall_at, reciprocal_rank
 from matcher.engine.pool import Filters, TalentPool
 from matcher.engine.ranking import DemandFacts, TalentFacts
+from matcher.engine.variants import evaluate, ndcg_at, precision_at_excluding_top, recall_at, reciprocal_rank
 from matcher.tools.benchmark import demo_talent_facts
 
 SEED = 20261126

@@ -89,7 +89,7 @@ def test_seed_writes_demo_and_is_idempotent(db) -> None:
 
 
 def test_eval_dataset_is_in_import_format(tmp_path, db) -> None:
-    from matcher.services.importing import import_file
+    from matcher.services.files.importing import import_file
 
     counts = write_eval_dataset(tmp_path, talents=60, demands=10, seed=SEED)
     assert counts["talents"] == 60 and counts["qrels"] > 0

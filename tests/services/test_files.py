@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher.services.exporting import export_xlsx
-from matcher.services.importing import MAX_ROWS, import_file
+from matcher.services.files.exporting import export_xlsx
+from matcher.services.files.importing import MAX_ROWS, import_file
 from matcher.storage.models import Demand, Enterprise
 from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, Column, parse_row
 

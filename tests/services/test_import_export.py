@@ -6,8 +6,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from matcher.services.exporting import export_xlsx
-from matcher.services.importing import import_file
+from matcher.services.files.exporting import export_xlsx
+from matcher.services.files.importing import import_file
 from matcher.storage.models import AuditEvent, Demand, Enterprise, Talent
 
 GOOD_TALENTS = pd.DataFrame([

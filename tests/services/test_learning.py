@@ -15,8 +15,9 @@ from sqlalchemy import select
 from matcher.config import Settings
 from matcher.demo.history import simulate
 from matcher.engine.ltr import FEATURES, grade
-from matcher.services import feedback, learning
-from matcher.services.matching import build_pool, demand_facts
+from matcher.services.learning import decisions as feedback
+from matcher.services.learning import training as learning
+from matcher.services.pool.facts import build_pool, demand_facts
 from matcher.storage.db import Database
 from matcher.storage.models import DecisionEvent, Demand
 from matcher.tools.seeding import seed_demo

@@ -1,6 +1,6 @@
 import pytest
 
-from matcher.domain import Mode, Sector, TitleLevel, label, parse_enum
+from matcher.domain.vocabulary import Mode, Sector, TitleLevel, label, parse_enum
 from matcher.reference import (
     credit_check_char,
     industry_codes,

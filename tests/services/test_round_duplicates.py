@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from matcher.engine.assignment.problem import Candidate
 from matcher.engine.ranking import TalentFacts
-from matcher.services.rounds import _one_per_person
+from matcher.services.workflow.rounds import _one_per_person
 
 
 def _facts(tid: int, twins: tuple[int, ...] = ()) -> TalentFacts:

@@ -9,12 +9,12 @@ import itertools
 
 import pytest
 
-from matcher.domain import DemandStatus, MatchStatus, Role
+from matcher.domain.vocabulary import DemandStatus, MatchStatus, Role
+from matcher.domain.workflow import DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
 from matcher.errors import Conflict, Forbidden, NotFound
-from matcher.services import demands as demand_svc
-from matcher.services import matches as match_svc
 from matcher.services.access import can_see_demand, contacts_visible, talent_view
-from matcher.workflow import DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
+from matcher.services.workflow import demands as demand_svc
+from matcher.services.workflow import matches as match_svc
 from tests.services import factories as f
 
 ROLES = [r.value for r in Role]

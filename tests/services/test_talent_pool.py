@@ -13,9 +13,9 @@ from matcher.config import Settings
 from matcher.demo import duplicates as dup_gen
 from matcher.demo import generator
 from matcher.engine.ranking import DemandFacts
-from matcher.services import duplicates, me
 from matcher.services.access import Actor
-from matcher.services.matching import build_pool, demand_facts
+from matcher.services.people import duplicates, me
+from matcher.services.pool.facts import build_pool, demand_facts
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, DuplicatePair, Match, Talent, User
 from matcher.tools.seeding import seed_demo

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import select, update
 
+from matcher.domain.privacy import CONSENT_VERSION, PSEUDONYM, proposable
 from matcher.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from matcher.privacy import CONSENT_VERSION, PSEUDONYM, proposable
-from matcher.services import invitations, me
-from matcher.services import matches as match_svc
 from matcher.services.access import Actor, authenticate, talent_view
-from matcher.services.matching import demand_facts, pool_facts
+from matcher.services.people import invitations, me
+from matcher.services.pool.facts import demand_facts, pool_facts
+from matcher.services.workflow import matches as match_svc
 from matcher.storage.models import AuditEvent, Consent, DecisionEvent, Invitation, Match, Talent
 from tests.services import factories as f
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.domain import label
+from matcher.domain.vocabulary import label
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class FeedFollower:
 
     def poll(self) -> int:
         """Apply new changes; returns how many talents were reloaded."""
-        from matcher.services.matching import pool_facts
+        from matcher.services.pool.facts import pool_facts
 
         since = datetime.now(UTC) - timedelta(seconds=self.window)
         with self.db.session() as s:

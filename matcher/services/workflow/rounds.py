@@ -17,20 +17,21 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from matcher.domain import Role
+from matcher.domain.vocabulary import Role
+from matcher.domain.workflow import LIVE_DEMANDS
 from matcher.engine.assignment import AssignmentProblem, Candidate, check_feasibility, greedy, milp, summarize
 from matcher.engine.assignment.problem import hard_errors
 from matcher.engine.pool import Filters, TalentPool
 from matcher.engine.ranking import DemandFacts
 from matcher.errors import Invalid, NotFound
-from matcher.services import jobs, runtime
+from matcher.services import jobs
 from matcher.services.access import Actor, require
 from matcher.services.audit import record
-from matcher.services.matching import current_loads, demand_facts
+from matcher.services.pool import runtime
+from matcher.services.pool.facts import current_loads, demand_facts
 from matcher.storage.db import Database, insert_unless_exists
 from matcher.storage.models import Demand, Match, Round, iso
 from matcher.views import RoundView
-from matcher.workflow import LIVE_DEMANDS
 
 log = logging.getLogger(__name__)
 

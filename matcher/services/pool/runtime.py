@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from matcher.engine.pool import TalentPool
 from matcher.errors import NotReady
-from matcher.services.feed import FeedFollower
-from matcher.services.feedback import ImpressionBuffer
+from matcher.services.learning.decisions import ImpressionBuffer
+from matcher.services.pool.feed import FeedFollower
 
 
 def ready(pool: TalentPool | None) -> TalentPool | None:

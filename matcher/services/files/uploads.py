@@ -10,14 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from matcher.domain import Role
+from matcher.domain.vocabulary import Role
 from matcher.engine.pool import TalentPool
 from matcher.errors import Invalid, NotFound
-from matcher.services import duplicates, jobs
+from matcher.services import jobs
 from matcher.services.access import Actor, require
-from matcher.services.importing import MAX_UPLOAD, import_file
-from matcher.services.matching import sync_pool
-from matcher.services.runtime import ready
+from matcher.services.files.importing import MAX_UPLOAD, import_file
+from matcher.services.people import duplicates
+from matcher.services.pool.facts import sync_pool
+from matcher.services.pool.runtime import ready
 from matcher.storage.db import Database
 from matcher.views import JobView
 

@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from matcher.domain import Role
+from matcher.domain.vocabulary import Role
 from matcher.errors import NotFound
 from matcher.services.audit import record
 from matcher.storage.db import Database

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from matcher.domain import DemandStatus, Mode, Role
+from matcher.domain.privacy import releases_contact
+from matcher.domain.vocabulary import DemandStatus, Mode, Role
+from matcher.domain.workflow import AWAITING_REVIEW, DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
 from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
-from matcher.privacy import releases_contact
 from matcher.services.access import (
     Actor,
     can_see_demand,
@@ -22,14 +23,13 @@ from matcher.services.access import (
     visible_demand,
 )
 from matcher.services.audit import record
-from matcher.services.feedback import record_decision
-from matcher.services.matching import demand_facts, in_pool, refresh_talents
-from matcher.services.runtime import ready
-from matcher.services.transitions import change_state
+from matcher.services.learning.decisions import record_decision
+from matcher.services.pool.facts import demand_facts, in_pool, refresh_talents
+from matcher.services.pool.runtime import ready
+from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Match, Talent, iso
 from matcher.views import MatchView, TalentView
-from matcher.workflow import AWAITING_REVIEW, DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
 
 OUTCOMES = ("solved", "partly", "not")
 ANSWERS = ("pending", "accepted", "declined", "no_answer")

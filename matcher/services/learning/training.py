@@ -33,7 +33,7 @@ from matcher.engine.ltr import (
     mode_of,
     train,
 )
-from matcher.services.feedback import training_lists
+from matcher.services.learning.decisions import training_lists
 from matcher.storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -9,13 +9,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from matcher.config import Settings, get_settings
+from matcher.domain.privacy import proposable
+from matcher.domain.workflow import APPROVED_OR_LATER, ENDED_DEMANDS, LIVE_DEMANDS
 from matcher.engine.embedding import CachedEmbedder, load_embedder
 from matcher.engine.pool import TalentPool
 from matcher.engine.ranking import DemandFacts, RankingConfig, TalentFacts
-from matcher.privacy import proposable
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, DuplicatePair, Enterprise, Match, Talent
-from matcher.workflow import APPROVED_OR_LATER, ENDED_DEMANDS, LIVE_DEMANDS
 
 
 def demand_text(d: Demand) -> str:
@@ -144,8 +144,8 @@ def warm_open_demands(db: Database, pool: TalentPool) -> int:
 def refresh_talents(session: Session, pool: TalentPool | None, talent_ids: Iterable[int]) -> None:
     """After a change to these talents (load, profile, consent, merge): this process's pool at once, the
     other processes' through the change feed (written in the caller's transaction)."""
-    from matcher.services.feed import talents_changed
-    from matcher.services.runtime import ready
+    from matcher.services.pool.feed import talents_changed
+    from matcher.services.pool.runtime import ready
 
     ids = list(talent_ids)
     talents_changed(session, ids)

@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select, update
 
-from matcher.domain import Role
+from matcher.domain.vocabulary import Role
 from matcher.engine.dedup import PersonRecord, candidate_pairs, score_pairs
 from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.services.access import Actor, require, talent_view
 from matcher.services.audit import record
-from matcher.services.matching import refresh_talents
-from matcher.services.runtime import ready
+from matcher.services.pool.facts import refresh_talents
+from matcher.services.pool.runtime import ready
 from matcher.storage.db import Database
 from matcher.storage.models import DuplicatePair, Talent, User, iso
 from matcher.views import DuplicatePairView

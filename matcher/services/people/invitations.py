@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from matcher.domain import Role
+from matcher.domain.vocabulary import Role
 from matcher.errors import Conflict, NotFound, Unauthorized
 from matcher.services.access import Actor, require
 from matcher.services.audit import record
-from matcher.services.users import hash_token
+from matcher.services.people.users import hash_token
 from matcher.storage.db import Database
 from matcher.storage.models import ConsoleSession, Invitation, Talent, User
 from matcher.views import InvitationView

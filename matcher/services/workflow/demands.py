@@ -8,21 +8,21 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from matcher.domain import DemandStatus, Role
+from matcher.domain.vocabulary import DemandStatus, Role
+from matcher.domain.workflow import DEMAND_TRANSITIONS, check
 from matcher.engine.pool import Filters, TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.reference import industry_codes, sector_for_industry
 from matcher.services.access import Actor, require, talent_views, visible_demand
 from matcher.services.audit import record
-from matcher.services.feedback import ImpressionBuffer
-from matcher.services.matching import demand_facts, demand_text, refresh_talents
-from matcher.services.runtime import ready
-from matcher.services.runtime import require as require_pool
-from matcher.services.transitions import change_state
+from matcher.services.learning.decisions import ImpressionBuffer
+from matcher.services.pool.facts import demand_facts, demand_text, refresh_talents
+from matcher.services.pool.runtime import ready
+from matcher.services.pool.runtime import require as require_pool
+from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent, iso
 from matcher.views import DemandView, ProposalView
-from matcher.workflow import DEMAND_TRANSITIONS, check
 
 EDITABLE = ("title", "description", "sector", "industry_code", "keywords", "modes", "city", "budget_min",
             "budget_max", "duration_months", "deadline", "proposals_wanted")

@@ -17,18 +17,19 @@ from openpyxl import Workbook
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from matcher.domain import MatchStatus, Mode, Role
+from matcher.domain.privacy import CONSENT_TEXTS, CONSENT_VERSION, LABELS, PSEUDONYM, ConsentState, Purpose
+from matcher.domain.vocabulary import MatchStatus, Mode, Role
+from matcher.domain.workflow import MATCH_TRANSITIONS
 from matcher.engine.pool import TalentPool
 from matcher.engine.ranking import STOPWORDS, sentences_of
 from matcher.errors import Conflict, Invalid, NotFound
-from matcher.privacy import CONSENT_TEXTS, CONSENT_VERSION, LABELS, PSEUDONYM, ConsentState, Purpose
 from matcher.services.access import Actor, require, talent_view
 from matcher.services.audit import record
-from matcher.services.exporting import safe_cell
-from matcher.services.feedback import record_decision
-from matcher.services.matching import in_pool, refresh_talents
-from matcher.services.runtime import ready
-from matcher.services.transitions import change_state
+from matcher.services.files.exporting import safe_cell
+from matcher.services.learning.decisions import record_decision
+from matcher.services.pool.facts import in_pool, refresh_talents
+from matcher.services.pool.runtime import ready
+from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import (
     AuditEvent,
@@ -42,7 +43,6 @@ from matcher.storage.models import (
     iso,
 )
 from matcher.views import AccessLogView, ConsentView, MyProposalView, MyRecordView
-from matcher.workflow import MATCH_TRANSITIONS
 
 #: What a talent may correct themselves. Name, affiliation and title come from the office's lists and are
 #: corrected by an official (a talent cannot make themselves a 正高 to pass the 科技副总 rule).

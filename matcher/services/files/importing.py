@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from matcher.reference import sector_for_industry
 from matcher.services.audit import record
-from matcher.services.feed import talents_changed
+from matcher.services.pool.feed import talents_changed
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, Talent
 from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, Column, format_cell, header_map, parse_row

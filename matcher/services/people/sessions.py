@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from matcher.errors import Unauthorized
 from matcher.services.access import Actor, actor_of, authenticate
 from matcher.services.audit import record
-from matcher.services.users import hash_token
+from matcher.services.people.users import hash_token
 from matcher.storage.db import Database
 from matcher.storage.models import ConsoleSession, User
 

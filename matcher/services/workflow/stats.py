@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import String, cast, func, select
 
-from matcher.domain import Role, label
+from matcher.domain.vocabulary import Role, label
 from matcher.services.access import Actor, require
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Match

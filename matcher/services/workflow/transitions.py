@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
+from matcher.domain.workflow import Transition, check
 from matcher.errors import Conflict
 from matcher.storage.models import Demand, Match
-from matcher.workflow import Transition, check
 
 
 def change_state(session: Session, model: type[Demand] | type[Match], row_id: int,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from matcher.domain import DemandStatus as D
-from matcher.domain import MatchStatus as M
-from matcher.domain import Role
+from matcher.domain.vocabulary import DemandStatus as D
+from matcher.domain.vocabulary import MatchStatus as M
+from matcher.domain.vocabulary import Role
 from matcher.errors import Conflict, Forbidden
 
 
