@@ -32,19 +32,23 @@ browser:
 	@test -d /usr/share/fonts/opentype/noto || DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk \
 		|| echo "warning: fonts-noto-cjk not installed; screenshots will show boxes for Chinese text"
 
-# The suite runs twice: on SQLite (the embedded default) and on a throwaway PostgreSQL cluster that
-# tests/pgcluster.py starts in a temporary directory on a free port and always removes afterwards.
-# Debian's postgresql is installed with apt-get when missing (its binaries, not a system service).
+# The suite runs twice, on both cores each time (pytest-xdist): every test on SQLite (the embedded
+# default), then the tests that touch the database on a throwaway PostgreSQL cluster that tests/pgcluster.py
+# starts in a temporary directory on a free port and always removes afterwards (tests/conftest.py says
+# which tests run where). Debian's postgresql is installed with apt-get when missing (its binaries, not a
+# system service).
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
 
+PYTEST := $(VENV)/bin/pytest -n 2 --dist loadfile
+
 test: install browser postgres lint typecheck
 	$(VENV)/bin/matcher model prepare
-	@echo "== test suite on SQLite =="
-	$(VENV)/bin/pytest
-	@echo "== test suite on PostgreSQL =="
-	$(PY) -m tests.pgcluster $(VENV)/bin/pytest
+	@echo "== test suite on SQLite: every test =="
+	$(PYTEST)
+	@echo "== test suite on PostgreSQL: the tests that touch the database =="
+	$(PY) -m tests.pgcluster $(PYTEST)
 
 eval: install
 	$(VENV)/bin/matcher eval data/eval/demo

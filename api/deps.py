@@ -1,4 +1,6 @@
-"""Request dependencies: the database, the loaded talent pool, and the authenticated actor."""
+"""Request dependencies: the process's runtime (``services/runtime.py``) and what it holds — the database,
+the loaded talent pool, the settings — and the authenticated actor. This is the only module that reads
+``app.state``: handlers and console pages receive what they need as parameters."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from matcher.config import Settings
 from matcher.domain.vocabulary import Role
 from matcher.engine.pool import TalentPool
 from matcher.errors import Forbidden
 from matcher.services.access import Actor, authenticate
+from matcher.services.runtime import Runtime
 from matcher.storage.db import Database
 from matcher.validation import MAX_ID, MAX_OFFSET
 
@@ -19,7 +23,7 @@ from matcher.validation import MAX_ID, MAX_OFFSET
 DemandId = Annotated[int, Path(ge=1, le=MAX_ID)]
 MatchId = Annotated[int, Path(ge=1, le=MAX_ID)]
 TalentId = Annotated[int, Path(ge=1, le=MAX_ID)]
-RoundId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RoundId = Annotated[int, Path(ge=1, le=MAX_ID)]  # a round is a job of kind 'round'
 JobId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PairId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -29,18 +33,25 @@ OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 bearer = HTTPBearer(auto_error=False, description="API token from `matcher users create` (demo: demo-official …)")
 
 
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
 def get_db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+    return get_runtime(request).db
 
 
 def get_pool(request: Request) -> TalentPool | None:
-    pool: TalentPool | None = request.app.state.runtime.ready_pool()
-    return pool
+    return get_runtime(request).ready_pool()
+
+
+def get_settings(request: Request) -> Settings:
+    return get_runtime(request).settings
 
 
 def _authenticated(request: Request, creds: HTTPAuthorizationCredentials | None) -> Actor:
-    db: Database = request.app.state.db
+    db = get_db(request)
     # Bearer tokens only: the console's session cookie is not an API credential (a page on another
     # site could otherwise make the browser call the API with it).
     with db.session() as s:
@@ -74,3 +85,5 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 TalentActorDep = Annotated[Actor, Depends(get_talent_actor)]
 AnyActorDep = Annotated[Actor, Depends(get_any_actor)]  # any signed-in account, talents included
 PoolDep = Annotated[TalentPool | None, Depends(get_pool)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

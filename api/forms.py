@@ -9,22 +9,18 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from matcher.domain import demand as demand_fields
+from matcher.domain import talent as talent_fields
 from matcher.tabular import split_list
 
 M = TypeVar("M", bound=BaseModel)
 
+#: Field labels on the pages: the talent's and the demand's from their declarations, the workflow's own here.
 LABELS = {
-    "title": "需求名称", "description": "需求描述", "sector": "产业领域", "industry_code": "行业代码",
-    "keywords": "关键词", "modes": "引才方式", "city": "城市", "budget_min": "预算下限", "budget_max": "预算上限",
-    "duration_months": "服务周期", "deadline": "截止日期", "proposals_wanted": "推荐人数", "note": "联络记录",
-    "answer": "人才答复", "plan": "服务方案", "decision": "审核结论", "reason": "审核意见", "result": "成效",
-    "text": "说明", "qualifies": "奖补决定", "amount": "奖补金额", "talent_id": "人才", "mode": "引才方式",
-    "max_posts_per_talent": "每位专家最多", "flexible_form": "柔性方式",
-    # the talent's own record (console 我的信息)
-    "profile": "个人简介", "research_fields": "研究方向", "achievements": "主要成果", "mode_capacity": "服务意愿",
-    "flexible_forms": "柔性服务形式", "available_from": "可服务起始日期", "available_until": "可服务截止日期",
-    "province_ties": "与本省渊源", "tie_detail": "渊源说明", "phone": "手机号", "email": "电子邮箱",
-    "in_province": "是否在省内",
+    **talent_fields.LABELS, **demand_fields.LABELS,
+    "note": "联络记录", "answer": "人才答复", "plan": "服务方案", "decision": "审核结论", "reason": "审核意见",
+    "result": "成效", "text": "说明", "qualifies": "奖补决定", "amount": "奖补金额", "talent_id": "人才",
+    "mode": "引才方式", "max_posts_per_talent": "每位专家最多", "flexible_form": "柔性方式",
 }
 
 _MESSAGES = {

@@ -4,20 +4,16 @@ typed views of ``matcher/views.py``, shared with the services and the console.""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from matcher.domain.vocabulary import FlexibleForm, Mode, Sector, TieKind
-from matcher.validation import MAX_BUDGET, MAX_ID, MAX_MONTHS, MAX_REWARD, check_text
+from matcher.domain import modes
+from matcher.domain import talent as talent_fields
+from matcher.domain.vocabulary import FlexibleForm, Sector
+from matcher.validation import MAX_BUDGET, MAX_MONTHS, MAX_REWARD, Id, Line, ModeCode, Text
 
 T = TypeVar("T")
-
-#: Text on one line (names, titles, cities, keywords) and free text (descriptions, plans, reasons):
-#: both refuse control characters, so nothing stored can break a page or an export later.
-Line = Annotated[str, AfterValidator(lambda v: check_text(v, multiline=False))]
-Text = Annotated[str, AfterValidator(lambda v: check_text(v, multiline=True))]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class RequestModel(BaseModel):
@@ -69,7 +65,7 @@ class DemandIn(RequestModel):
     sector: Sector | None = None
     industry_code: str = Field(default="", max_length=8, pattern=r"^[A-T0-9]*$")
     keywords: list[Annotated[Line, Field(min_length=1, max_length=50)]] = Field(default_factory=list, max_length=20)
-    modes: list[Mode] = Field(default_factory=lambda: [Mode.FLEXIBLE], min_length=1, max_length=3)
+    modes: list[ModeCode] = Field(default_factory=lambda: [modes.DEFAULT], min_length=1, max_length=20)
     city: Line = Field(default="", max_length=50)
     budget_min: float | None = Field(default=None, ge=0, le=MAX_BUDGET)
     budget_max: float | None = Field(default=None, ge=0, le=MAX_BUDGET)
@@ -90,7 +86,7 @@ class DemandPatch(RequestModel):
     sector: Sector | None = None
     industry_code: str | None = Field(default=None, max_length=8, pattern=r"^[A-T0-9]*$")
     keywords: list[Annotated[Line, Field(min_length=1, max_length=50)]] | None = Field(default=None, max_length=20)
-    modes: list[Mode] | None = Field(default=None, min_length=1, max_length=3)
+    modes: list[ModeCode] | None = Field(default=None, min_length=1, max_length=20)
     city: Line | None = Field(default=None, max_length=50)
     budget_min: float | None = Field(default=None, ge=0, le=MAX_BUDGET)
     budget_max: float | None = Field(default=None, ge=0, le=MAX_BUDGET)
@@ -104,7 +100,7 @@ class ShortlistIn(RequestModel):
     not_null = ("talent_id", "mode")
 
     talent_id: Id
-    mode: Mode
+    mode: ModeCode
     flexible_form: FlexibleForm | None = None
 
 
@@ -177,43 +173,35 @@ class UserIn(RequestModel):
     intermediary: Line | None = Field(default=None, max_length=200)
 
 
-class TalentSelfPatch(RequestModel):
-    """What a talent corrects in their own record (``/api/v1/me``); omitted fields stay as they are."""
+class _SelfPatchBase(RequestModel):
+    """What a talent corrects in their own record (``/api/v1/me``); omitted fields stay as they are. The
+    fields are derived from the talent's declaration (``domain/talent.py``: those the talent may edit)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{
         "profile": "长期从事煤气化与灰渣黏温特性研究，主持气化炉长周期运行技术攻关。",
         "research_fields": ["煤气化", "灰熔融性"], "mode_capacity": {"flexible": 2, "tech_vp": 1},
         "flexible_forms": ["advisory", "project"], "available_from": "2027-01-01",
     }]})
-    not_null = ("profile", "research_fields", "achievements", "mode_capacity", "flexible_forms", "province_ties",
-                "tie_detail", "phone", "email", "city", "in_province")
-
-    profile: Text | None = Field(default=None, min_length=10, max_length=20000)
-    research_fields: list[Annotated[Line, Field(min_length=1, max_length=100)]] | None = Field(default=None,
-                                                                                              max_length=30)
-    achievements: Text | None = Field(default=None, max_length=20000)
-    mode_capacity: dict[Mode, Annotated[int, Field(ge=0, le=10)]] | None = None
-    flexible_forms: list[FlexibleForm] | None = Field(default=None, max_length=4)
-    available_from: date | None = None
-    available_until: date | None = None
-    province_ties: list[TieKind] | None = Field(default=None, max_length=3)
-    tie_detail: Line | None = Field(default=None, max_length=300)
-    phone: str | None = Field(default=None, max_length=30, pattern=r"^[0-9+\-() ]*$")
-    email: str | None = Field(default=None, max_length=120, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    city: Line | None = Field(default=None, max_length=50)
-    in_province: bool | None = None
+    #: Dates may be cleared with null (open-ended availability); nothing else may be blanked that way.
+    not_null = tuple(n for n in talent_fields.SELF_EDITABLE if talent_fields.BY_NAME[n].patch is not date)
 
     def changes(self) -> dict[str, Any]:
         """The fields sent, as the service stores them (enum members as their values)."""
         out: dict[str, Any] = {}
         for k in self.model_fields_set:
             v = getattr(self, k)
-            if k == "mode_capacity" and v is not None:
-                v = {str(m.value if hasattr(m, "value") else m): n for m, n in v.items()}
-            elif k in ("flexible_forms", "province_ties") and v is not None:
-                v = [str(x.value if hasattr(x, "value") else x) for x in v]
+            if isinstance(v, list):
+                v = [str(getattr(x, "value", x)) for x in v]
             out[k] = v
         return out
+
+
+if TYPE_CHECKING:
+    TalentSelfPatch = _SelfPatchBase
+else:
+    TalentSelfPatch = create_model(
+        "TalentSelfPatch", __base__=_SelfPatchBase,
+        **{n: (talent_fields.BY_NAME[n].patch | None, None) for n in talent_fields.SELF_EDITABLE})
 
 
 class ConsentIn(RequestModel):

@@ -261,10 +261,12 @@ def learn_cmd(rollback: bool = typer.Option(False, "--rollback", help="return to
         typer.echo(json.dumps(learning.rollback(s), ensure_ascii=False))
         return
     from matcher.config import PROJECT_ROOT
+    from matcher.tools.evaluation import relevance_guard
 
     sets = [] if no_guard else (guard or [PROJECT_ROOT / "data" / "eval" / "small"])
     result = learning.learn(s, _db(), test_share=test_share, min_lists=min_lists,
-                            position_debias=not no_position_debias, guard=sets)
+                            position_debias=not no_position_debias,
+                            guard=relevance_guard(s, sets) if sets else None)
     typer.echo(json.dumps(result, ensure_ascii=False))
 
 

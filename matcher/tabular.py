@@ -14,18 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from matcher.domain.vocabulary import (
-    FlexibleForm,
-    InstitutionType,
-    Mode,
-    Sector,
-    TieKind,
-    TitleLevel,
-    label,
-    parse_enum,
-)
+from matcher.domain import modes
+from matcher.domain.labels import label, parse_enum
 from matcher.reference import industry_codes, is_valid_credit_code, nsfc_codes, region
-from matcher.validation import MAX_BUDGET, MAX_COUNT, MAX_MONTHS, check_number, check_text
+from matcher.validation import MAX_BUDGET, MAX_COUNT, check_number, check_text
 
 _LIST_SPLIT = re.compile(r"[;；,，、|\n]+")
 
@@ -34,7 +26,7 @@ def split_list(raw: str) -> list[str]:
     return [p.strip() for p in _LIST_SPLIT.split(raw) if p.strip()]
 
 
-def _text_list(max_items: int, max_len: int) -> Callable[[str], list[str]]:
+def text_list(max_items: int, max_len: int) -> Callable[[str], list[str]]:
     def parse(raw: str) -> list[str]:
         items = [check_text(p, multiline=False) for p in split_list(raw)]
         if len(items) > max_items:
@@ -47,7 +39,7 @@ def _text_list(max_items: int, max_len: int) -> Callable[[str], list[str]]:
     return parse
 
 
-def _str(max_len: int, multiline: bool = False) -> Callable[[str], str]:
+def line_or_text(max_len: int, multiline: bool = False) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if len(raw) > max_len:
             raise ValueError(f"longer than {max_len} characters")
@@ -72,14 +64,14 @@ def _number(raw: str, upper: float) -> float:
         raise ValueError(f"'{_shown(raw)}' {exc}") from None
 
 
-def _int(raw: str, upper: float = MAX_COUNT) -> int:
+def whole(raw: str, upper: float = MAX_COUNT) -> int:
     value = _number(raw, upper)
     if value != int(value):
         raise ValueError(f"'{_shown(raw)}' is not a whole number")
     return int(value)
 
 
-def _float(raw: str) -> float:
+def amount(raw: str) -> float:
     return _number(raw, MAX_BUDGET)
 
 
@@ -87,7 +79,7 @@ _TRUE = {"1", "true", "yes", "y", "是", "省内", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "省外", "f"}
 
 
-def _bool(raw: str) -> bool:
+def yes_no(raw: str) -> bool:
     v = raw.strip().lower()
     if v in _TRUE:
         return True
@@ -96,7 +88,7 @@ def _bool(raw: str) -> bool:
     raise ValueError(f"'{raw}' is not yes/no (是/否)")
 
 
-def _date(raw: str) -> date:
+def day(raw: str) -> date:
     text = raw.strip().split(" ")[0].replace("/", "-").replace(".", "-")
     try:
         return datetime.strptime(text, "%Y-%m-%d").date()
@@ -104,28 +96,28 @@ def _date(raw: str) -> date:
         raise ValueError(f"'{raw}' is not a date like 2027-03-31") from None
 
 
-def _enum(enum: type) -> Callable[[str], str]:
+def enum_value(enum: type) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         return str(parse_enum(enum, raw))
 
     return parse
 
 
-def _enum_list(enum: type) -> Callable[[str], list[str]]:
+def enum_list(enum: type) -> Callable[[str], list[str]]:
     def parse(raw: str) -> list[str]:
         return [str(parse_enum(enum, p)) for p in split_list(raw)]
 
     return parse
 
 
-def _industry(raw: str) -> str:
+def industry(raw: str) -> str:
     code = raw.strip()
     if code not in industry_codes():
         raise ValueError(f"'{code}' is not a GB/T 4754-2017 industry code")
     return code
 
 
-def _nsfc_list(raw: str) -> list[str]:
+def nsfc_list(raw: str) -> list[str]:
     codes = split_list(raw)
     unknown = [c for c in codes if c not in nsfc_codes()]
     if unknown:
@@ -133,28 +125,33 @@ def _nsfc_list(raw: str) -> list[str]:
     return codes
 
 
-def _credit(raw: str) -> str:
+def credit(raw: str) -> str:
     code = raw.strip().upper()
     if not is_valid_credit_code(code):
         raise ValueError(f"'{raw}' is not a valid unified social credit code")
     return code
 
 
-def _capacity(raw: str) -> dict[str, int]:
-    """``tech_vp:1;flexible:2`` or ``科技副总:1；柔性引才:2``; a mode without a number means capacity 1."""
+def capacity(raw: str) -> dict[str, int]:
+    """``tech_vp:1;flexible:2`` or ``科技副总:1；柔性引才:2``; a mode without a number means the mode's
+    default capacity (1 for the built-in modes)."""
     out: dict[str, int] = {}
     for part in split_list(raw):
         name, _, num = part.replace("：", ":").partition(":")
-        mode = str(parse_enum(Mode, name))
-        out[mode] = _int(num, upper=20) if num.strip() else 1
+        mode = modes.parse(name)
+        out[mode] = whole(num, upper=20) if num.strip() else modes.get(mode).default_capacity
     return out
 
 
-def _fmt_list(values: Any) -> str:
+def mode_list(raw: str) -> list[str]:
+    return [modes.parse(p) for p in split_list(raw)]
+
+
+def fmt_list(values: Any) -> str:
     return ";".join(str(v) for v in values or [])
 
 
-def _fmt_capacity(values: Any) -> str:
+def fmt_capacity(values: Any) -> str:
     return ";".join(f"{k}:{v}" for k, v in (values or {}).items())
 
 
@@ -184,54 +181,9 @@ class Column:
     contact: bool = False  # personal contact data: exported only when asked
 
 
-def _c(name: str, aliases: str, parse: Callable[[str], Any], required: bool = False, default: Any = None,
-       fmt: Callable[[Any], str] = format_cell, contact: bool = False) -> Column:
+def column(name: str, aliases: str, parse: Callable[[str], Any], required: bool = False, default: Any = None,
+           fmt: Callable[[Any], str] = format_cell, contact: bool = False) -> Column:
     return Column(name, tuple(aliases.split()), parse, required, default, fmt, contact)
-
-
-TALENT_COLUMNS: tuple[Column, ...] = (
-    _c("external_id", "编号 人才编号", _str(64), required=True),
-    _c("name", "姓名", _str(100), required=True),
-    _c("profile", "简介 个人简介 研究简介 专长", _str(20000, multiline=True), required=True),
-    _c("affiliation", "单位 工作单位 所在单位", _str(200), default=""),
-    _c("institution_type", "单位类型 机构类型", _enum(InstitutionType), default="other"),
-    _c("title", "职称", _str(50), default=""),
-    _c("title_level", "职称级别 职称等级", _enum(TitleLevel), default="other"),
-    _c("discipline_codes", "学科代码", _nsfc_list, default=list, fmt=_fmt_list),
-    _c("sector", "领域 产业领域", _enum(Sector), default="other"),
-    _c("research_fields", "研究领域 研究方向", _text_list(30, 100), default=list, fmt=_fmt_list),
-    _c("achievements", "成果 主要成果 业绩", _str(20000, multiline=True), default=""),
-    _c("patents", "专利数 发明专利", _int, default=0),
-    _c("projects", "项目数 主持项目", _int, default=0),
-    _c("mode_capacity", "服务模式 意愿模式 模式容量", _capacity, default=lambda: {"flexible": 1}, fmt=_fmt_capacity),
-    _c("flexible_forms", "柔性形式 柔性方式", _enum_list(FlexibleForm), default=list, fmt=_fmt_list),
-    _c("city", "城市 所在地", _str(50), default=""),
-    _c("in_province", "是否省内 省内", _bool, default=True),
-    _c("province_ties", "省籍关系 地缘关系", _enum_list(TieKind), default=list, fmt=_fmt_list),  # + the region's
-    _c("tie_detail", "关系说明", _str(300), default=""),
-    _c("external_engagements", "在外任职数 现有兼职", _int, default=0),
-    _c("active", "有效 是否有效 在库", _bool, default=True),  # 否 takes a talent out of the pool
-    _c("phone", "电话 手机 联系电话", _str(30), default="", contact=True),
-    _c("email", "邮箱 电子邮箱", _str(120), default="", contact=True),
-)
-
-DEMAND_COLUMNS: tuple[Column, ...] = (
-    _c("external_id", "编号 需求编号 榜单编号", _str(64), required=True),
-    _c("enterprise", "企业 企业名称 发榜单位", _str(200), required=True),
-    _c("title", "标题 需求名称 榜单名称", _str(200), required=True),
-    _c("description", "描述 需求描述 技术需求", _str(20000, multiline=True), required=True),
-    _c("credit_code", "统一社会信用代码 信用代码", _credit, default=None),
-    _c("sector", "领域 产业领域", _enum(Sector), default=None),
-    _c("industry_code", "行业代码 国民经济行业代码", _industry, default=""),
-    _c("keywords", "关键词", _text_list(20, 50), default=list, fmt=_fmt_list),
-    _c("modes", "引才方式 需求模式 模式", _enum_list(Mode), default=lambda: ["flexible"], fmt=_fmt_list),
-    _c("city", "城市 所在地", _str(50), default=""),
-    _c("budget_min", "预算下限 预算下限万元", _float, default=None),
-    _c("budget_max", "预算上限 预算上限万元", _float, default=None),
-    _c("duration_months", "周期 周期月 服务周期", lambda raw: _int(raw, upper=MAX_MONTHS), default=None),
-    _c("deadline", "截止日期 揭榜截止", _date, default=None),
-    _c("proposals_wanted", "推荐人数", lambda raw: _int(raw, upper=20), default=3),
-)
 
 
 def header_map(columns: tuple[Column, ...], headers: list[str]) -> tuple[dict[str, str], list[str]]:

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, GetJsonSchemaHandler
+
+from matcher.domain import modes
 
 #: Largest id the API accepts in a path or a body (ids are 32-bit in PostgreSQL's SERIAL columns).
 MAX_ID = 2**31 - 1
@@ -42,3 +47,39 @@ def check_number(value: float, upper: float, lower: float = 0.0) -> float:
     if value > upper:
         raise ValueError(f"must be at most {upper:g}")
     return value
+
+
+# ------------------------------------------------------------------ the same rules as pydantic types
+# (the request models, the self-correction model derived from the talent's fields, the views)
+def _line(v: str) -> str:
+    return check_text(v, multiline=False)
+
+
+def _text(v: str) -> str:
+    return check_text(v, multiline=True)
+
+
+#: Text on one line (names, titles, cities, keywords) and free text (descriptions, plans, reasons): both
+#: refuse control characters, so nothing stored can break a page or an export later.
+Line = Annotated[str, AfterValidator(_line)]
+Text = Annotated[str, AfterValidator(_text)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _mode(v: str) -> str:
+    if not modes.is_mode(v):
+        raise ValueError(f"unknown mode '{v}' (one of {', '.join(modes.codes())})")
+    return v
+
+
+class _ModesSchema:
+    """The modes registered when the schema is generated (OpenAPI), not when this module was imported."""
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {"type": "string", "enum": list(modes.codes()),
+                "description": "engagement mode: " + ", ".join(f"{c} ({lb})" for c, lb in modes.labels().items())}
+
+
+#: An engagement mode's code, checked against the registry at validation time (a mode registered later is
+#: accepted without rebuilding any model).
+ModeCode = Annotated[str, AfterValidator(_mode), _ModesSchema()]

@@ -1,8 +1,5 @@
 """One typed view per resource, defined once: what the services return, what the API sends (its
 response models are these classes) and what the console's templates read (``d.title``).
-
-A view is a pydantic model. It also answers ``view["field"]`` and ``"field" in view`` so code that
-reads a field by name keeps working, but the fields themselves are declared here and nowhere else.
 """
 
 from __future__ import annotations
@@ -14,14 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class View(BaseModel):
     model_config = ConfigDict(extra="ignore")
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in type(self).model_fields:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in type(self).model_fields
 
 
 class TalentView(View):
@@ -135,10 +124,13 @@ class MatchView(View):
     updated_at: str | None
 
 
+JobStatusLiteral = Literal["queued", "running", "done", "failed"]
+
+
 class JobView(View):
     id: int
     kind: str
-    status: Literal["queued", "running", "done", "failed"]
+    status: JobStatusLiteral
     stage: str
     progress: float
     params: dict[str, Any]
@@ -152,8 +144,11 @@ class JobView(View):
 
 
 class RoundView(View):
+    """A matching round: a job of kind ``round`` (its report is the job's result)."""
+
     id: int
-    status: Literal["queued", "scoring", "solving", "done", "failed"]
+    status: JobStatusLiteral
+    stage: str = Field(description="scoring, solving, writing, done or failed")
     progress: float
     params: dict[str, Any]
     report: dict[str, Any]
@@ -170,8 +165,10 @@ class ConsentView(View):
     label: str
     state: Literal["pending", "granted", "withdrawn"]
     at: str | None  # when it was last given or withdrawn
-    text: str
-    text_version: str
+    text: str  # the current version's text (what consenting now agrees to)
+    text_version: str  # the version last given or withdrawn under (the current one when never asked)
+    current_version: str = ""
+    needs_renewal: bool = False  # granted under an older text that names fewer modes than are offered now
 
 
 class AccessLogView(View):
@@ -215,6 +212,20 @@ class MyRecordView(View):
     sentences: list[str]  # the sentences the explanation aligns with demands' sentences
 
 
+class MyExportView(View):
+    """Everything held about the signed-in talent (PIPL art. 45): the record's every column, consents and
+    their history, the texts agreed to, invitations, proposals and answers, the access log, the audit."""
+
+    exported_at: str
+    talent: dict[str, Any]
+    consents: list[dict[str, Any]]
+    consent_texts: dict[str, dict[str, str]]
+    invitations: list[dict[str, Any]]
+    proposals: list[MyProposalView]
+    access_log: list[AccessLogView]
+    audit: list[dict[str, Any]]
+
+
 class InvitationView(View):
     talent_id: int
     code: str = Field(description="shown once; the talent signs in with it at /invite or "
@@ -230,3 +241,110 @@ class DuplicatePairView(View):
     evidence: dict[str, Any]
     status: Literal["open", "merged", "distinct"]
     decided_at: str | None
+
+
+class ReadyView(View):
+    """Readiness: the database answers and the matching index is loaded; which ranker ranks."""
+
+    ready: bool
+    database: bool
+    index: bool
+    index_status: str
+    talents_indexed: int
+    ranker: str = Field(description='"hand", or "ltr-v<N>": the learned model in use')
+    ranker_modes: list[str] = Field(description="the modes the learned model re-orders (the hand weights rank "
+                                                "the others)")
+
+
+class WhoAmIView(View):
+    user_id: int | None
+    role: str
+    name: str
+    enterprise_id: int | None
+    intermediary_id: int | None
+    talent_id: int | None
+
+
+class HistoryEventView(View):
+    """One audit event of a demand or its matches."""
+
+    id: int
+    at: str | None
+    actor_user_id: int | None
+    actor_role: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class CountView(View):
+    key: str | None
+    label: str
+    count: int
+
+
+class MonthCountView(View):
+    key: str | None
+    count: int
+
+
+class DemandStatsView(View):
+    total: int
+    by_sector: list[CountView]
+    by_city: list[CountView]
+    by_status: list[CountView]
+    by_month: list[MonthCountView]
+
+
+class MatchStatsView(View):
+    total: int
+    by_mode: list[CountView]
+    by_status: list[CountView]
+
+
+class DurationView(View):
+    count: int
+    median: float | None
+    mean: float | None
+
+
+class RewardStatsView(View):
+    total_amount: float
+
+
+class StatsView(View):
+    """The officials' summary: demands and matches by their dimensions, time to approval, rewards."""
+
+    demands: DemandStatsView
+    matches: MatchStatsView
+    time_to_approval_days: DurationView
+    rewards: RewardStatsView
+
+
+class UserTokenView(View):
+    """A user's token, shown once (created or rotated)."""
+
+    username: str
+    token: str
+    role: str | None = None
+
+
+class UserStateView(View):
+    username: str
+    active: bool
+
+
+class TokenView(View):
+    token: str
+    token_type: str = "bearer"
+
+
+class ScanView(View):
+    """A duplicate scan: records looked at, pairs found, new pairs, open pairs whose evidence changed."""
+
+    records: int
+    pairs_found: int
+    new_pairs: int
+    refreshed: int

@@ -1,5 +1,18 @@
-"""Shared fixtures. Tests use a temporary var dir and database; the converted model is shared
-(``make test`` builds it once with ``matcher model prepare``)."""
+"""Shared fixtures, and how the suite is split between the two database back ends.
+
+Tests use a temporary var dir and database; the converted model is shared (``make test`` builds it once
+with ``matcher model prepare``) and so is the vector cache (one SQLite file every test process reads and
+writes: a profile is encoded once per machine, not once per worker or per back end).
+
+``make test`` runs the suite twice, in parallel processes each time (pytest-xdist):
+- on SQLite, every test;
+- on PostgreSQL (``python -m tests.pgcluster``), only the tests that touch the database — those that use
+  the ``db`` fixture or are marked ``db`` (a module's ``pytestmark``): the engine's, the evaluation's and
+  the declarations' tests give the same answer whatever the database.
+A slow end-to-end test marked ``once("sqlite")`` or ``once("postgresql")`` runs on that back end only
+(browser, crash, backup, fuzzing: SQLite, the embedded default; several workers: PostgreSQL, what a
+deployment with several workers uses). The rest is deselected, never skipped; the summary line says how
+many ran on this back end."""
 
 from __future__ import annotations
 
@@ -21,6 +34,29 @@ import pytest
 from matcher.config import PROJECT_ROOT, Settings, get_settings
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "db: touches the database (runs on SQLite and on PostgreSQL)")
+    config.addinivalue_line("markers", "once(backend): a slow end-to-end test run on one back end only")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, drop = [], []
+    for item in items:
+        once = item.get_closest_marker("once")
+        uses_db = item.get_closest_marker("db") is not None or "db" in getattr(item, "fixturenames", ())
+        if (once is not None and once.args[0] != BACKEND) or (BACKEND == "postgresql" and not uses_db):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database back end: {BACKEND}"
+
+
 @pytest.fixture(scope="session")
 def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("matcher")
@@ -30,8 +66,8 @@ def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(session_tmp: Path) -> Iterator[Settings]:
     os.environ["MATCHER_VAR_DIR"] = str(session_tmp / "var")
     os.environ["MATCHER_MODEL_CACHE_DIR"] = str(PROJECT_ROOT / "models" / "cache")
-    # One vector cache for every test database and server: a profile is encoded once per run.
-    os.environ["MATCHER_EMBEDDINGS_DIR"] = str(session_tmp / "embeddings")
+    # One vector cache for every test database, server and worker process: a profile is encoded once.
+    os.environ["MATCHER_EMBEDDINGS_DIR"] = str(SHARED_EMBEDDINGS)
     os.environ.pop("DATABASE_URL", None)
     get_settings.cache_clear()
     yield get_settings()
@@ -42,7 +78,7 @@ def settings(session_tmp: Path) -> Iterator[Settings]:
 def embedder(settings: Settings):  # type: ignore[no-untyped-def]
     from matcher.engine.embedding import load_embedder
 
-    return load_embedder(settings.embedding_model, settings.model_cache_dir, settings.var_dir / "embeddings",
+    return load_embedder(settings.embedding_model, settings.model_cache_dir, settings.embedding_cache_dir,
                          backend=settings.embedding_backend)
 
 
@@ -50,6 +86,8 @@ def embedder(settings: Settings):  # type: ignore[no-untyped-def]
 #: database is then a fresh database on that PostgreSQL server instead of a SQLite file.
 PG_SERVER = os.environ.get("MATCHER_TEST_PG", "")
 BACKEND = "postgresql" if PG_SERVER else "sqlite"
+#: The vector cache the tests share (keyed by model and text hash; safe across processes: SQLite WAL).
+SHARED_EMBEDDINGS = PROJECT_ROOT / "var" / "test-embeddings"
 
 
 def fresh_database_url(folder: Path, name: str = "test") -> str:

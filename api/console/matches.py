@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from api import forms
 from api.console.web import actor, back, page
-from api.deps import MatchId
+from api.deps import MatchId, RuntimeDep
 from api.schemas import ContactIn, OutcomeIn, ReviewIn, RewardIn, SubmitIn
 from matcher.domain.vocabulary import Role
 from matcher.errors import Invalid, NotFound
@@ -25,36 +25,36 @@ ACTIONS: dict[str, type[BaseModel] | None] = {
 
 
 @router.get("/console/matches", response_class=HTMLResponse)
-def matches_page(request: Request) -> HTMLResponse:
+def matches_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     who = actor(request)
-    items, total = match_svc.list_matches(request.app.state.db, who, status=request.query_params.get("status"),
+    items, total = match_svc.list_matches(runtime.db, who, status=request.query_params.get("status"),
                                           limit=200)
     return page(request, "matches.html", who, title="对接与匹配", items=items, total=total)
 
 
 @router.get("/console/reviews", response_class=HTMLResponse)
-def reviews(request: Request) -> HTMLResponse:
+def reviews(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     who = actor(request)
     require(who, Role.OFFICIAL)
-    items, total = match_svc.list_matches(request.app.state.db, who, status="awaiting_review", limit=200)
+    items, total = match_svc.list_matches(runtime.db, who, status="awaiting_review", limit=200)
     return page(request, "matches.html", who, title="待审核匹配", items=items, total=total)
 
 
 @router.get("/console/matches/{match_id}", response_class=HTMLResponse)
-def match_detail(request: Request, match_id: MatchId) -> HTMLResponse:
+def match_detail(request: Request, runtime: RuntimeDep, match_id: MatchId) -> HTMLResponse:
     who = actor(request)
-    db = request.app.state.db
+    db = runtime.db
     m = match_svc.get_match(db, who, match_id)
-    d = demand_svc.get_demand(db, who, m["demand_id"])
-    history = demand_svc.history(db, who, m["demand_id"]) if who.role in (Role.OFFICIAL, Role.ADMIN) else []
-    history = [e for e in history if e["entity"] == "demand" or e["entity_id"] == str(match_id)]
+    d = demand_svc.get_demand(db, who, m.demand_id)
+    history = demand_svc.history(db, who, m.demand_id) if who.role in (Role.OFFICIAL, Role.ADMIN) else []
+    history = [e for e in history if e.entity == "demand" or e.entity_id == str(match_id)]
     return page(request, "match_detail.html", who, title=f"匹配 #{match_id}", m=m, d=d, history=history)
 
 
 @router.post("/console/matches/{match_id}/{action}", response_model=None)
-async def match_action(request: Request, match_id: MatchId, action: str) -> Response:
+async def match_action(request: Request, runtime: RuntimeDep, match_id: MatchId, action: str) -> Response:
     who = actor(request)
-    db, pool = request.app.state.db, request.app.state.runtime.pool
+    db, pool = runtime.db, runtime.ready_pool()
     if action not in ACTIONS:
         raise NotFound(f"未知操作 {action}")
     values = forms.form_values(await request.form())

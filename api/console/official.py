@@ -9,9 +9,8 @@ from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import forms
-from api.background import schedule_import, schedule_round
 from api.console.web import actor, back, page
-from api.deps import JobId, RoundId
+from api.deps import JobId, RoundId, RuntimeDep
 from api.schemas import RoundIn
 from matcher.domain.vocabulary import Sector
 from matcher.errors import Invalid
@@ -27,10 +26,10 @@ router = APIRouter()
 
 
 @router.get("/console/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request) -> HTMLResponse:
+def dashboard(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     who = actor(request)
-    s = stats.summary(request.app.state.db, who)
-    by_month = [{"label": r["key"], "count": r["count"]} for r in s["demands"]["by_month"]]
+    s = stats.summary(runtime.db, who)
+    by_month = [{"label": r.key, "count": r.count} for r in s.demands.by_month]
     return page(request, "dashboard.html", who, title="统计看板", s=s, by_month=by_month)
 
 
@@ -40,71 +39,70 @@ def import_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/console/import", response_model=None)
-def import_upload(request: Request, file: UploadFile, kind: str = Form(...)) -> Response:
-    job = schedule_import(request.app.state, actor(request), kind, file.filename or "upload.xlsx", file.file)
-    return RedirectResponse(f"/console/jobs/{job['id']}", status_code=303)
+def import_upload(request: Request, runtime: RuntimeDep, file: UploadFile, kind: str = Form(...)) -> Response:
+    job = runtime.schedule_import(actor(request), kind, file.filename or "upload.xlsx", file.file)
+    return RedirectResponse(f"/console/jobs/{job.id}", status_code=303)
 
 
 @router.get("/console/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: JobId) -> HTMLResponse:
+def job_page(request: Request, runtime: RuntimeDep, job_id: JobId) -> HTMLResponse:
     who = actor(request)
-    job = jobs.get(request.app.state.db, who, job_id)
-    report = job["result"] if job["kind"] == "import" and job["status"] == "done" else None
+    job = jobs.get(runtime.db, who, job_id)
+    report = job.result if job.kind == "import" and job.status == "done" else None
     status = 422 if report is not None and not report["ok"] else 200
     return page(request, "import.html", who, status=status, title="导入导出", job=job, report=report,
-                stages=jobs.STAGES_ZH, refresh=1 if job["status"] in (jobs.QUEUED, jobs.RUNNING) else None)
+                stages=jobs.STAGES_ZH, refresh=1 if job.status in jobs.ACTIVE else None)
 
 
 @router.get("/console/rounds", response_class=HTMLResponse)
-def rounds_page(request: Request, show: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
+def rounds_page(request: Request, runtime: RuntimeDep,
+                show: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
     who = actor(request)
-    rounds = round_svc.list_rounds(request.app.state.db, who)
-    current = next((r for r in rounds if r["id"] == show), rounds[0] if rounds else None)
-    return page(request, "rounds.html", who, title="批量匹配", rounds=rounds, current=current,
+    rounds = round_svc.list_rounds(runtime.db, who)
+    current = next((r for r in rounds if r.id == show), rounds[0] if rounds else None)
+    return page(request, "rounds.html", who, title="批量匹配", rounds=rounds, current=current, stages=jobs.STAGES_ZH,
                 sectors=[s.value for s in Sector], cities=region().cities)
 
 
 @router.get("/console/rounds/{round_id}", response_class=HTMLResponse)
-def round_page(request: Request, round_id: RoundId) -> HTMLResponse:
-    return rounds_page(request, show=round_id)
+def round_page(request: Request, runtime: RuntimeDep, round_id: RoundId) -> HTMLResponse:
+    return rounds_page(request, runtime, show=round_id)
 
 
 @router.post("/console/rounds", response_model=None)
-async def start_round(request: Request) -> Response:
+async def start_round(request: Request, runtime: RuntimeDep) -> Response:
     body, errors = forms.parse(RoundIn, forms.form_values(await request.form()))
     if body is None:
         raise Invalid("；".join(errors.values()))
-    r = schedule_round(request.app.state, actor(request), round_svc.RoundParams(**body.model_dump()))
-    return back(f"/console/rounds/{r['id']}", "已开始匹配，刷新查看进度")
+    r = runtime.schedule_round(actor(request), round_svc.RoundParams(**body.model_dump()))
+    return back(f"/console/rounds/{r.id}", "已开始匹配，刷新查看进度")
 
 
 @router.get("/console/duplicates", response_class=HTMLResponse)
-def duplicates_page(request: Request,
+def duplicates_page(request: Request, runtime: RuntimeDep,
                     status: Annotated[str, Query(pattern="^(open|merged|distinct)$")] = "open") -> HTMLResponse:
     who = actor(request)
-    pairs, total = dup_svc.list_pairs(request.app.state.db, who, status=status, limit=100)
+    pairs, total = dup_svc.list_pairs(runtime.db, who, status=status, limit=100)
     return page(request, "duplicates.html", who, title="疑似重复", pairs=pairs, total=total, show=status)
 
 
 @router.post("/console/duplicates/scan", response_model=None)
-def duplicates_scan(request: Request) -> Response:
-    state = request.app.state
-    out = dup_svc.scan(state.db, state.runtime.ready_pool(), actor(request))
-    return back("/console/duplicates", f"已检查 {out['records']} 条记录，新发现 {out['new_pairs']} 对疑似重复")
+def duplicates_scan(request: Request, runtime: RuntimeDep) -> Response:
+    out = dup_svc.scan(runtime.db, runtime.ready_pool(), actor(request))
+    return back("/console/duplicates", f"已检查 {out.records} 条记录，新发现 {out.new_pairs} 对疑似重复")
 
 
 @router.post("/console/duplicates/{pair_id}", response_model=None)
-def duplicates_decide(request: Request, pair_id: Annotated[int, Path(ge=1, le=MAX_ID)], decision: str = Form(...),
-                      keep: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None) -> Response:
-    state = request.app.state
-    dup_svc.decide(state.db, state.runtime.ready_pool(), actor(request), pair_id, decision, keep)
+def duplicates_decide(request: Request, runtime: RuntimeDep, pair_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+                      decision: str = Form(...), keep: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None) -> Response:
+    dup_svc.decide(runtime.db, runtime.ready_pool(), actor(request), pair_id, decision, keep)
     return back("/console/duplicates", "已合并为一条记录" if decision == "merge" else "已标记为不同的人")
 
 
 @router.post("/console/invitations", response_class=HTMLResponse)
-def invite(request: Request, talent_id: Annotated[int, Form(ge=1, le=MAX_ID)]) -> HTMLResponse:
+def invite(request: Request, runtime: RuntimeDep, talent_id: Annotated[int, Form(ge=1, le=MAX_ID)]) -> HTMLResponse:
     who = actor(request)
-    inv = invitations.invite(request.app.state.db, who, talent_id)
-    pairs, total = dup_svc.list_pairs(request.app.state.db, who, status="open", limit=100)
+    inv = invitations.invite(runtime.db, who, talent_id)
+    pairs, total = dup_svc.list_pairs(runtime.db, who, status="open", limit=100)
     return page(request, "duplicates.html", who, title="疑似重复", pairs=pairs, total=total, show="open",
                 invitation=inv)

@@ -14,16 +14,18 @@ from starlette.background import BackgroundTask
 
 from api import forms
 from api.console.web import COOKIE, actor, back, page
-from api.deps import MatchId
+from api.deps import MatchId, RuntimeDep, get_settings
 from api.schemas import TalentSelfPatch
+from matcher.domain import modes
 from matcher.domain.privacy import LABELS as PRIVACY_LABELS
-from matcher.domain.vocabulary import FlexibleForm, Mode, Role, TieKind
+from matcher.domain.vocabulary import FlexibleForm, Role, TieKind
 from matcher.errors import Invalid, Unauthorized
 from matcher.services.access import require
 from matcher.services.people import invitations, me, sessions
 from matcher.tabular import split_list
 
 router = APIRouter()
+
 
 def _me(request: Request) -> Any:
     who = actor(request)
@@ -37,34 +39,33 @@ def invite_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/invite")
-def invite_redeem(request: Request, code: str = Form(..., max_length=100)) -> Response:
+def invite_redeem(request: Request, runtime: RuntimeDep, code: str = Form(..., max_length=100)) -> Response:
     try:
-        token = invitations.accept(request.app.state.db, code.strip())
-        session_id, _ = sessions.sign_in(request.app.state.db, token)
+        token = invitations.accept(runtime.db, code.strip())
+        session_id, _ = sessions.sign_in(runtime.db, token)
     except Unauthorized as exc:
         return page(request, "invite.html", None, status=401, title="邀请码登录", flash_kind="error",
                     flash="邀请码无效、已使用或已过期，请联系省人才办重新发放" if "code" in exc.message
                     else "该人才记录已不可用，请联系省人才办")
     resp = page(request, "invite_done.html", None, title="欢迎", token=token)
     resp.set_cookie(COOKIE, session_id, httponly=True, samesite="strict", max_age=sessions.SESSION_HOURS * 3600,
-                    secure=request.app.state.settings.cookie_secure)
+                    secure=get_settings(request).cookie_secure)
     return resp
 
 
-def _render(request: Request, status: int = 200, errors: dict[str, str] | None = None,
+def _render(request: Request, runtime: RuntimeDep, status: int = 200, errors: dict[str, str] | None = None,
             values: dict[str, Any] | None = None) -> HTMLResponse:
     who = _me(request)
-    state = request.app.state
-    rec = me.get_record(state.db, who, state.runtime.ready_pool())
+    rec = me.get_record(runtime.db, who, runtime.ready_pool())
     return page(request, "me.html", who, status=status, title="我的信息", rec=rec, t=rec.talent,
-                proposals=me.proposals(state.db, who), log=me.access_log(state.db, who), errors=errors or {},
-                values=values or {}, modes=[m.value for m in Mode], forms_all=[f.value for f in FlexibleForm],
+                proposals=me.proposals(runtime.db, who), log=me.access_log(runtime.db, who), errors=errors or {},
+                values=values or {}, modes=list(modes.codes()), forms_all=[f.value for f in FlexibleForm],
                 ties_all=[x.value for x in TieKind], labels=PRIVACY_LABELS)
 
 
 @router.get("/console/me", response_class=HTMLResponse)
-def my_page(request: Request) -> HTMLResponse:
-    return _render(request)
+def my_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    return _render(request, runtime)
 
 
 def _form_changes(form: Any) -> dict[str, Any]:
@@ -76,9 +77,8 @@ def _form_changes(form: Any) -> dict[str, Any]:
     values["province_ties"] = [str(v) for v in form.getlist("province_ties")]
     values["in_province"] = form.get("in_province") == "1"
     capacity = {}
-    for m in Mode:
-        raw = str(form.get(f"cap_{m.value}") or "0").strip() or "0"
-        capacity[m.value] = raw
+    for code in modes.codes():
+        capacity[code] = str(form.get(f"cap_{code}") or "0").strip() or "0"
     values["mode_capacity"] = capacity
     for k in ("available_from", "available_until"):
         values[k] = str(form.get(k) or "").strip() or None
@@ -86,56 +86,54 @@ def _form_changes(form: Any) -> dict[str, Any]:
 
 
 @router.post("/console/me", response_model=None)
-async def edit(request: Request) -> Response:
+async def edit(request: Request, runtime: RuntimeDep) -> Response:
     who = _me(request)
     values = _form_changes(await request.form())
     body, errors = forms.parse(TalentSelfPatch, values)
     if body is None:
-        return _render(request, status=422, errors=errors, values=values)
-    state = request.app.state
+        return _render(request, runtime, status=422, errors=errors, values=values)
     changes = body.changes()
     changes["mode_capacity"] = {k: v for k, v in changes["mode_capacity"].items() if v > 0}
     try:
-        me.update(state.db, state.runtime.ready_pool(), who, changes)
+        me.update(runtime.db, runtime.ready_pool(), who, changes)
     except Invalid as exc:
-        return _render(request, status=422, errors={exc.field or "form": exc.message}, values=values)
+        return _render(request, runtime, status=422, errors={exc.field or "form": exc.message}, values=values)
     return back("/console/me", "已保存，推荐将按新资料进行")
 
 
 @router.post("/console/me/consents", response_model=None)
-def consent(request: Request, purpose: str = Form(...), granted: str = Form(...)) -> Response:
-    state = request.app.state
-    me.set_consent(state.db, state.runtime.ready_pool(), _me(request), purpose, granted == "1")
+def consent(request: Request, runtime: RuntimeDep, purpose: str = Form(...), granted: str = Form(...)) -> Response:
+    me.set_consent(runtime.db, runtime.ready_pool(), _me(request), purpose, granted == "1")
     return back("/console/me", "授权已更新" if granted == "1" else "已撤回该项授权")
 
 
 @router.post("/console/me/proposals/{match_id}", response_model=None)
-def answer(request: Request, match_id: MatchId, reply: str = Form(...),
+def answer(request: Request, runtime: RuntimeDep, match_id: MatchId, reply: str = Form(...),
            note: str = Form("", max_length=1000)) -> Response:
-    me.answer(request.app.state.db, _me(request), match_id, reply, note.strip())
+    me.answer(runtime.db, _me(request), match_id, reply, note.strip())
     return back("/console/me", "已答复，中介机构会看到您的答复")
 
 
 @router.get("/console/me/export.json", response_model=None)
-def export_json(request: Request) -> Response:
-    data = me.export_data(request.app.state.db, _me(request))
-    return JSONResponse(data, headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
+def export_json(request: Request, runtime: RuntimeDep) -> Response:
+    data = me.export_data(runtime.db, _me(request))
+    return JSONResponse(data.model_dump(mode="json"),
+                        headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
 
 
 @router.get("/console/me/export.xlsx", response_model=None)
-def export_xlsx(request: Request) -> Response:
+def export_xlsx(request: Request, runtime: RuntimeDep) -> Response:
     who = _me(request)
     fd, name = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
-    me.export_xlsx(request.app.state.db, who, Path(name))
+    me.export_xlsx(runtime.db, who, Path(name))
     return FileResponse(name, filename="my-data.xlsx", background=BackgroundTask(Path(name).unlink),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @router.post("/console/me/withdraw", response_model=None)
-def withdraw(request: Request, confirm: str = Form("")) -> Response:
+def withdraw(request: Request, runtime: RuntimeDep, confirm: str = Form("")) -> Response:
     if confirm != "撤回":
         return back("/console/me", "请在确认框中输入“撤回”二字")
-    state = request.app.state
-    me.withdraw(state.db, state.runtime.ready_pool(), _me(request))
+    me.withdraw(runtime.db, runtime.ready_pool(), _me(request))
     return RedirectResponse("/console/me?msg=" + "已撤回：不再推荐，联系方式已删除", status_code=303)

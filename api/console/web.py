@@ -12,7 +12,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from matcher.domain.vocabulary import Role, label
+from api.deps import get_db
+from matcher.domain.labels import label
+from matcher.domain.vocabulary import Role
 from matcher.errors import DomainError, Forbidden, Unauthorized
 from matcher.reference import region
 from matcher.services.access import Actor
@@ -40,7 +42,7 @@ def signed_in(request: Request) -> sessions.SignedIn:
     signed = getattr(request.state, "signed", None)
     if signed is None:
         try:
-            signed = sessions.current(request.app.state.db, request.cookies.get(COOKIE))
+            signed = sessions.current(get_db(request), request.cookies.get(COOKIE))
         except Unauthorized as exc:
             raise LoginRequired from exc
         request.state.signed = signed

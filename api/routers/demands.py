@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from api.deps import ActorDep, DbDep, DemandId, Limit, Offset, PoolDep
+from api.deps import ActorDep, DbDep, DemandId, Limit, Offset, PoolDep, RuntimeDep
 from api.schemas import DemandIn, DemandPatch, Page, ShortlistIn
-from matcher.domain.vocabulary import InstitutionType, Mode, Sector
+from matcher.domain import modes
+from matcher.domain.vocabulary import InstitutionType, Sector
 from matcher.engine.pool import Filters
 from matcher.services.workflow import demands as svc
 from matcher.services.workflow import matches as match_svc
-from matcher.views import DemandView, MatchView, ProposalView
+from matcher.validation import ModeCode
+from matcher.views import DemandView, HistoryEventView, MatchView, ProposalView
 
 router = APIRouter(prefix="/api/v1/demands", tags=["demands"])
 
@@ -29,7 +31,7 @@ def list_demands(
     status: str | None = None,
     sector: Sector | None = None,
     city: str | None = None,
-    mode: Mode | None = None,
+    mode: ModeCode | None = None,
     q: str | None = Query(None, max_length=100),
     limit: Limit = 20,
     offset: Offset = 0,
@@ -75,12 +77,12 @@ def take_up(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
     summary="Ranked talents for the demand in one engagement mode, with explanations",
 )
 def proposals(
-    request: Request,
+    runtime: RuntimeDep,
     db: DbDep,
     pool: PoolDep,
     actor: ActorDep,
     demand_id: DemandId,
-    mode: Mode = Mode.FLEXIBLE,
+    mode: ModeCode = modes.DEFAULT,
     k: int = Query(10, ge=1, le=100),
     offset: int = Query(0, ge=0, le=1000),
     sector: Sector | None = None,
@@ -91,7 +93,7 @@ def proposals(
     filters = Filters(sector=sector, city=city, institution_type=institution_type)
     items, total = svc.propose(
         db, pool, actor, demand_id, mode, k=k, offset=offset, filters=filters, include_excluded=include_excluded,
-        impressions=request.app.state.runtime.impressions,
+        impressions=runtime.impressions,
     )
     return {"items": items, "total": total, "limit": k, "offset": offset}
 
@@ -108,6 +110,7 @@ def shortlist(db: DbDep, pool: PoolDep, actor: ActorDep, demand_id: DemandId, bo
     )
 
 
-@router.get("/{demand_id}/history", summary="Full audit history of a demand and its matches — officials")
+@router.get("/{demand_id}/history", response_model=list[HistoryEventView],
+            summary="Full audit history of a demand and its matches — officials")
 def history(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
     return svc.history(db, actor, demand_id)

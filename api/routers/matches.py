@@ -12,7 +12,7 @@ from matcher.domain.vocabulary import Role
 from matcher.services.access import require
 from matcher.services.workflow import matches as svc
 from matcher.services.workflow import stats
-from matcher.views import MatchView
+from matcher.views import MatchView, StatsView
 
 router = APIRouter(prefix="/api/v1", tags=["matches"])
 
@@ -89,6 +89,6 @@ def reward(db: DbDep, pool: PoolDep, actor: ActorDep, match_id: MatchId, body: R
     return svc.decide_reward(db, pool, actor, match_id, body.qualifies, body.amount, body.reason)
 
 
-@router.get("/stats", summary="Summary statistics — officials")
+@router.get("/stats", response_model=StatsView, summary="Summary statistics — officials")
 def summary(db: DbDep, actor: ActorDep) -> Any:
     return stats.summary(db, actor)

@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from api.deps import ActorDep, DbDep, MatchId, PoolDep, TalentActorDep, TalentId
 from api.schemas import AnswerIn, ConsentIn, InvitationAcceptIn, InviteIn, TalentSelfPatch
 from matcher.services.people import invitations, me
-from matcher.views import AccessLogView, InvitationView, MyProposalView, MyRecordView
+from matcher.views import AccessLogView, InvitationView, MyExportView, MyProposalView, MyRecordView, TokenView
 
 router = APIRouter(prefix="/api/v1", tags=["talents' own record"])
 
@@ -52,7 +52,7 @@ def answer(db: DbDep, actor: TalentActorDep, match_id: MatchId, body: AnswerIn) 
     return me.answer(db, actor, match_id, body.answer, body.note)
 
 
-@router.get("/me/export.json", summary="Download everything held about me (JSON)")
+@router.get("/me/export.json", response_model=MyExportView, summary="Download everything held about me (JSON)")
 def export_json(db: DbDep, actor: TalentActorDep) -> Any:
     return me.export_data(db, actor)
 
@@ -78,6 +78,7 @@ def invite(db: DbDep, actor: ActorDep, talent_id: TalentId, body: InviteIn | Non
     return invitations.invite(db, actor, talent_id, days=(body or InviteIn()).days)
 
 
-@router.post("/invitations/accept", summary="Redeem an invitation code: returns the talent's API token (once)")
-def accept(db: DbDep, body: InvitationAcceptIn) -> dict[str, str]:
-    return {"token": invitations.accept(db, body.code), "token_type": "bearer"}
+@router.post("/invitations/accept", response_model=TokenView,
+             summary="Redeem an invitation code: returns the talent's API token (once)")
+def accept(db: DbDep, body: InvitationAcceptIn) -> TokenView:
+    return TokenView(token=invitations.accept(db, body.code))

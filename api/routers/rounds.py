@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from api.background import schedule_round
-from api.deps import ActorDep, DbDep, RoundId
+from api.deps import ActorDep, DbDep, RoundId, RuntimeDep
 from api.schemas import RoundIn
 from matcher.services.workflow import rounds as svc
 from matcher.views import RoundView
@@ -13,9 +12,9 @@ from matcher.views import RoundView
 router = APIRouter(prefix="/api/v1/rounds", tags=["rounds"])
 
 
-@router.post("", status_code=202, summary="Start a round (background job) — officials")
-def start(actor: ActorDep, body: RoundIn, request: Request) -> RoundView:
-    return schedule_round(request.app.state, actor, svc.RoundParams(**body.model_dump()))
+@router.post("", status_code=202, summary="Start a round (a background job of kind 'round') — officials")
+def start(actor: ActorDep, body: RoundIn, runtime: RuntimeDep) -> RoundView:
+    return runtime.schedule_round(actor, svc.RoundParams(**body.model_dump()))
 
 
 @router.get("", summary="Recent rounds — officials")

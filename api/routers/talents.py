@@ -7,13 +7,12 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from api.background import schedule_import
-from api.deps import ActorDep, DbDep, JobId, Limit, Offset, PairId, PoolDep, TalentId
+from api.deps import ActorDep, DbDep, JobId, Limit, Offset, PairId, PoolDep, RuntimeDep, TalentId
 from api.schemas import DuplicateDecisionIn, Page, UserIn
 from matcher.domain.vocabulary import Role, Sector
 from matcher.errors import Invalid
@@ -22,7 +21,7 @@ from matcher.services.access import require
 from matcher.services.files.exporting import export_xlsx
 from matcher.services.people import duplicates, talents
 from matcher.services.people.users import create_user, deactivate_user, rotate_token
-from matcher.views import DuplicatePairView, JobView, TalentView
+from matcher.views import DuplicatePairView, JobView, ScanView, TalentView, UserStateView, UserTokenView
 
 router = APIRouter(prefix="/api/v1", tags=["talents and administration"])
 
@@ -46,8 +45,9 @@ def get_talent(talent_id: TalentId, db: DbDep, actor: ActorDep) -> Any:
     return talents.get_talent(db, actor, talent_id)
 
 
-@router.post("/users", status_code=201, summary="Create a user; the token is returned once — admins")
-def new_user(db: DbDep, actor: ActorDep, body: UserIn) -> dict[str, str]:
+@router.post("/users", status_code=201, response_model=UserTokenView,
+             summary="Create a user; the token is returned once — admins")
+def new_user(db: DbDep, actor: ActorDep, body: UserIn) -> UserTokenView:
     require(actor, Role.ADMIN)
     try:
         token = create_user(
@@ -60,23 +60,25 @@ def new_user(db: DbDep, actor: ActorDep, body: UserIn) -> dict[str, str]:
         )
     except ValueError as exc:
         raise Invalid(str(exc), field="username" if "exists" in str(exc) else body.role) from exc
-    return {"username": body.username, "role": body.role, "token": token}
+    return UserTokenView(username=body.username, role=body.role, token=token)
 
 
 Username = Annotated[str, PathParam(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
 
 
-@router.post("/users/{username}/deactivate", summary="Deactivate a user (token and console sessions end) — admins")
-def deactivate(db: DbDep, actor: ActorDep, username: Username) -> dict[str, Any]:
+@router.post("/users/{username}/deactivate", response_model=UserStateView,
+             summary="Deactivate a user (token and console sessions end) — admins")
+def deactivate(db: DbDep, actor: ActorDep, username: Username) -> UserStateView:
     require(actor, Role.ADMIN)
     deactivate_user(db, username, actor.user_id, actor.role)
-    return {"username": username, "active": False}
+    return UserStateView(username=username, active=False)
 
 
-@router.post("/users/{username}/rotate", summary="Issue a new token (shown once); the old one stops — admins")
-def rotate(db: DbDep, actor: ActorDep, username: Username) -> dict[str, str]:
+@router.post("/users/{username}/rotate", response_model=UserTokenView,
+             summary="Issue a new token (shown once); the old one stops — admins")
+def rotate(db: DbDep, actor: ActorDep, username: Username) -> UserTokenView:
     require(actor, Role.ADMIN)
-    return {"username": username, "token": rotate_token(db, username, actor.user_id, actor.role)}
+    return UserTokenView(username=username, token=rotate_token(db, username, actor.user_id, actor.role))
 
 
 @router.post(
@@ -86,8 +88,8 @@ def rotate(db: DbDep, actor: ActorDep, username: Username) -> dict[str, str]:
     summary="Import talents or demands from CSV/XLSX (all rows or none) as a background job — "
     "officials and admins; follow it at /api/v1/jobs/{id}",
 )
-def upload(actor: ActorDep, kind: str, request: Request, file: UploadFile = File(...)) -> Any:
-    return schedule_import(request.app.state, actor, kind, file.filename or "upload", file.file)
+def upload(actor: ActorDep, kind: str, runtime: RuntimeDep, file: UploadFile = File(...)) -> Any:
+    return runtime.schedule_import(actor, kind, file.filename or "upload", file.file)
 
 
 @router.get("/jobs/{job_id}", response_model=JobView, summary="A background job's stage, progress and result")
@@ -121,8 +123,9 @@ def list_duplicates(db: DbDep, actor: ActorDep, status: Literal["open", "merged"
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.post("/duplicates/scan", summary="Look for probable duplicates now (imports do it themselves) — officials")
-def scan_duplicates(db: DbDep, actor: ActorDep, pool: PoolDep) -> dict[str, int]:
+@router.post("/duplicates/scan", response_model=ScanView,
+             summary="Look for probable duplicates now (imports do it themselves) — officials")
+def scan_duplicates(db: DbDep, actor: ActorDep, pool: PoolDep) -> ScanView:
     return duplicates.scan(db, pool, actor)
 
 

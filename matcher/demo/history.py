@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
+from matcher.engine.ltr import feature_vector
 from matcher.engine.pool import TalentPool
 from matcher.engine.ranking import demand_exclusion
 from matcher.services.learning.decisions import write_events
@@ -76,11 +77,11 @@ def simulate(db: Database, pool: TalentPool, seed: int, days: int = 182, lists_p
                     continue
                 shown_at = start + timedelta(days=day, seconds=float(rng.uniform(8, 18)) * 3600)
                 list_id = uuid.uuid4().hex
-                for i, p in enumerate(page):
+                vectors = [feature_vector(mode, p.ranked) for p in page]
+                for i, (p, v) in enumerate(zip(page, vectors, strict=True)):
                     add("shown", shown_at, d.id, p.talent.id, mode, list_id=list_id, rank=i + 1,
-                        features={**(p.ranked.vector or {}), "hand_score": p.ranked.score})
-                for i, p in enumerate(page):
-                    v = p.ranked.vector or {}
+                        features={**v, "hand_score": p.ranked.score})
+                for i, (p, v) in enumerate(zip(page, vectors, strict=True)):
                     sem = float(v.get("semantic", p.ranked.semantic))
                     if rng.random() > EXAMINE[i] or rng.random() > _sigmoid(8.0 * (sem - 0.75)):
                         continue

@@ -19,6 +19,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from matcher.domain import modes
+
 if TYPE_CHECKING:
     from matcher.storage.models import Talent
 
@@ -34,19 +36,48 @@ class ConsentState(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-#: The version of each consent text; change it with the text, so the record says what was agreed to.
-CONSENT_VERSION = "2026-11-v1"
+#: The first version of the consent texts, and the modes its propose text names. A mode registered later is
+#: named by a newer version (``consent_version``); a talent's consent covers the modes of the version they
+#: agreed to, so nobody is proposed in a mode they never heard of (``modes.consented_to``).
+BASE_VERSION = "2026-11-v1"
+BASE_MODES: tuple[str, ...] = ("tech_vp", "dual_appointment", "flexible")
 
-CONSENT_TEXTS: dict[str, str] = {
-    Purpose.PROPOSE: (
-        "我同意省人才办“产业人才对接平台”使用我的姓名、单位、职称、研究方向、成果及本人填写的服务意向，"
-        "用于向省内发榜企业推荐我作为科技副总、双聘或柔性引才人选。推荐列表仅向发榜企业、揭榜中介机构"
-        "和审核人员展示，且不含我的联系方式。我可随时在本页撤回同意，撤回后立即停止推荐。"),
-    Purpose.CONTACT: (
-        "我同意：在审核人员批准某一对接后，平台将我的手机号和电子邮箱提供给该需求的发榜企业和揭榜中介机构，"
-        "仅用于就该需求与我联系。每一次查看和提供都会记入我可查阅的记录。我可随时撤回同意，"
-        "撤回后平台不再提供我的联系方式，中介机构须经省人才办与我联系。"),
-}
+
+def consent_version() -> str:
+    """The version of the texts for the modes registered now: the base version, or the base version with
+    the codes of the modes it does not name (``2026-11-v1+joint_postdoc``)."""
+    extra = [c for c in modes.codes() if c not in BASE_MODES]
+    return BASE_VERSION if not extra else BASE_VERSION + "+" + "+".join(extra)
+
+
+def modes_of_version(version: str | None) -> frozenset[str]:
+    """The modes a propose consent given under ``version`` covers (unknown or missing: the base modes)."""
+    extra = (version or BASE_VERSION).partition("+")[2]
+    return frozenset(BASE_MODES) | frozenset(e for e in extra.split("+") if e)
+
+
+def consent_text(purpose: str, version: str | None = None) -> str:
+    """The text of one consent in one version (default: the current one)."""
+    if purpose == Purpose.CONTACT:
+        return _CONTACT_TEXT
+    named = [c for c in (*BASE_MODES, *sorted(modes_of_version(version or consent_version()) - set(BASE_MODES),
+                                               key=_registration_order))]
+    return _PROPOSE_TEXT.format(modes=modes.joined_labels(named))
+
+
+def _registration_order(code: str) -> tuple[int, str]:
+    order = modes.codes()
+    return (order.index(code) if code in order else len(order), code)
+
+
+_PROPOSE_TEXT = (
+    "我同意省人才办“产业人才对接平台”使用我的姓名、单位、职称、研究方向、成果及本人填写的服务意向，"
+    "用于向省内发榜企业推荐我作为{modes}人选。推荐列表仅向发榜企业、揭榜中介机构"
+    "和审核人员展示，且不含我的联系方式。我可随时在本页撤回同意，撤回后立即停止推荐。")
+_CONTACT_TEXT = (
+    "我同意：在审核人员批准某一对接后，平台将我的手机号和电子邮箱提供给该需求的发榜企业和揭榜中介机构，"
+    "仅用于就该需求与我联系。每一次查看和提供都会记入我可查阅的记录。我可随时撤回同意，"
+    "撤回后平台不再提供我的联系方式，中介机构须经省人才办与我联系。")
 
 LABELS: dict[str, str] = {
     ConsentState.PENDING: "尚未表态", ConsentState.GRANTED: "已同意", ConsentState.WITHDRAWN: "已撤回",

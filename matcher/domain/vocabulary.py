@@ -1,4 +1,7 @@
-"""Domain vocabulary shared by every layer: engagement modes, institution kinds, titles, roles, states.
+"""Domain vocabulary shared by every layer: institution kinds, titles, roles, states, and their labels.
+
+The engagement modes are a registry of their own (``domain/modes.py``); ``domain/labels.py`` gives the
+Chinese label of any stored value, modes and the region's wording included.
 
 The Chinese labels are what users read; the English values are what code and the database store, so a
 label can be reworded without a migration.
@@ -7,15 +10,6 @@ label can be reworded without a migration.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
-
-E = TypeVar("E", bound=StrEnum)
-
-
-class Mode(StrEnum):
-    TECH_VP = "tech_vp"
-    DUAL_APPOINTMENT = "dual_appointment"
-    FLEXIBLE = "flexible"
 
 
 class FlexibleForm(StrEnum):
@@ -85,9 +79,6 @@ class Sector(StrEnum):
 
 
 LABELS: dict[str, str] = {
-    Mode.TECH_VP: "科技副总",
-    Mode.DUAL_APPOINTMENT: "双聘",
-    Mode.FLEXIBLE: "柔性引才",
     FlexibleForm.ADVISORY: "顾问指导",
     FlexibleForm.PART_TIME: "短期兼职",
     FlexibleForm.PROJECT: "项目合作",
@@ -158,37 +149,3 @@ LABELS: dict[str, str] = {
     DemandStatus.CLOSED: "已结束",
     DemandStatus.WITHDRAWN: "已撤回",
 }
-
-
-def profile_text(profile: str, research_fields: list[str] | tuple[str, ...], achievements: str) -> str:
-    """The text the embedding model and the lexical index read for a talent (one definition, used by
-    the database model, the benchmarks and the tests, so they all match the same text)."""
-    parts = [profile]
-    if research_fields:
-        parts.append("研究领域：" + "、".join(research_fields))
-    if achievements:
-        parts.append(achievements)
-    return "\n".join(p for p in parts if p)
-
-
-def label(value: str) -> str:
-    """Chinese label for a stored enum value (the value itself when none is known). The three ties are
-    worded by the region the deployment serves (晋籍 in Shanxi, 陕籍 in Shaanxi …)."""
-    if isinstance(value, TieKind) or value in _TIE_VALUES:
-        from matcher.reference import region  # the region file, read once
-
-        return region().ties.get(str(value), LABELS.get(value, value))
-    return LABELS.get(value, value)
-
-
-_TIE_VALUES = frozenset(t.value for t in TieKind)
-
-
-def parse_enum(enum: type[E], raw: str) -> E:
-    """Accept either the stored English value or its Chinese label, so imports can use either."""
-    text = raw.strip()
-    for member in enum:
-        if text == member.value or text == label(member):
-            return member
-    allowed = "、".join(f"{m.value}/{label(m)}" for m in enum)
-    raise ValueError(f"'{raw}' is not one of {allowed}")

@@ -2,8 +2,18 @@
 
 Why characters: Chinese has no spaces and technical terms (气化炉, 钕铁硼) are split inconsistently by
 word segmenters; overlapping character n-grams match them without a dictionary. Retrieval over the
-whole pool only reads the postings of the query's informative n-grams (document frequency below
-``retrieval_max_df``), so it stays cheap on large pools; scoring given candidates uses all n-grams.
+whole pool only reads the postings of the query's informative n-grams (document frequency among the
+indexed talents below ``retrieval_max_df``), so it stays cheap on large pools; scoring given candidates
+uses all n-grams.
+
+Why segments: an edit must not copy the whole matrix (≈ 700 n-grams per profile, 70 M entries at 100k
+talents: a ``vstack`` or a ``tocsc()`` of it costs about a second). The rows live in segments, each with
+its CSR (rows, for scoring given talents) and CSC (columns, for retrieval) copy: one large base segment
+built by ``fit`` or ``compact``, then small segments appended by edits and merged pairwise while they are
+small (a binary counter, capped at ``MERGE_ROWS`` rows), so an edit costs its own row plus an occasional
+small merge and a search reads a few segments. An edit or a re-add appends the talent's new row and
+tombstones the old one; ``compact()`` rebuilds one base segment without the dead rows, keeping the fitted
+vocabulary (scores do not change).
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,9 +30,30 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 _SPACE = re.compile(r"\s+")
 
+# Appended segments are merged while the result stays at most this many rows (≈ 1.4 M stored n-grams:
+# a merge then costs ≈ 15 ms, paid once per 2,048 edits at most).
+MERGE_ROWS = 2048
+
 
 def _normalise(text: str) -> str:
     return _SPACE.sub(" ", text.lower()).strip()
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Rows ``start .. start + rows`` of the index, never changed once made (searches read them unlocked)."""
+
+    start: int
+    csr: sp.csr_matrix
+    csc: sp.csc_matrix
+
+    @property
+    def rows(self) -> int:
+        return int(self.csr.shape[0])
+
+    @classmethod
+    def of(cls, start: int, csr: sp.csr_matrix) -> _Segment:
+        return cls(start, csr, csr.tocsc())
 
 
 class LexicalIndex:
@@ -37,17 +69,19 @@ class LexicalIndex:
         self.rescore_only = False
         self._texts: dict[int, str] = {}
         self._vec: TfidfVectorizer | None = None
-        self._X: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
-        self._Xc: sp.csc_matrix | None = None
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._row: dict[int, int] = {}
+        self._segments: tuple[_Segment, ...] = ()
+        self._ids = np.zeros(0, dtype=np.int64)  # row → talent id (dead rows keep theirs)
+        self._row: dict[int, int] = {}  # talent id → its alive row
         self._alive = np.zeros(0, dtype=bool)
-        self._df_ok: np.ndarray | None = None
-        self._lock = threading.Lock()
+        self._df = np.zeros(0, dtype=np.int64)  # alive rows holding each n-gram
+        self._lock = threading.Lock()  # held briefly: to change the state or to take a consistent view of it
+        self._compacting = threading.Lock()
         self._qcache: OrderedDict[str, tuple[TfidfVectorizer, sp.csr_matrix]] = OrderedDict()
         self._qlock = threading.Lock()
 
     def fit(self, ids: Sequence[int], texts: Sequence[str]) -> None:
+        """Fit the vocabulary on these texts and index them (nothing is fitted on no texts: the first
+        upsert then fits)."""
         vec = TfidfVectorizer(analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True,
                               dtype=np.float32, max_features=self.max_features, preprocessor=_normalise)
         if len(texts) > self.max_indexed:
@@ -59,21 +93,38 @@ class LexicalIndex:
                 self._forget_queries()
                 self.rescore_only = True
                 self._texts = {int(t): x for t, x in zip(ids, texts, strict=True)}
+                self._segments = ()
                 self._ids = np.asarray(ids, dtype=np.int64)
-                self._alive = np.ones(len(self._ids), dtype=bool)
+                self._row = {}
+                self._alive = np.zeros(0, dtype=bool)
+                self._df = np.zeros(0, dtype=np.int64)
             return
-        self.rescore_only = False
-        self._texts = {}
-        X = vec.fit_transform(texts).tocsr() if len(texts) else sp.csr_matrix((0, 0), dtype=np.float32)
+        if not len(texts):
+            with self._lock:
+                self._vec = None
+                self._forget_queries()
+                self.rescore_only = False
+                self._texts = {}
+                self._segments = ()
+                self._ids = np.zeros(0, dtype=np.int64)
+                self._row = {}
+                self._alive = np.zeros(0, dtype=bool)
+                self._df = np.zeros(0, dtype=np.int64)
+            return
+        X = vec.fit_transform(texts).tocsr()
+        base = _Segment.of(0, X)
+        df = np.diff(base.csc.indptr).astype(np.int64)
+        id_arr = np.asarray(ids, dtype=np.int64)
         with self._lock:
             self._vec = vec
             self._forget_queries()
-            self._X = X
-            self._ids = np.asarray(ids, dtype=np.int64)
-            self._row = {int(t): i for i, t in enumerate(self._ids)}
-            self._alive = np.ones(len(self._ids), dtype=bool)
-            self._Xc = None
-            self._df_ok = None
+            self.rescore_only = False
+            self._texts = {}
+            self._segments = (base,)
+            self._ids = id_arr
+            self._row = {int(t): i for i, t in enumerate(id_arr)}
+            self._alive = np.ones(len(id_arr), dtype=bool)
+            self._df = df
 
     def _forget_queries(self) -> None:
         """A new vocabulary makes every remembered query row wrong."""
@@ -85,10 +136,36 @@ class LexicalIndex:
         return self._vec is not None
 
     def __len__(self) -> int:
-        return len(self._texts) if self.rescore_only else int(self._alive.sum())
+        return len(self._texts) if self.rescore_only else len(self._row)
+
+    @property
+    def tombstone_share(self) -> float:
+        """Dead rows / all rows: what a compaction would drop (0 in rescore mode, which keeps no rows)."""
+        n = len(self._ids) if not self.rescore_only else 0
+        return (n - len(self._row)) / n if n else 0.0
+
+    def needs_compaction(self, threshold: float = 0.2) -> bool:
+        """True when dead rows are more than ``threshold`` of the rows: they cost memory and search time
+        (every retrieval multiplies them); the caller runs ``compact()``, preferably off the request."""
+        return self.tombstone_share > threshold
+
+    # ------------------------------------------------------------------ writes (under self._lock)
+    def _row_columns(self, segments: tuple[_Segment, ...], row: int) -> np.ndarray:
+        for seg in reversed(segments):
+            if row >= seg.start:
+                r = row - seg.start
+                return np.asarray(seg.csr.indices[seg.csr.indptr[r]:seg.csr.indptr[r + 1]])
+        raise AssertionError(f"row {row} is in no segment")
+
+    def _kill(self, row: int) -> None:
+        self._alive[row] = False
+        self._df[self._row_columns(self._segments, row)] -= 1  # a row's columns are distinct
 
     def upsert(self, ids: Sequence[int], texts: Sequence[str]) -> None:
-        """Add or replace documents with the fitted vocabulary (a rebuild refreshes the vocabulary)."""
+        """Add or replace documents with the fitted vocabulary (a rebuild refreshes the vocabulary): a
+        replaced talent's old row becomes a tombstone, the new row is appended."""
+        if len(ids) != len(texts):
+            raise ValueError("ids and texts differ in length")
         if self._vec is None:
             self.fit(ids, texts)
             return
@@ -96,20 +173,43 @@ class LexicalIndex:
             with self._lock:
                 self._texts.update({int(t): x for t, x in zip(ids, texts, strict=True)})
             return
-        new = self._vec.transform(texts).tocsr()
+        last = {int(t): i for i, t in enumerate(ids)}  # a talent twice in one call: its last text counts
+        order = sorted(last.values())
+        id_arr = np.array([int(ids[i]) for i in order], dtype=np.int64)
+        vec = self._vec
+        new = vec.transform([texts[i] for i in order]).tocsr()  # outside the lock: searches go on
         with self._lock:
-            for tid in ids:
-                r = self._row.get(int(tid))
-                if r is not None:
-                    self._alive[r] = False
-            start = self._X.shape[0]
-            self._X = sp.vstack([self._X, new], format="csr")
-            self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
-            self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
-            for j, tid in enumerate(ids):
-                self._row[int(tid)] = start + j
-            self._Xc = None
-            self._df_ok = None
+            if self._vec is not vec or self.rescore_only:  # refitted meanwhile: do it again with the new one
+                retry = True
+            else:
+                retry = False
+                self._append_locked(id_arr, new)
+        if retry:
+            self.upsert(ids, texts)
+
+    def _append_locked(self, ids: np.ndarray, new: sp.csr_matrix) -> None:
+        first = start = len(self._ids)
+        # New arrays (not in place): a search that took the old ones keeps a consistent view.
+        self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
+        self._ids = np.concatenate([self._ids, ids])
+        for tid in ids.tolist():
+            old = self._row.get(tid)
+            if old is not None:
+                self._kill(old)
+        np.add.at(self._df, new.indices, 1)
+        # Absorb the newest segments while they are no larger than what is being added (never the base,
+        # never past the cap): a binary counter, so a row is copied O(log MERGE_ROWS) times. The column
+        # copy (whose index array has one entry per n-gram of the vocabulary) is made once, at the end.
+        segments = list(self._segments)
+        rows = new
+        while (len(segments) > 1 and segments[-1].rows <= rows.shape[0]
+               and segments[-1].rows + rows.shape[0] <= MERGE_ROWS):
+            prev = segments.pop()
+            rows, start = sp.vstack([prev.csr, rows], format="csr"), prev.start
+        segments.append(_Segment.of(start, rows))
+        self._segments = tuple(segments)
+        for j, tid in enumerate(ids.tolist()):
+            self._row[tid] = first + j
 
     def remove(self, ids: Sequence[int]) -> None:
         with self._lock:
@@ -117,13 +217,44 @@ class LexicalIndex:
                 self._texts.pop(int(tid), None)
                 r = self._row.pop(int(tid), None)
                 if r is not None:
-                    self._alive[r] = False
+                    self._kill(r)
 
-    def _query(self, text: str) -> sp.csr_matrix:
+    def compact(self) -> int:
+        """Rebuild the rows as one base segment without the dead ones, keeping the vocabulary, so scores
+        stay the same; returns the number of rows dropped. The new matrices are built from a snapshot
+        outside the lock (searches and edits go on); edits made meanwhile are carried over at the swap."""
+        with self._compacting:
+            with self._lock:
+                if self.rescore_only or not self._segments:
+                    return 0
+                segments, vec, n0 = self._segments, self._vec, len(self._ids)
+                src = np.flatnonzero(self._alive[:n0])
+            X = sp.vstack([s.csr for s in segments], format="csr")[src]
+            base = _Segment.of(0, sp.csr_matrix(X))
+            with self._lock:
+                if self._vec is not vec or self.rescore_only:
+                    return 0  # refitted meanwhile: nothing left to compact
+                n = len(self._ids)
+                tail_parts = [s.csr[max(n0, s.start) - s.start:] for s in self._segments if s.start + s.rows > n0]
+                new_segments = [base]
+                if n > n0:
+                    new_segments.append(_Segment.of(base.rows, sp.vstack(tail_parts, format="csr")))
+                keep = np.concatenate([src, np.arange(n0, n, dtype=np.int64)])
+                ids = self._ids[keep]
+                alive = self._alive[keep]
+                self._segments = tuple(new_segments)
+                self._ids = ids
+                self._alive = alive
+                self._row = {int(t): i for i, t in zip(np.flatnonzero(alive).tolist(), ids[alive].tolist(),
+                                                       strict=True)}
+                return n - len(keep)
+
+    # ------------------------------------------------------------------ reads
+    def _query(self, text: str, vec: TfidfVectorizer | None = None) -> sp.csr_matrix:
         """The query's TF-IDF row, remembered for the last few hundred texts: one ranking asks for it
         twice (retrieval, then scoring of the dense-only candidates) and match lists are re-read often.
         Each entry keeps the vectoriser it was made with, so a refit can never serve a stale row."""
-        vec = self._vec
+        vec = vec or self._vec
         assert vec is not None
         with self._qlock:
             hit = self._qcache.get(text)
@@ -140,37 +271,42 @@ class LexicalIndex:
 
     def score(self, text: str, ids: Sequence[int]) -> np.ndarray:
         """Cosine similarity of the query with each given talent (0 for unknown ids)."""
-        if self._vec is None or not len(ids):
+        vec = self._vec
+        if vec is None or not len(ids):
             return np.zeros(len(ids), dtype=np.float32)
-        q = self._query(text)
         if self.rescore_only:
-            docs = self._vec.transform([self._texts.get(int(t), "") for t in ids])
+            q = self._query(text, vec)
+            docs = vec.transform([self._texts.get(int(t), "") for t in ids])
             return np.asarray(docs @ q.T.toarray(), dtype=np.float32).ravel()
-        rows = np.array([self._row.get(int(t), -1) for t in ids])
+        with self._lock:
+            vec, segments = self._vec, self._segments
+            rows = np.array([self._row.get(int(t), -1) for t in ids], dtype=np.int64)
         out = np.zeros(len(ids), dtype=np.float32)
-        ok = rows >= 0
-        if ok.any():
-            out[ok] = np.asarray(self._X[rows[ok]] @ q.T.toarray()).ravel()
+        if vec is None or not (rows >= 0).any():
+            return out
+        qt = self._query(text, vec).T.toarray()
+        starts = np.array([s.start for s in segments], dtype=np.int64)
+        where = np.searchsorted(starts, rows, side="right") - 1
+        for s in np.unique(where[rows >= 0]).tolist():
+            hit = (rows >= 0) & (where == s)
+            seg = segments[s]
+            out[hit] = np.asarray(seg.csr[rows[hit] - seg.start] @ qt).ravel()
         return out
 
     def search(self, text: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (ids, scores) over the pool, using only the query's informative n-grams."""
-        if self._vec is None or self.rescore_only or self._X.shape[0] == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         with self._lock:
-            if self._Xc is None:
-                self._Xc = self._X.tocsc()
-                df = np.diff(self._Xc.indptr)
-                self._df_ok = df <= max(5, self.retrieval_max_df * self._X.shape[0])
-            Xc, df_ok, alive, ids_arr = self._Xc, self._df_ok, self._alive, self._ids
-        assert df_ok is not None
-        q = self._query(text)
-        cols = q.indices[df_ok[q.indices]]
+            vec, segments, df, alive, ids_arr = self._vec, self._segments, self._df, self._alive, self._ids
+            n_alive = len(self._row)
+        if vec is None or self.rescore_only or not len(ids_arr):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        q = self._query(text, vec)
+        cols = q.indices[df[q.indices] <= max(5, self.retrieval_max_df * n_alive)]
         if not len(cols):
             cols = q.indices
         weights = q[:, cols].toarray().ravel()
-        scores = np.asarray(Xc[:, cols] @ weights).ravel()
-        scores[~alive] = -1.0
+        scores = np.concatenate([np.asarray(s.csc[:, cols] @ weights).ravel() for s in segments])
+        scores[~alive[:len(scores)]] = -1.0
         if allowed is not None:
             member = np.zeros(int(max(ids_arr.max(), allowed.max(initial=0))) + 1, dtype=bool)
             member[allowed] = True

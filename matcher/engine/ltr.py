@@ -8,36 +8,53 @@ contributions for explanations (``pred_contrib``), and — since 4.1 — correct
 each row's shown position). Monotone constraints keep more semantic evidence from ever lowering a
 score, so a model trained on one pool cannot turn retrieval upside down on another.
 
-Plain data in, plain data out: no database, no web server (services/learning.py does the I/O).
+Plain data in, plain data out: no database, no web server (services/learning/ does the I/O).
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from matcher.engine.ranking import Contribution, DemandFacts, RankedTalent, TalentFacts
-from matcher.engine.variants import ndcg_at, reciprocal_rank
+from matcher.domain import modes
+from matcher.engine.metrics import ndcg_at, reciprocal_rank
+from matcher.engine.ranking import Contribution, RankedTalent, semantic_resolution
 
-#: The ranker's inputs, in a fixed order (the saved model records them; a mismatch refuses to load).
-FEATURES: tuple[str, ...] = (
+#: The ranker's inputs every mode shares, in a fixed order; then each mode's own features and one column per
+#: mode (``feature_names``). A saved model records its own list and is scored with it.
+BASE_FEATURES: tuple[str, ...] = (
     "semantic", "dense", "lexical", "cluster_support",
     "tie_born", "tie_history", "tie_other",
     "same_city", "neighbour_city", "in_province",
-    "evidence", "senior_title", "load",
-    "mode_tech_vp", "mode_dual_appointment", "mode_flexible",
+    "evidence", "senior_title",
 )
-LABELS: dict[str, str] = {
+_BASE_LABELS: dict[str, str] = {
     "semantic": "内容匹配度", "dense": "语义相似度", "lexical": "关键词重合", "cluster_support": "同方向专家群佐证",
     "tie_born": "籍贯在本省", "tie_history": "曾在本省学习工作", "tie_other": "其他本省渊源",
     "same_city": "同城", "neighbour_city": "邻近城市", "in_province": "省内",
-    "evidence": "专利与项目业绩", "senior_title": "正高职称", "load": "已在其他单位任职",
-    "mode_tech_vp": "科技副总模式", "mode_dual_appointment": "双聘模式", "mode_flexible": "柔性引才模式",
+    "evidence": "专利与项目业绩", "senior_title": "正高职称",
 }
+
+
+def feature_names() -> tuple[str, ...]:
+    """The learner's columns for the modes registered now: shared features, the modes' own, one-hot modes."""
+    return BASE_FEATURES + modes.feature_names() + tuple(f"mode_{c}" for c in modes.codes())
+
+
+def feature_label(name: str) -> str:
+    if name in _BASE_LABELS:
+        return _BASE_LABELS[name]
+    if name.startswith("mode_") and modes.is_mode(name[5:]):
+        return modes.get(name[5:]).label + "模式"
+    own = {f.name: f.label for m in modes.all_modes() for f in m.features}
+    return own.get(name, name)
+
+
 #: The learned model re-orders the hand ranking's best ``RERANK_WINDOW`` eligible candidates and leaves the
 #: rest in hand order: it was trained on the top-10 lists people were shown, and scoring hundreds of
 #: weaker candidates would ask it to extrapolate far outside what it saw (measured: re-scoring every
@@ -61,9 +78,6 @@ RESIDUAL_SCALE = 5.0
 #: the small pool fell below it again (0.951).
 CORRECTION_GAPS = 1.0
 
-#: The engagement modes, as the feature vector's one-hot columns name them.
-MODES: tuple[str, ...] = ("tech_vp", "dual_appointment", "flexible")
-
 #: +1: the score may only rise with it (semantic evidence must never count against a talent).
 MONOTONE: dict[str, int] = {"semantic": 1, "dense": 1, "lexical": 1}
 
@@ -79,28 +93,18 @@ GRADES: dict[str, int] = {
 NEGATIVE = frozenset({"rejected", "contact_declined"})
 
 
-def feature_vector(mode: str, talent: TalentFacts, ranked: RankedTalent, demand: DemandFacts,
-                   neighbours: Mapping[str, Sequence[str]] | None = None) -> dict[str, float]:
-    """What the ranking knew about this candidate, as named numbers."""
-    by_name = {c.name: c for c in ranked.contributions}
-    ties = set(talent.province_ties)
-    near = neighbours.get(demand.city, ()) if (neighbours and demand.city) else ()
-    same_city = bool(demand.city) and talent.city == demand.city
-    return {
-        "semantic": ranked.semantic, "dense": ranked.dense, "lexical": ranked.lexical,
-        "cluster_support": by_name["cluster_support"].value if "cluster_support" in by_name else 0.0,
-        "tie_born": float("born" in ties), "tie_history": float("history" in ties), "tie_other": float("other" in ties),
-        "same_city": float(same_city), "neighbour_city": float(not same_city and talent.city in near),
-        "in_province": float(talent.in_province),
-        "evidence": float(min(1.0, np.log1p(talent.patents + talent.projects) / np.log1p(40))),
-        "senior_title": float(talent.title_level == "senior"),
-        "load": float(by_name["load"].value) if "load" in by_name else 0.0,
-        "mode_tech_vp": float(mode == "tech_vp"), "mode_dual_appointment": float(mode == "dual_appointment"),
-        "mode_flexible": float(mode == "flexible"),
-    }
+def feature_vector(mode: str, ranked: RankedTalent) -> dict[str, float]:
+    """What the ranking knew about this candidate, as named numbers: its scores, the feature values the
+    ranking derived (``ranking.features``) and the mode as a one-hot column."""
+    out = {"semantic": ranked.semantic, "dense": ranked.dense, "lexical": ranked.lexical,
+           "cluster_support": ranked.support, **ranked.values}
+    for code in modes.codes():
+        out[f"mode_{code}"] = float(code == mode)
+    return out
 
 
-def matrix(vectors: Sequence[Mapping[str, float]], features: Sequence[str] = FEATURES) -> np.ndarray:
+def matrix(vectors: Sequence[Mapping[str, float]], features: Sequence[str] | None = None) -> np.ndarray:
+    features = feature_names() if features is None else features
     return np.array([[float(v.get(f, 0.0)) for f in features] for v in vectors], dtype=np.float64).reshape(
         len(vectors), len(features))
 
@@ -148,12 +152,13 @@ def list_metrics(samples: Sequence[ListSample], scores: Sequence[np.ndarray]) ->
 ROUNDS, LEARNING_RATE, LEAVES = 100, 0.15, 7
 
 
-def train(samples: Sequence[ListSample], features: Sequence[str] = FEATURES, position_debias: bool = True,
+def train(samples: Sequence[ListSample], features: Sequence[str] | None = None, position_debias: bool = True,
           rounds: int = ROUNDS, seed: int = 0, residual_scale: float = RESIDUAL_SCALE) -> Any:
     """A lambdarank booster on these lists (positions given to LightGBM when ``position_debias``),
     starting from ``residual_scale`` × the hand scores."""
     import lightgbm as lgb
 
+    features = feature_names() if features is None else features
     X = np.vstack([s.X for s in samples])
     y = np.concatenate([s.label for s in samples])
     group = [len(s.ids) for s in samples]
@@ -180,21 +185,31 @@ class LearnedRanker:
     median and bounded to ± ``correction_gaps`` × the list's semantic resolution (None: unbounded). A
     model trained from scratch (``residual_scale`` 0) is scored by its trees alone."""
 
-    def __init__(self, model_text: str, version: str, features: Sequence[str] = FEATURES,
+    def __init__(self, model_text: str, version: str, features: Sequence[str] | None = None,
                  residual_scale: float = 0.0, correction_gaps: float | None = CORRECTION_GAPS,
-                 modes: Sequence[str] = MODES) -> None:
+                 modes: Sequence[str] | None = None) -> None:
         import lightgbm as lgb
 
         self.booster = lgb.Booster(model_str=model_text)
+        features = feature_names() if features is None else features
         if list(self.booster.feature_name()) != list(features):
             raise ValueError(f"model features {self.booster.feature_name()} do not match {list(features)}")
         self.version = version
-        self.features = tuple(features)
+        self.features = tuple(features)  # its own columns: a mode registered later is simply not one of them
         self.residual_scale = residual_scale
         self.correction_gaps = correction_gaps
-        self.modes = tuple(modes)  # where the model re-orders; the hand weights rank the other modes
+        # where the model re-orders (only modes it was trained with); the hand weights rank the other modes
+        trained = {f[5:] for f in self.features if f.startswith("mode_")}
+        self.modes = tuple(m for m in (_all_codes() if modes is None else modes) if m in trained)
         self._explained: dict[tuple[Any, ...], list[Contribution]] = {}
         self._lock = threading.Lock()
+
+    def only(self, modes: Sequence[str]) -> LearnedRanker:
+        """The same model re-ordering only ``modes`` (shares the parsed booster; a fresh explanation cache)."""
+        other = copy.copy(self)
+        other.modes = tuple(m for m in self.modes if m in modes)
+        other._explained, other._lock = {}, threading.Lock()
+        return other
 
     @property
     def name(self) -> str:
@@ -206,6 +221,32 @@ class LearnedRanker:
     def raw(self, X: np.ndarray) -> np.ndarray:
         """The trees' output alone: what the model learned, before centring and bounding."""
         return np.asarray(self.booster.predict(X, num_threads=1), dtype=np.float64) if len(X) else np.zeros(0)
+
+    def rerank(self, mode: str, ranked: list[RankedTalent], window: int = RERANK_WINDOW,
+               eligible_only: bool = True) -> list[RankedTalent]:
+        """The one re-ranking step (the service and the evaluation both call it): the best ``window``
+        candidates re-ordered by the model's bounded correction, the rest after them in hand order. The
+        service re-orders eligible candidates and keeps the excluded last; the evaluation, which compares
+        scorings regardless of the mode's rules, passes ``eligible_only=False``. Returns new rows."""
+        candidates = [r for r in ranked if r.eligible] if eligible_only else list(ranked)
+        head, tail = candidates[:window], candidates[window:]
+        scores, adjust = self.rescore(matrix([feature_vector(mode, r) for r in head], self.features),
+                                      np.array([r.score for r in head]))
+        moved = [replace(r, hand_score=r.score, score=float(sc), ranker=self.name, model_adjust=a)
+                 for r, sc, a in zip(head, scores, adjust, strict=True)]
+        moved.sort(key=lambda r: (-r.score, r.talent_id))
+        return moved + tail + ([r for r in ranked if not r.eligible] if eligible_only else [])
+
+    def explained(self, mode: str, rows: Sequence[RankedTalent]) -> list[RankedTalent]:
+        """Rows this model re-scored, with their contributions under the model (one call for a page)."""
+        mine = [i for i, r in enumerate(rows) if r.ranker == self.name]
+        out = list(rows)
+        contribs = self.contributions_many([feature_vector(mode, rows[i]) for i in mine],
+                                           [rows[i].hand_score or 0.0 for i in mine],
+                                           [rows[i].model_adjust for i in mine])
+        for i, c in zip(mine, contribs, strict=True):
+            out[i] = replace(rows[i], contributions=tuple(c))
+        return out
 
     def score(self, X: np.ndarray, hand: np.ndarray) -> np.ndarray:
         """Scores of one list's feature rows ``X`` whose hand-weighted scores are ``hand``."""
@@ -224,8 +265,7 @@ class LearnedRanker:
         raw = (trees - offset) / self.residual_scale
         if self.correction_gaps is None:
             return hand + raw, [(0.0, 1.0)] * len(trees)
-        top = np.sort(hand)[::-1][:20]
-        bound = self.correction_gaps * (float(np.median(-np.diff(top))) if len(top) > 1 else 0.0)
+        bound = self.correction_gaps * semantic_resolution(hand)
         corr = np.clip(raw, -bound, bound)
         factor = np.divide(corr, raw, out=np.zeros_like(raw), where=np.abs(raw) > 1e-12)
         return hand + corr, [(offset, float(f)) for f in factor]
@@ -266,7 +306,7 @@ class LearnedRanker:
         rows = []
         for x, hand, (offset, factor), contrib in zip(xs, hands, adjust, contribs, strict=True):
             scale = factor / self.residual_scale if self.residual_scale else 1.0
-            out = [Contribution(f, LABELS.get(f, f), float(x.get(f, 0.0)), float(c) * scale)
+            out = [Contribution(f, feature_label(f), float(x.get(f, 0.0)), float(c) * scale)
                    for f, c in zip(self.features, contrib[:-1], strict=True) if abs(c * scale) >= 1e-5]
             out.sort(key=lambda c: -abs(c.contribution))
             if self.residual_scale:
@@ -276,7 +316,12 @@ class LearnedRanker:
         return rows
 
 
-def mode_of(sample: ListSample, features: Sequence[str] = FEATURES) -> str:
+def mode_of(sample: ListSample, features: Sequence[str] | None = None) -> str:
     """The engagement mode a shown list was ranked in (its rows' one-hot mode columns)."""
+    names = list(feature_names() if features is None else features)
     row = sample.X[0]
-    return next((m for m in MODES if row[list(features).index(f"mode_{m}")] > 0), "flexible")
+    return next((n[5:] for i, n in enumerate(names) if n.startswith("mode_") and row[i] > 0), modes.DEFAULT)
+
+
+def _all_codes() -> tuple[str, ...]:
+    return modes.codes()

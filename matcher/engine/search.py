@@ -9,28 +9,24 @@ pool's life cycle and its search can be read, and changed, one at a time.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from matcher.domain import modes
+from matcher.domain.facts import DemandFacts, TalentFacts
 from matcher.engine.embedding import CachedEmbedder
+from matcher.engine.explain import Aligned, Explanation, explain, scored, sentences_of
 from matcher.engine.index import VectorIndex
 from matcher.engine.lexical import LexicalIndex
-from matcher.engine.ltr import RERANK_WINDOW, LearnedRanker, feature_vector
-from matcher.engine.ltr import matrix as ltr_matrix
+from matcher.engine.ltr import LearnedRanker
 from matcher.engine.ranking import (
-    MODE_RULES,
-    DemandFacts,
     RankedTalent,
     RankingConfig,
-    TalentFacts,
     demand_exclusion,
     exclusion,
-    explain,
     one_per_person,
     rank,
-    sentences_of,
 )
 
 # Talent-only view of the mode rules (a demand that can host everything), used to pre-filter inside FAISS.
@@ -45,11 +41,13 @@ class Filters:
     in_province: bool | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Proposal:
+    """One ranked talent with the reasons (the text evidence only when the list was explained)."""
+
     talent: TalentFacts
     ranked: RankedTalent
-    explanation: dict[str, Any]
+    explanation: Explanation
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ class PoolSearch:
                 "institution_type": np.array([f.institution_type for f in facts], dtype=object),
                 "in_province": np.array([f.in_province for f in facts], dtype=bool),
             }
-            for mode in MODE_RULES:
+            for mode in modes.codes():
                 arrays["mode:" + mode] = np.array([exclusion(mode, _ANY_DEMAND, f, self.cfg) is None
                                                    for f in facts], dtype=bool)
             self._arrays = arrays
@@ -155,12 +153,15 @@ class PoolSearch:
         keep = np.array([f is not None for f in facts], dtype=bool)
         return [f for f in facts if f is not None], c.dense[keep], c.lexical[keep]
 
+    def learned_for(self, mode: str) -> LearnedRanker | None:
+        """The learned model when it re-orders this mode, else None (the hand weights rank it)."""
+        return self.learned if self.learned is not None and self.learned.applies(mode) else None
+
     def propose(self, demand: DemandFacts, mode: str, k: int = 10, offset: int = 0,
                 filters: Filters | None = None, include_excluded: bool = False,
                 explain_results: bool = True) -> tuple[list[Proposal], int]:
         """Ranked proposals for one demand in one mode. Returns (page, number of candidates ranked)."""
-        if mode not in MODE_RULES:
-            raise ValueError(f"unknown mode '{mode}'")
+        modes.get(mode)  # an unknown mode is a clear error
         if not include_excluded and demand_exclusion(mode, demand):
             return [], 0
         filters = filters or Filters()
@@ -176,70 +177,49 @@ class PoolSearch:
                 break
             n = min(pool_size, n * 4)
         by_id = {t.id: t for t in talents}
-        learned = self.learned if self.learned is not None and self.learned.applies(mode) else None
+        learned = self.learned_for(mode)
         if learned is not None:
-            ranked = self._rescore(learned, mode, demand, ranked, by_id)
+            ranked = learned.rerank(mode, ranked)
         if any(by_id[r.talent_id].same_person for r in ranked):
             ranked = one_per_person(ranked, by_id)
             ranked = (sorted(ranked, key=lambda r: not r.eligible) if include_excluded
                       else [r for r in ranked if r.eligible])
         page = ranked[offset:offset + k]
-        for r in page:
-            if r.vector is None:  # the hand ranker's rows: the inputs a model would see, for the feedback log
-                r.vector = feature_vector(mode, by_id[r.talent_id], r, demand, self.cfg.neighbours)
         if learned is not None:
-            mine = [r for r in page if r.ranker == learned.name]
-            for r, c in zip(mine, learned.contributions_many([r.vector or {} for r in mine],
-                                                              [r.hand_score or 0.0 for r in mine],
-                                                              [r.model_adjust for r in mine]), strict=True):
-                r.contributions = c
-        out = []
-        for r in page:
-            t = by_id[r.talent_id]
-            out.append(Proposal(t, r, explain(demand, t, r, mode) if explain_results else r.as_dict()))
-        if explain_results:
-            self._align_unexplained(demand, out)
+            page = learned.explained(mode, page)
+        if not explain_results:
+            return [Proposal(by_id[r.talent_id], r, scored(mode, by_id[r.talent_id], r)) for r in page], len(ranked)
+        explained = [explain(demand, by_id[r.talent_id], r, mode) for r in page]
+        aligned = self._align(demand, [by_id[e.talent_id] for e in explained if not e.matched_terms])
+        out = [Proposal(by_id[r.talent_id], r, replace(e, aligned=aligned.get(r.talent_id)) if not e.matched_terms
+                        else e) for r, e in zip(page, explained, strict=True)]
         return out, len(ranked)
 
-    def _align_unexplained(self, demand: DemandFacts, proposals: list[Proposal]) -> None:
-        """Rows that share no phrase with the demand get the best-aligned pair of sentences (demand sentence
+    def _align(self, demand: DemandFacts, talents: list[TalentFacts]) -> dict[int, Aligned]:
+        """For talents that share no phrase with the demand: the best-aligned pair of sentences (demand sentence
         ↔ profile sentence, cosine of their embeddings) as their reason. Sentence vectors are cached like
         every other vector, so a list costs the encoding of its new sentences once."""
-        bare = [p for p in proposals if not p.explanation.get("matched_terms")]
         wanted = sentences_of(demand.text, limit=6)
-        if not bare or not wanted:
-            return
-        q = self.embedder.encode_queries(wanted)
-        per_talent = [sentences_of(p.talent.text) for p in bare]
+        if not talents or not wanted:
+            return {}
+        per_talent = [sentences_of(t.text) for t in talents]
         flat = [x for xs in per_talent for x in xs]
         if not flat:
-            return
+            return {}
+        q = self.embedder.encode_queries(wanted)
         vecs = self.embedder.encode_passages(flat)
+        out: dict[int, Aligned] = {}
         start = 0
-        for p, xs in zip(bare, per_talent, strict=True):
+        for t, xs in zip(talents, per_talent, strict=True):
             if not xs:
                 continue
             sim = q @ vecs[start:start + len(xs)].T
             start += len(xs)
             i, j = np.unravel_index(int(np.argmax(sim)), sim.shape)
-            p.explanation["aligned"] = {"demand_sentence": wanted[int(i)], "talent_sentence": xs[int(j)],
-                                        "similarity": round(float(sim[i, j]), 3)}
+            out[t.id] = Aligned(wanted[int(i)], xs[int(j)], float(sim[i, j]))
+        return out
 
-    def _rescore(self, learned: LearnedRanker, mode: str, demand: DemandFacts, ranked: list[RankedTalent],
-                 by_id: dict[int, TalentFacts]) -> list[RankedTalent]:
-        """Re-order the best ``RERANK_WINDOW`` eligible candidates with the learned model; the rest keep the
-        hand order after them, the excluded their place last."""
-        eligible = [r for r in ranked if r.eligible]
-        head, tail = eligible[:RERANK_WINDOW], eligible[RERANK_WINDOW:]
-        vectors = [feature_vector(mode, by_id[r.talent_id], r, demand, self.cfg.neighbours) for r in head]
-        hand = np.array([r.score for r in head])
-        scores, adjust = learned.rescore(ltr_matrix(vectors), hand)
-        for r, v, sc, a in zip(head, vectors, scores, adjust, strict=True):
-            r.hand_score, r.score, r.vector, r.ranker, r.model_adjust = r.score, float(sc), v, learned.name, a
-        head.sort(key=lambda r: (-r.score, r.talent_id))
-        return head + tail + [r for r in ranked if not r.eligible]
-
-    def explain_one(self, demand: DemandFacts, talent_id: int, mode: str) -> dict[str, Any]:
+    def explain_one(self, demand: DemandFacts, talent_id: int, mode: str) -> Explanation:
         """Score and explanation of one chosen talent, normalised against the same candidate set a
         ranking would use (so the numbers agree with the proposal list)."""
         if talent_id not in self.facts:
@@ -256,14 +236,12 @@ class PoolSearch:
         talents, dense, lexical = self.known(Candidates(ids, dense, lexical))
         ranked = rank(mode, demand, talents, dense, lexical, self.cfg, include_excluded=True,
                       neighbours=self.neighbours_of)
-        learned = self.learned if self.learned is not None and self.learned.applies(mode) else None
+        learned = self.learned_for(mode)
         if learned is not None:
-            ranked = self._rescore(learned, mode, demand, ranked, {t.id: t for t in talents})
+            ranked = learned.rerank(mode, ranked)
         mine = next((r for r in ranked if r.talent_id == talent_id), None)
         if mine is None:
             raise KeyError(talent_id)  # removed while it was being scored
-        if mine.vector is None:
-            mine.vector = feature_vector(mode, self.facts[talent_id], mine, demand, self.cfg.neighbours)
-        if learned is not None and mine.ranker == learned.name:
-            mine.contributions = learned.contributions(mine.vector, mine.hand_score or 0.0, mine.model_adjust)
+        if learned is not None:
+            mine = learned.explained(mode, [mine])[0]
         return explain(demand, self.facts[talent_id], mine, mode)

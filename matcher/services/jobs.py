@@ -1,10 +1,17 @@
-"""Background jobs: long work (imports and the pool syncs that follow them) runs off the request.
+"""One mechanism for all long work: imports, matching rounds, and what later issues add.
 
-Why: an import of 2,000 rows and the re-encoding of their profiles take minutes; inside a request it
-held the event loop, so even ``/health`` stopped answering. Now the request stores the job (a row with
-kind, parameters, stage, progress, result) and answers 202; a worker thread runs it and writes its
-stage and progress as it goes; the API and the console read the row. A job a dead process left
-``running`` is marked failed at the next start, so no job stays "running" forever.
+Why: an import of 2,000 rows and the re-encoding of their profiles take minutes, and a round scores
+every open demand; inside a request either held the event loop. Now the request stores a job (a row
+with kind, parameters, stage, progress, result, lease) and answers 202; the process's executor runs it
+off the event loop through its kind's ``work`` function, which reports its stage and progress as it
+goes; the API and the console read the row.
+
+Exactly once, and never a write for work that is no longer ours: a job is claimed with a
+compare-and-set (queued → running, owner = this process); its lease is renewed by the owner's heartbeat
+on a thread of its own; a job whose owner is gone is failed by the next sweep of any process; and every
+write a job makes to the database is conditional on the job still being running and owned by this
+process (``Reporter.guard``, ``Reporter.finish`` in the same transaction as the work's own writes), so
+a job the sweep failed meanwhile writes nothing.
 """
 
 from __future__ import annotations
@@ -12,32 +19,89 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from matcher.config import Settings
 from matcher.domain.vocabulary import Role
+from matcher.engine.pool import TalentPool
 from matcher.errors import NotFound
 from matcher.services.access import Actor
 from matcher.services.audit import record
 from matcher.storage.db import Database
-from matcher.storage.models import Job, Round, iso
+from matcher.storage.models import Job, iso
 from matcher.views import JobView
 
 log = logging.getLogger(__name__)
 
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-#: Who runs a job: this host and process. A lease is renewed by the owner's heartbeat (every few
-#: seconds); a job whose lease ran out, or whose owner is a dead process on this host, is failed by the
-#: next sweep of any process, so a crashed worker never leaves a job "running" for ever.
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+#: Who runs a job: this host and process. A lease is renewed by the owner's heartbeat (every few seconds);
+#: a job whose lease ran out, or whose owner is a dead process on this host, is failed by the next sweep
+#: of any process, so a crashed worker never leaves a job "running" for ever.
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # a nonce: pids are reused
 LEASE_SECONDS = 30.0
-ROUND_ACTIVE = ("queued", "scoring", "solving")
-STAGES_ZH = {QUEUED: "排队中", RUNNING: "进行中", DONE: "已完成", FAILED: "失败"}
+#: Statuses and the stages the kinds report, as the console shows them.
+STAGES_ZH = {
+    JobStatus.QUEUED: "排队中", JobStatus.RUNNING: "进行中", JobStatus.DONE: "已完成", JobStatus.FAILED: "失败",
+    "started": "已开始", "importing": "导入数据", "indexing": "更新索引", "duplicates": "查找重复记录",
+    "scoring": "评分中", "solving": "求解中", "writing": "写入推荐",
+}
+
+
+class JobLost(Exception):
+    """The job is no longer this process's to finish (the sweep failed it, or another owner has it)."""
+
+
+class JobFailed(Exception):
+    """The work ends the job as failed on purpose, with a message and a result to keep (e.g. a round's
+    infeasibility report)."""
+
+    def __init__(self, message: str, result: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.result = result or {}
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job's work may use: the database, the process's pool (read when the work runs: the index
+    may still be loading when the job is queued) and the settings."""
+
+    db: Database
+    pool: Callable[[], TalentPool | None]
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of long work. ``work(ctx, params, report)`` returns the job's result (JSON) or raises;
+    ``lane``: kinds in one lane run one at a time in a process (each kind its own lane by default)."""
+
+    name: str
+    label: str
+    work: Callable[[JobContext, dict[str, Any], Reporter], dict[str, Any]]
+    lane: str = ""
+
+    @property
+    def lane_name(self) -> str:
+        return self.lane or self.name
 
 
 def job_view(j: Job) -> JobView:
@@ -48,32 +112,49 @@ def job_view(j: Job) -> JobView:
 
 
 def create(db: Database, actor: Actor, kind: str, params: dict[str, Any]) -> JobView:
+    """Record a queued job, owned (leased) by this process until it runs it."""
     with db.session() as s:
-        job = Job(kind=kind, params=params, created_by=actor.user_id, stage="queued", lease_owner=WORKER_ID,
-                  lease_expires_at=datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS))
-        s.add(job)
-        s.flush()
-        record(s, action="start", entity="job", entity_id=job.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, after={"kind": kind})
-        return job_view(job)
+        return job_view(create_in(s, actor, kind, params))
 
 
-def get(db: Database, actor: Actor, job_id: int) -> JobView:
+def create_in(s: Session, actor: Actor, kind: str, params: dict[str, Any]) -> Job:
+    job = Job(kind=kind, params=params, created_by=actor.user_id, stage="queued", lease_owner=WORKER_ID,
+              lease_expires_at=datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS))
+    s.add(job)
+    s.flush()
+    record(s, action="start", entity="job", entity_id=job.id, actor_user_id=actor.user_id,
+           actor_role=actor.role, after={"kind": kind})
+    return job
+
+
+def get(db: Database, actor: Actor, job_id: int, kind: str | None = None) -> JobView:
     """Officials and admins see every job; others only their own (and 404 for the rest)."""
     with db.session() as s:
         job = s.get(Job, job_id)
-        if job is None or not (actor.role in (Role.OFFICIAL, Role.ADMIN) or job.created_by == actor.user_id):
-            raise NotFound(f"job {job_id} not found", field="job_id")
+        if job is None or (kind is not None and job.kind != kind) or not (
+                actor.role in (Role.OFFICIAL, Role.ADMIN) or job.created_by == actor.user_id):
+            raise NotFound(f"{kind or 'job'} {job_id} not found", field=f"{kind or 'job'}_id")
         return job_view(job)
 
 
+def recent(db: Database, kind: str, limit: int = 100) -> list[JobView]:
+    with db.session() as s:
+        return [job_view(j) for j in s.scalars(select(Job).where(Job.kind == kind).order_by(Job.id.desc())
+                                                 .limit(limit))]
+
+
+def _ours(job_id: int) -> Any:
+    return (Job.id == job_id) & (Job.status == JobStatus.RUNNING) & (Job.lease_owner == WORKER_ID)
+
+
 class Reporter:
-    """Writes a job's stage and progress, at most every ``interval`` seconds (a progress bar for a
-    2,000-row import need not cost 2,000 writes)."""
+    """A job's voice: its stage and progress (written at most every ``interval`` seconds — a progress bar
+    for a 2,000-row import need not cost 2,000 writes), and the guard its own writes go through."""
 
     def __init__(self, db: Database, job_id: int, interval: float = 0.5) -> None:
         self.db, self.job_id, self.interval = db, job_id, interval
         self._last = 0.0
+        self.finished = False
 
     def __call__(self, stage: str, fraction: float, force: bool = False) -> None:
         now = time.monotonic()
@@ -81,29 +162,60 @@ class Reporter:
             return
         self._last = now
         with self.db.session() as s:
-            s.execute(update(Job).where(Job.id == self.job_id, Job.status == RUNNING)
+            s.execute(update(Job).where(_ours(self.job_id))
                       .values(stage=stage, progress=max(0.0, min(1.0, fraction))))
 
+    def guard(self, session: Session, stage: str | None = None) -> None:
+        """In the caller's transaction: fail with ``JobLost`` unless the job is still running and ours.
+        The conditional update also locks the job's row until the caller commits, so a sweep cannot fail
+        the job between this check and the caller's writes."""
+        values: dict[str, Any] = {"lease_expires_at": datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS)}
+        if stage:
+            values["stage"] = stage
+        if session.execute(update(Job).where(_ours(self.job_id)).values(**values)).rowcount != 1:  # type: ignore[attr-defined]
+            raise JobLost(f"job {self.job_id} is no longer running in this process")
 
-def run(db: Database, job_id: int, work: Callable[[dict[str, Any], Reporter], dict[str, Any]]) -> None:
-    """Claim the job (queued → running, a compare-and-set: a job runs once), run ``work(params, report)``,
-    store its result or its error. Never raises: the job always ends in a visible state."""
-    with db.session() as s:
-        claimed = s.execute(update(Job).where(Job.id == job_id, Job.status == QUEUED)
-                            .values(status=RUNNING, started_at=datetime.now(UTC), stage="started",
+    def finish(self, session: Session, result: dict[str, Any]) -> None:
+        """Mark the job done in the caller's transaction, with the work's own writes: both or neither."""
+        done = session.execute(update(Job).where(_ours(self.job_id)).values(
+            status=JobStatus.DONE, result=result, progress=1.0, stage="done", finished_at=datetime.now(UTC)))
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise JobLost(f"job {self.job_id} is no longer running in this process")
+        self.finished = True
+
+
+def run(ctx: JobContext, kind: JobKind, job_id: int) -> None:
+    """Claim the job (queued → running, a compare-and-set: a job runs once), run its work, store its result
+    or its error — conditionally on the job still being ours. Never raises."""
+    with ctx.db.session() as s:
+        claimed = s.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+                            .values(status=JobStatus.RUNNING, started_at=datetime.now(UTC), stage="started",
                                     lease_owner=WORKER_ID,
                                     lease_expires_at=datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS)))
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return
         params = dict(s.scalar(select(Job.params).where(Job.id == job_id)) or {})
+    report = Reporter(ctx.db, job_id)
+    values: dict[str, Any]
     try:
-        result = work(params, Reporter(db, job_id))
-        values: dict[str, Any] = {"status": DONE, "result": result, "progress": 1.0, "stage": "done"}
+        result = kind.work(ctx, params, report)
+        if report.finished:
+            return
+        values = {"status": JobStatus.DONE, "result": result, "progress": 1.0, "stage": "done"}
+    except JobLost as exc:
+        log.warning("%s", exc)
+        return
+    except JobFailed as exc:
+        values = {"status": JobStatus.FAILED, "error": str(exc), "result": exc.result, "stage": "failed",
+                  "progress": 1.0}
     except Exception as exc:  # a bug or an unreadable input: the job fails visibly, the service goes on
-        log.exception("job %s failed", job_id)
-        values = {"status": FAILED, "error": f"{type(exc).__name__}: {exc}", "stage": "failed"}
-    with db.session() as s:
-        s.execute(update(Job).where(Job.id == job_id).values(finished_at=datetime.now(UTC), **values))
+        log.exception("job %s (%s) failed", job_id, kind.name)
+        values = {"status": JobStatus.FAILED, "error": f"{type(exc).__name__}: {exc}", "stage": "failed"}
+    try:
+        with ctx.db.session() as s:
+            s.execute(update(Job).where(_ours(job_id)).values(finished_at=datetime.now(UTC), **values))
+    except Exception:
+        log.exception("could not record the end of job %s", job_id)
 
 
 def _owner_dead(owner: str | None) -> bool:
@@ -125,38 +237,56 @@ def _owner_dead(owner: str | None) -> bool:
 
 
 def heartbeat(db: Database) -> None:
-    """Renew the leases of this process's unfinished jobs and rounds."""
+    """Renew the leases of this process's unfinished jobs."""
     until = datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS)
     with db.session() as s:
-        s.execute(update(Job).where(Job.lease_owner == WORKER_ID, Job.status.in_((QUEUED, RUNNING)))
-                  .values(lease_expires_at=until))
-        s.execute(update(Round).where(Round.lease_owner == WORKER_ID, Round.status.in_(ROUND_ACTIVE))
+        s.execute(update(Job).where(Job.lease_owner == WORKER_ID, Job.status.in_(ACTIVE))
                   .values(lease_expires_at=until))
 
 
 def sweep(db: Database) -> int:
-    """Fail the jobs and rounds whose owner is gone (lease expired, or a dead process on this host).
-    Safe with several workers: a live owner's work is never touched."""
+    """Fail the jobs whose owner is gone (lease expired, or a dead process on this host). Safe with several
+    workers: a live owner's work is never touched, and the update is conditional on the owner it judged."""
     now = datetime.now(UTC)
     failed = 0
     with db.session() as s:
-        for model, active in ((Job, (QUEUED, RUNNING)), (Round, ROUND_ACTIVE)):
-            rows = s.execute(select(model.id, model.lease_owner, model.lease_expires_at)
-                             .where(model.status.in_(active))).all()
-            for row_id, owner, expires in rows:
-                if owner == WORKER_ID:
-                    continue  # this process's own work: it is running here, whatever its lease says
-                expired = expires is None or (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) < now
-                if not (expired or _owner_dead(owner)):
-                    continue
-                values: dict[str, Any] = {"status": FAILED, "error": "interrupted by a restart; start it again",
-                                          "finished_at": now}
-                if model is Job:
-                    values["stage"] = "failed"
-                done = s.execute(update(model).where(model.id == row_id, model.status.in_(active),
-                                                     or_(model.lease_owner.is_(None), model.lease_owner == owner))
-                                 .values(**values))
-                failed += int(done.rowcount or 0)  # type: ignore[attr-defined]
+        rows = s.execute(select(Job.id, Job.lease_owner, Job.lease_expires_at).where(Job.status.in_(ACTIVE))).all()
+        for row_id, owner, expires in rows:
+            if owner == WORKER_ID:
+                continue  # this process's own work: it is running here, whatever its lease says
+            expired = expires is None or (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) < now
+            if not (expired or _owner_dead(owner)):
+                continue
+            owned = Job.lease_owner.is_(None) if owner is None else Job.lease_owner == owner
+            done = s.execute(update(Job).where(Job.id == row_id, Job.status.in_(ACTIVE), owned).values(
+                status=JobStatus.FAILED, stage="failed", error="interrupted by a restart; start it again",
+                finished_at=now))
+            failed += int(done.rowcount or 0)  # type: ignore[attr-defined]
     if failed:
-        log.warning("marked %d interrupted job(s)/round(s) failed", failed)
+        log.warning("marked %d interrupted job(s) failed", failed)
     return failed
+
+
+class Executor:
+    """This process's runner of jobs: one thread per lane (a round and an import may run side by side; two
+    imports one after the other)."""
+
+    def __init__(self, ctx: JobContext, kinds: Mapping[str, JobKind]) -> None:
+        self.ctx, self.kinds = ctx, dict(kinds)
+        self._lanes: dict[str, ThreadPoolExecutor] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, job: JobView | int, kind: str) -> None:
+        k = self.kinds[kind]
+        job_id = job if isinstance(job, int) else job.id
+        with self._lock:
+            lane = self._lanes.get(k.lane_name)
+            if lane is None:
+                lane = self._lanes[k.lane_name] = ThreadPoolExecutor(max_workers=1,
+                                                                     thread_name_prefix=f"job-{k.lane_name}")
+        lane.submit(run, self.ctx, k, job_id)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            for lane in self._lanes.values():
+                lane.shutdown(wait=False, cancel_futures=True)

@@ -24,7 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from matcher.domain.vocabulary import DemandStatus, profile_text
+from matcher.domain.talent import profile_text
+from matcher.domain.vocabulary import DemandStatus
 
 
 def utcnow() -> datetime:
@@ -130,6 +131,8 @@ class Talent(Base):
     # consent given or withdrawn, with the version of the text, is in ``consents``.
     consent_propose: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending", index=True)
     consent_contact: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    # The text version the current propose consent was given under: it covers the modes that version names.
+    consent_propose_version: Mapped[str | None] = mapped_column(String(200))
     # Set when the talent withdrew: contact data erased, name pseudonymised, record kept for the audit.
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set when an official merged this record into another one (the same person): never proposed again.
@@ -167,7 +170,7 @@ class Match(Base):
     demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
     talent_id: Mapped[int] = mapped_column(ForeignKey("talents.id"), index=True)
     intermediary_id: Mapped[int | None] = mapped_column(ForeignKey("intermediaries.id"))
-    round_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    round_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the job (kind "round") that proposed it
     mode: Mapped[str] = mapped_column(String(20))
     flexible_form: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="shortlisted", index=True)
@@ -199,24 +202,6 @@ class AuditEvent(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
-class Round(Base):
-    """A matching round: parameters, the stage it is in, and its report once done."""
-
-    __tablename__ = "rounds"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued scoring solving done failed
-    progress: Mapped[float] = mapped_column(Float, default=0.0)
-    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    error: Mapped[str] = mapped_column(Text, default="")
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    lease_owner: Mapped[str | None] = mapped_column(String(100))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
 class InstanceFlag(Base):
     """Facts about this database itself, e.g. ``demo`` = it was created by the demo seed (only then do
     the documented demo accounts with their public tokens exist or work)."""
@@ -245,14 +230,15 @@ class ConsoleSession(Base):
 
 
 class Job(Base):
-    """Long work run off the request: an import, a pool sync. Its stage and progress are written as it
-    goes so the API (202 + this resource) and the console can follow it; a job left running by a
-    process that died is marked failed at the next start. The lease columns let one process claim it."""
+    """Long work run off the request: an import, a matching round (``services/jobs.py``). Its stage and
+    progress are written as it goes so the API (202 + this resource) and the console can follow it; a job
+    left running by a process that died is marked failed at the next start. The lease columns let one
+    process claim it."""
 
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(30), index=True)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)  # queued running done failed
     stage: Mapped[str] = mapped_column(String(100), default="")
     progress: Mapped[float] = mapped_column(Float, default=0.0)

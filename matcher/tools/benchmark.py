@@ -16,7 +16,7 @@ import numpy as np
 
 from matcher.config import Settings
 from matcher.demo import generator
-from matcher.domain.vocabulary import profile_text
+from matcher.domain.talent import profile_text
 from matcher.engine.embedding import load_embedder
 from matcher.engine.index import VectorIndex
 from matcher.engine.pool import TalentPool

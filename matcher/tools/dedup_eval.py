@@ -9,7 +9,7 @@ from typing import Any
 
 from matcher.config import Settings
 from matcher.demo import duplicates, generator
-from matcher.domain.vocabulary import profile_text
+from matcher.domain.talent import profile_text
 from matcher.engine.dedup import PersonRecord, find_duplicates, precision_recall
 from matcher.engine.embedding import CachedEmbedder, load_embedder
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from tqdm import tqdm
@@ -15,7 +16,8 @@ from tqdm import tqdm
 from matcher.config import Settings
 from matcher.engine.embedding import CachedEmbedder
 from matcher.engine.ltr import LearnedRanker
-from matcher.engine.variants import evaluate, rank_variants
+from matcher.engine.metrics import evaluate
+from matcher.engine.variants import rank_variants
 from matcher.services.files.importing import import_file
 from matcher.services.learning import training as learning
 from matcher.services.pool.facts import build_pool, demand_facts
@@ -67,6 +69,22 @@ def run_eval(dataset: Path, settings: Settings, limit_demands: int | None = None
     if run_out is not None:
         write_trec_run(run_out, runs["full"], tag="matcher-full")
     return results
+
+
+def relevance_guard(settings: Settings, datasets: Sequence[Path]) -> Callable[[LearnedRanker], list[dict[str, Any]]]:
+    """``matcher learn``'s check before a model may re-order the evaluation mode: on each relevance set the
+    model's ranking must be at least plain retrieval (the hybrid) by nDCG@10."""
+
+    def check(candidate: LearnedRanker) -> list[dict[str, Any]]:
+        rows = []
+        for dataset in datasets:
+            res = run_eval(Path(dataset), settings, progress=False, log=lambda m: None, learned=candidate)
+            rows.append({"dataset": Path(dataset).name, "hybrid_ndcg10": round(res["hybrid"]["ndcg@10"], 4),
+                         "learned_ndcg10": round(res["learned"]["ndcg@10"], 4),
+                         "passed": bool(res["learned"]["ndcg@10"] >= res["hybrid"]["ndcg@10"])})
+        return rows
+
+    return check
 
 
 def write_trec_run(path: Path, run: dict[str, list[str]], tag: str) -> None:

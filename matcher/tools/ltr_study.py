@@ -17,7 +17,7 @@ import numpy as np
 
 from matcher.config import Settings
 from matcher.demo.history import true_utility
-from matcher.engine.ltr import CORRECTION_GAPS, FEATURES, RESIDUAL_SCALE, LearnedRanker, train
+from matcher.engine.ltr import CORRECTION_GAPS, RESIDUAL_SCALE, LearnedRanker, feature_names, train
 from matcher.services.learning.decisions import training_lists
 from matcher.storage.db import Database
 
@@ -36,7 +36,7 @@ def run(settings: Settings, db: Database, test_share: float = 0.2) -> dict[str, 
     train_lists, test_lists = lists[:cut], lists[cut:]
     if not train_lists or not test_lists:
         raise ValueError("no decision history: run `matcher demo history` first")
-    index = {f: i for i, f in enumerate(FEATURES)}
+    index = {f: i for i, f in enumerate(feature_names())}
 
     def score(scorer: Any) -> float:
         return round(float(np.mean([_ndcg(scorer(x), true_utility(x.X, index)) for x in test_lists])), 4)

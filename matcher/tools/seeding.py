@@ -17,10 +17,12 @@ from tqdm import tqdm
 
 from matcher.demo import duplicates as dup_gen
 from matcher.demo import generator
+from matcher.domain.demand import COLUMNS as DEMAND_COLUMNS
+from matcher.domain.talent import COLUMNS as TALENT_COLUMNS
 from matcher.services.audit import record
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, InstanceFlag, Intermediary, Talent
-from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, format_row
+from matcher.tabular import format_row
 
 
 def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size: int = 5000,

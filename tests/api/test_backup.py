@@ -16,6 +16,8 @@ from matcher.config import Settings
 from tests.conftest import BACKEND, fresh_database_url, start_server
 from tests.pgcluster import pg_bin
 
+pytestmark = pytest.mark.db
+
 OFFICIAL = {"Authorization": "Bearer demo-official"}
 
 

@@ -16,6 +16,8 @@ from sqlalchemy import create_engine, text
 from matcher.config import Settings
 from tests.conftest import Server, start_server
 
+pytestmark = pytest.mark.once("sqlite")
+
 OFFICIAL = {"Authorization": "Bearer demo-official"}
 
 
@@ -74,8 +76,9 @@ def test_kill_during_an_index_save(var: Path, settings: Settings) -> None:
         ready = consistent(restarted, var)
         assert ready["talents_indexed"] == before + 1  # the import had committed; the index caught up
         assert "rebuilt" in restarted.output()
+        # The index is saved by the background maintenance, after the import job ended: the job stands.
         r = httpx.get(restarted.base + f"/api/v1/jobs/{job['id']}", headers=OFFICIAL, timeout=10).json()
-        assert r["status"] == "failed" and "restart" in r["error"]
+        assert r["status"] == "done", r
     finally:
         restarted.stop()
     again = start_server(var, settings, prepare=False)  # the rebuild was saved whole: loaded as it is

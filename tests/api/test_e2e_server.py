@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.conftest import talent_signs_in
+
+pytestmark = pytest.mark.once("sqlite")
 
 
 def test_story_over_http(live_server: str) -> None:

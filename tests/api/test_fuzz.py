@@ -21,6 +21,8 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from matcher.config import Settings
 from tests.conftest import TOKENS, api_client
 
+pytestmark = pytest.mark.once("sqlite")
+
 FUZZ_EXAMPLES = int(os.environ.get("MATCHER_FUZZ_EXAMPLES", "20"))
 ROLES = ("anonymous", "official", "admin", "enterprise", "intermediary")
 

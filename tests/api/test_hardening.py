@@ -18,6 +18,8 @@ from matcher.config import Settings, get_settings
 from matcher.services.access import mask_phone
 from tests.conftest import api_client, auth, fresh_database_url
 
+pytestmark = pytest.mark.db
+
 DEMAND = {"title": "焦炉煤气制氢提纯装置氢气纯度波动",
           "description": "我公司焦炉煤气变压吸附制氢装置产品氢纯度在99.5%到99.95%之间波动，"
                          "影响下游加氢工序，希望专家诊断吸附剂与程控。",
@@ -157,7 +159,7 @@ def test_users_can_be_rotated_and_deactivated(client: TestClient) -> None:
     from matcher.services.people.users import create_user
 
     app: Any = client.app
-    token = create_user(app.state.db, "rotating_official", "official")
+    token = create_user(app.state.runtime.db, "rotating_official", "official")
     client.cookies.clear()
     client.post("/login", data={"token": token})
     cookie = client.cookies.get("matcher_session")
@@ -327,8 +329,8 @@ def test_a_shortlist_made_while_a_round_runs_does_not_fail_it(client: TestClient
     from matcher.services.access import Actor
     from matcher.services.workflow import rounds
 
-    app: Any = client.app
-    db, pool = app.state.db, app.state.runtime.pool
+    runtime: Any = client.app.state.runtime  # type: ignore[attr-defined]
+    db = runtime.db
     d = post_demand(client, modes=["flexible"])
     client.post(f"/api/v1/demands/{d['id']}/take-up", headers=auth("intermediary"))
     real_solve = milp.solve
@@ -344,10 +346,10 @@ def test_a_shortlist_made_while_a_round_runs_does_not_fail_it(client: TestClient
     monkeypatch.setattr(milp, "solve", solve_meanwhile)
     official = Actor(user_id=None, role="official")
     r = rounds.start_round(db, official, rounds.RoundParams(sector=d["sector"], proposals_wanted=1))
-    rounds.run_round(db, pool, r["id"])
-    done = rounds.get_round(db, official, r["id"])
-    assert done["status"] == "done", done["error"]
-    assert any("shortlisted meanwhile" in n for n in done["report"]["notes"])
+    runtime.run_job(r.id, rounds.KIND)
+    done = rounds.get_round(db, official, r.id)
+    assert done.status == "done", done.error
+    assert any("shortlisted meanwhile" in n for n in done.report["notes"])
     assert client.get(f"/api/v1/matches?demand_id={d['id']}", headers=auth("official")).json()["total"] == 1
 
 
@@ -355,13 +357,13 @@ def test_round_proposals_belong_to_the_intermediary_that_takes_the_demand_up(cli
     from matcher.services.access import Actor
     from matcher.services.workflow import rounds
 
-    app: Any = client.app
-    db, pool = app.state.db, app.state.runtime.pool
+    runtime: Any = client.app.state.runtime  # type: ignore[attr-defined]
+    db = runtime.db
     d = post_demand(client, modes=["flexible"], title="焦炉煤气制氢装置吸附剂寿命短")
     official = Actor(user_id=None, role="official")
     r = rounds.start_round(db, official, rounds.RoundParams(sector=d["sector"], proposals_wanted=2))
-    rounds.run_round(db, pool, r["id"])
-    proposed = [p for p in rounds.get_round(db, official, r["id"])["report"]["proposals"] if p["demand_id"] == d["id"]]
+    runtime.run_job(r.id, rounds.KIND)
+    proposed = [p for p in rounds.get_round(db, official, r.id).report["proposals"] if p["demand_id"] == d["id"]]
     assert proposed, "the round proposed talents for the open demand"
     assert client.post(f"/api/v1/demands/{d['id']}/take-up", headers=auth("intermediary2")).status_code == 200
     mine = client.get(f"/api/v1/matches?demand_id={d['id']}", headers=auth("intermediary2")).json()
@@ -395,7 +397,8 @@ def test_health_answers_during_a_2000_row_import(client: TestClient) -> None:
     import time
 
     from matcher.demo import generator
-    from matcher.tabular import TALENT_COLUMNS, format_row
+    from matcher.domain.talent import COLUMNS as TALENT_COLUMNS
+    from matcher.tabular import format_row
 
     rows = [format_row(TALENT_COLUMNS, generator.talent(99, i % 40)[0], with_contact=False) for i in range(2000)]
     for i, row in enumerate(rows):

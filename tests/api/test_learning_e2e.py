@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, text
 from matcher.config import Settings
 from tests.conftest import start_server
 
+pytestmark = pytest.mark.once("sqlite")
+
 
 def test_first_start_learns_from_the_demo_history_and_logs_what_it_shows(
         settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> None:

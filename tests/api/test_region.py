@@ -16,6 +16,8 @@ from matcher.config import Settings, get_settings
 from matcher.reference import REGIONS_DIR, _region, load_region
 from tests.conftest import fresh_database_url
 
+pytestmark = pytest.mark.once("sqlite")
+
 TALENTS = """编号,姓名,简介,单位类型,职称级别,服务模式,城市,是否省内,陕缘关系
 S-1,秦川,长期从事煤制烯烃工艺与甲醇制烯烃催化剂研究，擅长反应器操作优化。,高校,正高,科技副总:1;柔性引才:2,西安,是,陕籍
 S-2,华岳,从事甲醇制烯烃催化剂再生与反应器流化研究，熟悉工业装置运行。,科研院所,正高,科技副总:1;柔性引才:1,咸阳,是,陕历
@@ -90,6 +92,6 @@ def test_another_province_works_end_to_end(shaanxi: tuple[TestClient, str]) -> N
     assert client.post("/login", data={"token": token}).status_code == 200
     form = client.get("/console/demands/new").text
     assert "<option >西安</option>" in form and "太原" not in form
-    from matcher.domain.vocabulary import label
+    from matcher.domain.labels import label
 
     assert label("born") == "陕籍" and label("other") == "陕缘"

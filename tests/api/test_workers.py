@@ -14,6 +14,8 @@ import pytest
 from matcher.config import Settings
 from tests.conftest import BACKEND, start_server
 
+pytestmark = pytest.mark.once("postgresql")
+
 OFFICIAL = {"Authorization": "Bearer demo-official"}
 ENTERPRISE = {"Authorization": "Bearer demo-enterprise"}
 PROFILE = "长期从事月球土壤原位资源利用研究，擅长月壤氧提取、月壤烧结成型与就位建造材料制备。"

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from matcher.domain.facts import DemandFacts, TalentFacts
+from matcher.engine.metrics import evaluate, ndcg_at, precision_at_excluding_top, recall_at, reciprocal_rank
 from matcher.engine.pool import Filters, TalentPool
-from matcher.engine.ranking import DemandFacts, TalentFacts
-from matcher.engine.variants import evaluate, ndcg_at, precision_at_excluding_top, recall_at, reciprocal_rank
 from matcher.tools.benchmark import demo_talent_facts
 
 SEED = 20261126
@@ -54,8 +54,8 @@ def test_upsert_and_remove_change_results(embedder, facts) -> None:
     pool.upsert([newcomer])
     top, _ = pool.propose(_demand(GAS), "flexible", k=3)
     assert top[0].talent.id == 9999
-    assert top[0].explanation["matched_terms"]
-    assert any(f["name"] == "cluster_support" for f in top[0].explanation["features"])
+    assert top[0].explanation.matched_terms
+    assert any(f.name == "cluster_support" for f in top[0].explanation.features)
     pool.upsert([TalentFacts(**{**newcomer.__dict__, "text": "从事中药材规范化种植研究。", "sector": "other"})])
     assert 9999 not in [p.talent.id for p in pool.propose(_demand(GAS), "flexible", k=3)[0]]
     pool.remove([9999])
@@ -82,7 +82,7 @@ def test_filters_and_modes_are_applied_inside_search(embedder, facts) -> None:
     no_host = DemandFacts(id=2, text=GAS, city="太原", can_host_joint_post=False)
     assert pool.propose(no_host, "dual_appointment", k=10) == ([], 0)
     shown, _ = pool.propose(no_host, "dual_appointment", k=10, include_excluded=True)
-    assert len(shown) == 10 and all(not p.explanation["eligible"] and p.explanation["excluded_by"] for p in shown)
+    assert len(shown) == 10 and all(not p.explanation.eligible and p.explanation.excluded_by for p in shown)
 
 
 def test_metrics_by_hand() -> None:
@@ -124,7 +124,7 @@ def test_any_damage_a_crash_can_leave_means_a_rebuild(embedder, facts, tmp_path:
     pool.load_or_build(facts)
     expected = [p.talent.id for p in pool.propose(_demand(GAS), "flexible", k=5)[0]]
     files = json.loads((saved / "manifest.json").read_text())["files"]
-    assert set(files) == {"vectors.faiss", "tombstones.npy", "neighbours.npz"}
+    assert set(files) == {"vectors.faiss", "positions.npy", "alive.npy", "neighbours.npz"}
     for name in [*files, "manifest.json"]:
         for damage in ("truncate", "remove"):
             broken = tmp_path / f"{name}-{damage}"
@@ -199,14 +199,15 @@ def test_every_proposal_has_a_reason(embedder, facts) -> None:
     assert len(page) == 10
     for p in page:
         e = p.explanation
-        assert e["matched_terms"] or e.get("aligned"), e
-        if not e["matched_terms"]:
-            a = e["aligned"]
-            assert a["demand_sentence"] in colloquial.text and a["talent_sentence"] in p.talent.text
-            assert 0 < a["similarity"] <= 1
-    assert sum("aligned" in p.explanation for p in page) >= 5
+        assert e.matched_terms or e.aligned, e
+        if not e.matched_terms:
+            a = e.aligned
+            assert a is not None
+            assert a.demand_sentence in colloquial.text and a.talent_sentence in p.talent.text
+            assert 0 < a.similarity <= 1
+    assert sum(p.explanation.aligned is not None for p in page) >= 5
     plain, _ = pool.propose(_demand(GAS), "flexible", k=10)
-    assert all(p.explanation["matched_terms"] or p.explanation.get("aligned") for p in plain)
+    assert all(p.explanation.matched_terms or p.explanation.aligned for p in plain)
 
 
 def test_the_full_ranking_is_never_below_plain_retrieval_on_the_hand_graded_small_pool(settings) -> None:

@@ -4,16 +4,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.engine.ranking import (
-    DemandFacts,
-    RankingConfig,
-    TalentFacts,
-    cluster_support,
-    exclusion,
-    explain,
-    matched_terms,
-    rank,
-)
+from matcher.domain.facts import DemandFacts, TalentFacts
+from matcher.engine.explain import explain, matched_terms
+from matcher.engine.ranking import RankingConfig, cluster_support, exclusion, rank
 
 DEMAND = DemandFacts(id=1, text="气化炉渣口堵渣频繁，希望改善灰渣黏温特性。", city="长治", enterprise_id=7,
                      can_host_joint_post=True)
@@ -65,8 +58,8 @@ def test_rank_orders_by_score_applies_features_and_explains() -> None:
     assert with_excluded[-1].talent_id == 3 and not with_excluded[-1].eligible
     assert with_excluded[-1].excluded_by
     exp = explain(DEMAND, a, ranked[0], "tech_vp")
-    assert "灰渣黏温特性" in exp["matched_terms"] and exp["talent_phrases"] and exp["demand_phrases"]
-    assert exp["mode_fit"].startswith("高校·正高")
+    assert "灰渣黏温特性" in exp.matched_terms and exp.talent_phrases and exp.demand_phrases
+    assert exp.mode_fit.startswith("高校·正高")
 
 
 def test_load_lowers_tech_vp_rank() -> None:

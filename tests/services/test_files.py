@@ -14,10 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from matcher.domain.demand import COLUMNS as DEMAND_COLUMNS
+from matcher.domain.talent import COLUMNS as TALENT_COLUMNS
 from matcher.services.files.exporting import export_xlsx
 from matcher.services.files.importing import MAX_ROWS, import_file
 from matcher.storage.models import Demand, Enterprise
-from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, Column, parse_row
+from matcher.tabular import Column, parse_row
 
 CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from matcher.config import Settings
 from matcher.demo.history import simulate
-from matcher.engine.ltr import FEATURES, grade
+from matcher.engine.ltr import feature_names, grade
 from matcher.services.learning import decisions as feedback
 from matcher.services.learning import training as learning
 from matcher.services.pool.facts import build_pool, demand_facts
@@ -22,6 +22,10 @@ from matcher.storage.db import Database
 from matcher.storage.models import DecisionEvent, Demand
 from matcher.tools.seeding import seed_demo
 from tests.conftest import fresh_database_url
+
+pytestmark = pytest.mark.once("sqlite")
+
+FEATURES = feature_names()
 
 
 def _world(settings: Settings, var: Path, talents: int = 400, demands: int = 60) -> tuple[Settings, Database, Any]:
@@ -91,9 +95,9 @@ def test_the_service_ranks_with_the_learned_model_and_explains_by_its_contributi
         scores = [p.ranked.score for p in page]
         assert scores == sorted(scores, reverse=True)
         for p in page:
-            feats = p.explanation["features"]
-            assert feats[-1]["name"] == "base"
-            assert sum(f["contribution"] for f in feats) == pytest.approx(p.ranked.score, abs=0.01)
+            feats = p.explanation.features
+            assert feats[-1].name == "base"
+            assert sum(f.contribution for f in feats) == pytest.approx(p.ranked.score, abs=0.01)
             assert p.ranked.hand_score is not None
     finally:
         pool.learned = None
@@ -168,11 +172,11 @@ def test_a_mode_is_re_ordered_only_where_the_model_wins_and_flexible_never_below
     newest lists, and the flexible mode (the one the relevance sets are ranked in) only if it is at least
     plain retrieval on the guard set; the evaluation's learned row then never falls below the hybrid."""
     from matcher.config import PROJECT_ROOT
-    from matcher.tools.evaluation import run_eval
+    from matcher.tools.evaluation import relevance_guard, run_eval
 
     cfg, db, _ = world
     small = PROJECT_ROOT / "data" / "eval" / "small"
-    out = learning.learn(cfg, db, guard=[small])
+    out = learning.learn(cfg, db, guard=relevance_guard(cfg, [small]))
     for mode in out["modes"]:
         assert out["per_mode"][mode]["learned_ndcg10"] > out["per_mode"][mode]["hand_ndcg10"], out
     flexible = out["per_mode"]["flexible"]

@@ -1,6 +1,8 @@
 import pytest
 
-from matcher.domain.vocabulary import Mode, Sector, TitleLevel, label, parse_enum
+from matcher.domain import modes
+from matcher.domain.labels import label, parse_enum
+from matcher.domain.vocabulary import Sector, TitleLevel
 from matcher.reference import (
     credit_check_char,
     industry_codes,
@@ -12,11 +14,11 @@ from matcher.reference import (
 
 
 def test_parse_enum_accepts_value_and_chinese_label() -> None:
-    assert parse_enum(Mode, "tech_vp") is Mode.TECH_VP
-    assert parse_enum(Mode, " 双聘 ") is Mode.DUAL_APPOINTMENT
+    assert modes.parse("tech_vp") == modes.TECH_VP
+    assert modes.parse(" 双聘 ") == modes.DUAL_APPOINTMENT
     assert parse_enum(TitleLevel, "正高") is TitleLevel.SENIOR
     with pytest.raises(ValueError, match="not one of"):
-        parse_enum(Mode, "全职")
+        modes.parse("全职")
     assert label(Sector.COAL_CHEMICAL) == "现代煤化工"
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from matcher.domain.facts import TalentFacts
 from matcher.engine.assignment.problem import Candidate
-from matcher.engine.ranking import TalentFacts
 from matcher.services.workflow.rounds import _one_per_person
 
 

@@ -60,7 +60,7 @@ def test_who_sees_a_demand(db, status: str) -> None:  # type: ignore[no-untyped-
             assert can_see_demand(w.actors[who], d) is sees, (status, who)
     for who, sees in DEMAND_VISIBILITY[status].items():
         if sees:
-            assert demand_svc.get_demand(db, w.actors[who], d.id)["id"] == d.id
+            assert demand_svc.get_demand(db, w.actors[who], d.id).id == d.id
         else:
             with pytest.raises(NotFound):  # existence does not leak
                 demand_svc.get_demand(db, w.actors[who], d.id)
@@ -110,7 +110,7 @@ def test_only_the_taking_intermediary_acts_on_a_match(db) -> None:  # type: igno
     with db.session() as s:
         d = f.demand(s, w.ent, status="taken_up", intermediary_id=w.agency.id)
         m = f.match(s, d, f.talent(s))
-    assert match_svc.submit(db, w.actors["intermediary"], m.id, "每月驻企服务四天")["status"] == "submitted"
+    assert match_svc.submit(db, w.actors["intermediary"], m.id, "每月驻企服务四天").status == "submitted"
     with pytest.raises(NotFound):
         match_svc.submit(db, w.actors["other_intermediary"], m.id, "每月驻企服务四天")
     with pytest.raises(Forbidden):
@@ -118,5 +118,5 @@ def test_only_the_taking_intermediary_acts_on_a_match(db) -> None:  # type: igno
     with pytest.raises(NotFound):
         match_svc.get_match(db, w.actors["other_enterprise"], m.id)
     approved = match_svc.review(db, None, w.actors["official"], m.id, "approve", "可行")
-    assert approved["status"] == "approved"
-    assert demand_svc.get_demand(db, w.actors["official"], d.id)["status"] == "matched"
+    assert approved.status == "approved"
+    assert demand_svc.get_demand(db, w.actors["official"], d.id).status == "matched"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from matcher.config import Settings
 from matcher.demo import duplicates as dup_gen
 from matcher.demo import generator
-from matcher.engine.ranking import DemandFacts
+from matcher.domain.facts import DemandFacts
 from matcher.services.access import Actor
 from matcher.services.people import duplicates, me
 from matcher.services.pool.facts import build_pool, demand_facts
@@ -86,7 +86,7 @@ def test_duplicates_are_found_never_proposed_together_and_merged(world: tuple[Se
         by_ext = {e: i for e, i in s.execute(select(Talent.external_id, Talent.id))}
     true_pairs = {tuple(sorted((by_ext[a], by_ext[b]))) for a, b in truth}
     out = duplicates.scan(db, pool, OFFICIAL)
-    assert out["new_pairs"] >= 1 and duplicates.scan(db, pool, OFFICIAL)["new_pairs"] == 0  # idempotent
+    assert out.new_pairs >= 1 and duplicates.scan(db, pool, OFFICIAL).new_pairs == 0  # idempotent
     pairs, total = duplicates.list_pairs(db, OFFICIAL)
     found = {(p.a.id, p.b.id) for p in pairs}
     recall = len(found & true_pairs) / len(true_pairs)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select, update
 
-from matcher.domain.privacy import CONSENT_VERSION, PSEUDONYM, proposable
+from matcher.domain.privacy import PSEUDONYM, consent_version, proposable
 from matcher.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from matcher.services.access import Actor, authenticate, talent_view
 from matcher.services.people import invitations, me
@@ -78,7 +78,9 @@ def test_the_talent_reads_and_corrects_their_record_and_the_audit_keeps_no_conta
         edits = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "talent_edit")))
         assert len(edits) == 1
         dumped = json.dumps([e.before for e in edits] + [e.after for e in edits], ensure_ascii=False)
-        assert "13900001111" not in dumped and "13812345678" not in dumped and "煤气化" in dumped
+        # which fields changed, never their personal values (withdrawal must not leave copies behind)
+        assert {"profile", "phone", "research_fields", "available_until"} <= set(edits[0].after or {})
+        assert "13900001111" not in dumped and "13812345678" not in dumped and "煤气化" not in dumped
     with pytest.raises(Forbidden):
         me.get_record(db, Actor(None, "official"))
 
@@ -97,7 +99,7 @@ def test_consent_is_recorded_with_its_version_and_decides_who_is_in_the_pool(db)
         live, gone = pool_facts(s, [t.id])
         assert gone == {t.id}  # taken out of the pool
     rec = me.set_consent(db, None, who, "propose", True)
-    assert rec.in_pool and rec.consents[0].text_version == CONSENT_VERSION
+    assert rec.in_pool and rec.consents[0].text_version == consent_version()
     with db.session() as s:
         assert proposable(s.get(Talent, t.id), propose_pending=False)
         rows = list(s.scalars(select(Consent).where(Consent.talent_id == t.id).order_by(Consent.id)))
@@ -114,10 +116,10 @@ def test_the_download_holds_every_field_and_the_history(db, tmp_path: Path) -> N
         f.match(s, d, t)
     who = _talent_actor(t)
     me.set_consent(db, None, who, "contact", True)
-    data = me.export_data(db, who)
+    data = me.export_data(db, who).model_dump()
     assert set(data["talent"]) == {c.name for c in Talent.__table__.columns}
     assert data["talent"]["phone"] == "13812345678" and data["talent"]["tie_detail"] == "籍贯太原"
-    assert data["consents"][0]["purpose"] == "contact" and data["consents"][0]["text_version"] == CONSENT_VERSION
+    assert data["consents"][0]["purpose"] == "contact" and data["consents"][0]["text_version"] == consent_version()
     assert data["proposals"][0]["demand_title"] == "焦炉煤气精脱硫"
     assert {"consent", "self_export"} <= {e["action"] for e in data["audit"]}
     path = tmp_path / "mine.xlsx"

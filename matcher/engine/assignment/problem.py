@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.domain.vocabulary import label
+from matcher.domain.labels import label
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from matcher.domain.demand import COLUMNS as DEMAND_COLUMNS
+from matcher.domain.talent import COLUMNS as TALENT_COLUMNS
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Talent
-from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, format_row
+from matcher.tabular import format_row
 
 
 def talents_frame(db: Database, with_contact: bool = False) -> pd.DataFrame:

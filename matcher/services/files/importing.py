@@ -8,7 +8,7 @@ problems is written, in one transaction; rows whose ``external_id`` exists updat
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -18,12 +18,14 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matcher.domain.demand import COLUMNS as DEMAND_COLUMNS
+from matcher.domain.talent import COLUMNS as TALENT_COLUMNS
 from matcher.reference import sector_for_industry
 from matcher.services.audit import record
 from matcher.services.pool.feed import talents_changed
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, Talent
-from matcher.tabular import DEMAND_COLUMNS, TALENT_COLUMNS, Column, format_cell, header_map, parse_row
+from matcher.tabular import Column, format_cell, header_map, parse_row
 
 MAX_ROWS = 200_000
 
@@ -256,8 +258,10 @@ def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], repo
 
 
 def import_file(db: Database, kind: str, path: Path | str, filename: str | None = None,
-                actor_user_id: int | None = None, actor_role: str = "system") -> ImportReport:
-    """Import ``kind`` ('talents' or 'demands'); returns the report. Writes nothing unless all rows are good."""
+                actor_user_id: int | None = None, actor_role: str = "system",
+                guard: Callable[[Session], None] | None = None) -> ImportReport:
+    """Import ``kind`` ('talents' or 'demands'); returns the report. Writes nothing unless all rows are good.
+    ``guard`` runs first in the writing transaction (a job's check that it is still its own to finish)."""
     columns = TALENT_COLUMNS if kind == "talents" else DEMAND_COLUMNS
     report = ImportReport(kind=kind)
     try:
@@ -274,6 +278,8 @@ def import_file(db: Database, kind: str, path: Path | str, filename: str | None 
         return report
     try:
         with db.session() as session:
+            if guard is not None:
+                guard(session)
             (write_talents if kind == "talents" else write_demands)(session, rows, report)
             record(session, action="import", entity=kind, entity_id=Path(filename or str(path)).name,
                    actor_user_id=actor_user_id, actor_role=actor_role,

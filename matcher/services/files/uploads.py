@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from matcher.domain.vocabulary import Role
-from matcher.engine.pool import TalentPool
 from matcher.errors import Invalid, NotFound
 from matcher.services import jobs
 from matcher.services.access import Actor, require
 from matcher.services.files.importing import MAX_UPLOAD, import_file
 from matcher.services.people import duplicates
-from matcher.services.pool.facts import sync_pool
-from matcher.services.pool.runtime import ready
+from matcher.services.pool.facts import ready, sync_pool
 from matcher.storage.db import Database
 from matcher.views import JobView
 
@@ -46,26 +43,26 @@ def start_import(db: Database, actor: Actor, kind: str, filename: str, source: B
                                              "actor_user_id": actor.user_id, "actor_role": actor.role})
 
 
-def run_import(db: Database, pool: Callable[[], TalentPool | None], job_id: int) -> None:
-    """The job: import all rows or none, then re-index the talents that changed (only changed texts are
-    encoded). ``pool`` is read when the job runs (the index may still be loading when it is queued)."""
+def _work(ctx: jobs.JobContext, params: dict[str, Any], report: jobs.Reporter) -> dict[str, Any]:
+    """The job: import all rows or none (in a transaction that also checks the job is still ours), then
+    re-index the talents that changed (only changed texts are encoded) and look for duplicates."""
+    path = Path(params["path"])
+    try:
+        report("importing", 0.05, force=True)
+        result = import_file(ctx.db, params["kind"], path, filename=params["filename"],
+                             actor_user_id=params.get("actor_user_id"),
+                             actor_role=params.get("actor_role", "system"),
+                             guard=lambda s: report.guard(s, "importing")).as_dict()
+    finally:
+        path.unlink(missing_ok=True)
+    live = ready(ctx.pool())
+    if result["ok"] and params["kind"] == "talents" and live is not None:
+        report("indexing", 0.5, force=True)
+        result["index"] = sync_pool(ctx.db, live, progress=lambda f: report("indexing", 0.5 + 0.5 * f))
+    if result["ok"] and params["kind"] == "talents":
+        report("duplicates", 0.95, force=True)
+        result["duplicates"] = duplicates.scan(ctx.db, live).model_dump()  # one person, one record
+    return result
 
-    def work(params: dict[str, Any], report: jobs.Reporter) -> dict[str, Any]:
-        path = Path(params["path"])
-        try:
-            report("importing", 0.05, force=True)
-            result = import_file(db, params["kind"], path, filename=params["filename"],
-                                 actor_user_id=params.get("actor_user_id"),
-                                 actor_role=params.get("actor_role", "system")).as_dict()
-        finally:
-            path.unlink(missing_ok=True)
-        live = ready(pool())
-        if result["ok"] and params["kind"] == "talents" and live is not None:
-            report("indexing", 0.5, force=True)
-            result["index"] = sync_pool(db, live, progress=lambda f: report("indexing", 0.5 + 0.5 * f))
-        if result["ok"] and params["kind"] == "talents":
-            report("duplicates", 0.95, force=True)
-            result["duplicates"] = duplicates.scan(db, live)  # one person, one record: pairs for an official
-        return result
 
-    jobs.run(db, job_id, work)
+IMPORT = jobs.JobKind("import", "导入", _work)

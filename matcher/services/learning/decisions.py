@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from matcher.engine.ltr import FEATURES, ListSample, grade, matrix
+from matcher.engine.ltr import ListSample, feature_vector, grade, matrix
 from matcher.engine.search import Proposal
 from matcher.storage.db import Database
 from matcher.storage.models import DecisionEvent
@@ -57,7 +57,7 @@ class ImpressionBuffer:
         now = datetime.now(UTC)
         rows = [{"at": now, "kind": "shown", "demand_id": demand_id, "talent_id": p.talent.id, "mode": mode,
                  "list_id": list_id, "rank": offset + i + 1, "ranker": p.ranked.ranker,
-                 "features": {**(p.ranked.vector or {}), "hand_score": p.ranked.hand_score
+                 "features": {**feature_vector(mode, p.ranked), "hand_score": p.ranked.hand_score
                               if p.ranked.hand_score is not None else p.ranked.score},
                  "reason": "", "actor_user_id": actor_user_id, "source": "live"}
                 for i, p in enumerate(proposals) if p.ranked.eligible]
@@ -119,7 +119,7 @@ def _ts(at: datetime) -> float:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
-def training_lists(db: Database, features: Sequence[str] = FEATURES) -> list[ListSample]:
+def training_lists(db: Database, features: Sequence[str] | None = None) -> list[ListSample]:
     """Shown lists with graded labels, oldest first. A shown row's label replays the decisions about its
     (demand, talent, mode) made after it was shown (``ltr.grade``); rows shown without features are
     skipped."""

@@ -17,15 +17,14 @@ import datetime as dt
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from matcher.config import Settings
+from matcher.domain import modes as mode_registry
 from matcher.engine.ltr import (
     CORRECTION_GAPS,
-    FEATURES,
-    MODES,
     RESIDUAL_SCALE,
     ROUNDS,
     LearnedRanker,
@@ -39,6 +38,11 @@ from matcher.storage.db import Database
 log = logging.getLogger(__name__)
 
 MIN_TRAIN_LISTS = 100  # lists with at least one positive label; below it the hand weights stay
+
+#: A relevance check before adoption: given a candidate model that re-orders only the evaluation mode, one
+#: row per relevance set ({"dataset", "hybrid_ndcg10", "learned_ndcg10", "passed"}). The command line hands
+#: in ``tools/evaluation.relevance_guard`` (the service layer never imports the offline tools).
+Guard = Callable[[LearnedRanker], list[dict[str, Any]]]
 
 
 def models_dir(settings: Settings) -> Path:
@@ -76,7 +80,7 @@ def load_current(settings: Settings) -> LearnedRanker | None:
         meta = json.loads((directory / "meta.json").read_text())
         return LearnedRanker((directory / "model.txt").read_text(), str(version), meta["features"],
                              float(meta.get("residual_scale", 0.0)), meta.get("correction_gaps"),
-                             meta.get("modes", MODES))
+                             meta.get("modes"))
     except (OSError, ValueError, KeyError) as exc:
         log.error("learned model %s unusable (%s); ranking with the hand weights", version, exc)
         return None
@@ -87,10 +91,10 @@ def _now() -> str:
 
 
 def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: int = MIN_TRAIN_LISTS,
-          position_debias: bool = True, rounds: int = ROUNDS, guard: Sequence[Path] = ()) -> dict[str, Any]:
+          position_debias: bool = True, rounds: int = ROUNDS, guard: Guard | None = None) -> dict[str, Any]:
     """Train, measure both rankers on the newest lists (per mode), save the model, switch only if it wins.
-    ``guard``: relevance sets (data/eval/…) on which the model must be at least plain retrieval before it
-    may re-order the flexible mode's lists (the mode those sets are ranked in)."""
+    ``guard``: the relevance check the model must pass before it may re-order the evaluation mode's lists
+    (the mode the relevance sets are ranked in: at least plain retrieval on each set)."""
     import lightgbm
 
     lists = training_lists(db)
@@ -112,35 +116,26 @@ def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: 
     # newest lists — and, for the mode the relevance sets are ranked in (flexible), only if it is at least
     # plain retrieval on each guard set (never worse than retrieval, checked before adoption).
     per_mode: dict[str, dict[str, Any]] = {}
-    for mode in MODES:
+    for mode in candidate.modes:
         sub = [x for x in test_lists if mode_of(x) == mode]
         h = list_metrics(sub, [x.hand for x in sub])
         lm = list_metrics(sub, [candidate.score(x.X, x.hand) for x in sub])
         per_mode[mode] = {"lists": h["lists"], "hand_ndcg10": round(h["ndcg10"], 4),
                           "learned_ndcg10": round(lm["ndcg10"], 4),
                           "enabled": bool(h["lists"]) and lm["ndcg10"] > h["ndcg10"]}
-    if guard and per_mode["flexible"]["enabled"]:
-        from matcher.tools.evaluation import run_eval
-
-        flexible_only = LearnedRanker(model_text, "candidate", residual_scale=RESIDUAL_SCALE,
-                                      correction_gaps=CORRECTION_GAPS, modes=("flexible",))
-        checks = []
-        for dataset in guard:
-            res = run_eval(Path(dataset), settings, progress=False, log=lambda m: None, learned=flexible_only)
-            ok = bool(res["learned"]["ndcg@10"] >= res["hybrid"]["ndcg@10"])
-            checks.append({"dataset": Path(dataset).name, "hybrid_ndcg10": round(res["hybrid"]["ndcg@10"], 4),
-                           "learned_ndcg10": round(res["learned"]["ndcg@10"], 4), "passed": ok})
-        per_mode["flexible"]["guard"] = checks
-        per_mode["flexible"]["enabled"] = all(c["passed"] for c in checks)
-    modes = tuple(m for m in MODES if per_mode[m]["enabled"])
-    ranker = LearnedRanker(model_text, "candidate", residual_scale=RESIDUAL_SCALE, correction_gaps=CORRECTION_GAPS,
-                           modes=modes)
+    checked = mode_registry.EVALUATION_MODE
+    if guard is not None and per_mode.get(checked, {}).get("enabled"):
+        checks = guard(candidate.only((checked,)))
+        per_mode[checked]["guard"] = checks
+        per_mode[checked]["enabled"] = all(c["passed"] for c in checks)
+    chosen = tuple(m for m in candidate.modes if per_mode[m]["enabled"])
+    ranker = candidate.only(chosen)
     hand = list_metrics(test_lists, [x.hand for x in test_lists])
     learned = list_metrics(test_lists, [ranker.score(x.X, x.hand) if ranker.applies(mode_of(x)) else x.hand
                                         for x in test_lists])
     result.update({"hand": {"ndcg10": round(hand["ndcg10"], 4), "mrr": round(hand["mrr"], 4)},
                    "learned": {"ndcg10": round(learned["ndcg10"], 4), "mrr": round(learned["mrr"], 4)},
-                   "held_out_lists_with_a_positive": hand["lists"], "modes": list(modes), "per_mode": per_mode})
+                   "held_out_lists_with_a_positive": hand["lists"], "modes": list(chosen), "per_mode": per_mode})
     pointer = read_pointer(settings)
     root = models_dir(settings)
     root.mkdir(parents=True, exist_ok=True)
@@ -149,26 +144,26 @@ def learn(settings: Settings, db: Database, test_share: float = 0.2, min_lists: 
     directory = root / version
     directory.mkdir()
     (directory / "model.txt").write_text(model_text)
-    meta = {"version": version, "features": list(FEATURES), "library": f"lightgbm {lightgbm.__version__}",
+    meta = {"version": version, "features": list(candidate.features), "library": f"lightgbm {lightgbm.__version__}",
             "objective": "lambdarank", "position_debias": position_debias, "rounds": rounds,
-            "residual_scale": RESIDUAL_SCALE, "correction_gaps": CORRECTION_GAPS, "modes": list(modes),
+            "residual_scale": RESIDUAL_SCALE, "correction_gaps": CORRECTION_GAPS, "modes": list(chosen),
             "per_mode": per_mode,
             "trained_at": _now(), "train_window": [_iso(train_lists[0].at), _iso(train_lists[-1].at)],
             "test_window": [_iso(test_lists[0].at), _iso(test_lists[-1].at)],
             "metrics": {"hand": result["hand"], "learned": result["learned"]},
             "importance_gain": {f: round(float(v), 3) for f, v in
-                                zip(FEATURES, booster.feature_importance("gain"), strict=True)}}
+                                zip(candidate.features, booster.feature_importance("gain"), strict=True)}}
     (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2))
     result["version"] = version
-    if modes and learned["ndcg10"] > hand["ndcg10"]:
+    if chosen and learned["ndcg10"] > hand["ndcg10"]:
         history = [*pointer.get("history", []), {"version": version, "at": _now(), "reason": "beat the hand weights"}]
         _write_pointer(settings, {"version": version, "stack": [*pointer.get("stack", []), version],
                                   "history": history})
         result["adopted"] = True
-        result["decision"] = (f"{version} adopted for {', '.join(modes)}: held-out nDCG@10 {learned['ndcg10']:.4f} > "
+        result["decision"] = (f"{version} adopted for {', '.join(chosen)}: held-out nDCG@10 {learned['ndcg10']:.4f} > "
                               f"hand {hand['ndcg10']:.4f}")
     else:
-        why = (f"held-out nDCG@10 {learned['ndcg10']:.4f} ≤ hand {hand['ndcg10']:.4f}" if modes else
+        why = (f"held-out nDCG@10 {learned['ndcg10']:.4f} ≤ hand {hand['ndcg10']:.4f}" if chosen else
                "it beats the hand weights in no mode (or falls below plain retrieval on a guard set)")
         result["decision"] = f"{version} saved but not adopted: {why}; the ranking in use is unchanged"
     log.info("learn: %s", result["decision"])

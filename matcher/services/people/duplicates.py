@@ -22,16 +22,15 @@ from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.services.access import Actor, require, talent_view
 from matcher.services.audit import record
-from matcher.services.pool.facts import refresh_talents
-from matcher.services.pool.runtime import ready
+from matcher.services.pool.facts import ready, refresh_talents
 from matcher.storage.db import Database
 from matcher.storage.models import DuplicatePair, Talent, User, iso
-from matcher.views import DuplicatePairView
+from matcher.views import DuplicatePairView, ScanView
 
 FILL_FROM_MERGED = ("phone", "email", "tie_detail", "achievements", "city")
 
 
-def scan(db: Database, pool: TalentPool | None, actor: Actor | None = None) -> dict[str, int]:
+def scan(db: Database, pool: TalentPool | None, actor: Actor | None = None) -> ScanView:
     """Look for probable duplicates among the records that can still be proposed; store new pairs (and
     refresh the evidence of open ones). Pairs an official decided are left as decided."""
     if actor is not None:
@@ -78,7 +77,7 @@ def scan(db: Database, pool: TalentPool | None, actor: Actor | None = None) -> d
                    after={"new_pairs": created, "records": len(records)})
         if touched:
             refresh_talents(s, pool, sorted(touched))
-    return {"records": len(records), "pairs_found": len(found), "new_pairs": created, "refreshed": refreshed}
+    return ScanView(records=len(records), pairs_found=len(found), new_pairs=created, refreshed=refreshed)
 
 
 def list_pairs(db: Database, actor: Actor, status: str | None = "open", limit: int = 50,
@@ -150,7 +149,7 @@ def decide(db: Database, pool: TalentPool | None, actor: Actor, pair_id: int, de
                                  decided_at=iso(pair.decided_at))
 
 
-def scan_once(db: Database, pool: TalentPool | None) -> dict[str, int] | None:
+def scan_once(db: Database, pool: TalentPool | None) -> ScanView | None:
     """The first scan of a database (the demo's seeded duplicates, a database imported before the finder
     existed): run by whichever serving process claims it first, never again (imports scan themselves)."""
     from sqlalchemy.exc import IntegrityError

@@ -17,18 +17,19 @@ from openpyxl import Workbook
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from matcher.domain.privacy import CONSENT_TEXTS, CONSENT_VERSION, LABELS, PSEUDONYM, ConsentState, Purpose
-from matcher.domain.vocabulary import MatchStatus, Mode, Role
+from matcher.domain import modes
+from matcher.domain import talent as talent_fields
+from matcher.domain.privacy import LABELS, PSEUDONYM, ConsentState, Purpose, consent_text, consent_version
+from matcher.domain.vocabulary import MatchStatus, Role
 from matcher.domain.workflow import MATCH_TRANSITIONS
+from matcher.engine.explain import STOPWORDS, sentences_of
 from matcher.engine.pool import TalentPool
-from matcher.engine.ranking import STOPWORDS, sentences_of
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.services.access import Actor, require, talent_view
 from matcher.services.audit import record
 from matcher.services.files.exporting import safe_cell
 from matcher.services.learning.decisions import record_decision
-from matcher.services.pool.facts import in_pool, refresh_talents
-from matcher.services.pool.runtime import ready
+from matcher.services.pool.facts import in_pool, ready, refresh_talents
 from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import (
@@ -42,15 +43,15 @@ from matcher.storage.models import (
     Talent,
     iso,
 )
-from matcher.views import AccessLogView, ConsentView, MyProposalView, MyRecordView
+from matcher.views import AccessLogView, ConsentView, MyExportView, MyProposalView, MyRecordView
 
-#: What a talent may correct themselves. Name, affiliation and title come from the office's lists and are
-#: corrected by an official (a talent cannot make themselves a 正高 to pass the 科技副总 rule).
-EDITABLE = ("profile", "research_fields", "achievements", "mode_capacity", "flexible_forms", "available_from",
-            "available_until", "province_ties", "tie_detail", "phone", "email", "city", "in_province")
-#: Fields whose values the audit trail never copies (only that they changed): withdrawal erases them, and
-#: an append-only audit must not keep what the talent asked to have erased.
-PRIVATE = frozenset({"phone", "email", "tie_detail"})
+#: What a talent may correct themselves (``domain/talent.py``): name, affiliation and title come from the
+#: office's lists and are corrected by an official (a talent cannot make themselves a 正高 to pass the
+#: 科技副总 rule).
+EDITABLE = talent_fields.SELF_EDITABLE
+#: Fields whose values the audit trail never copies (only that they changed): personal data, which
+#: withdrawal erases — an append-only audit must not keep what the talent may ask to have erased.
+PRIVATE = talent_fields.PERSONAL
 #: Matches the talent can still answer (the contact stage) and those shown to them at all.
 ANSWERABLE = (MatchStatus.SHORTLISTED.value, MatchStatus.REJECTED.value)
 
@@ -70,8 +71,13 @@ def _consents(s: Session, t: Talent) -> list[ConsentView]:
     out = []
     for purpose, state in ((Purpose.PROPOSE, t.consent_propose), (Purpose.CONTACT, t.consent_contact)):
         c = last.get(purpose)
+        given = c.text_version if c else None
+        current = consent_version()
+        renew = (purpose == Purpose.PROPOSE and state == ConsentState.GRANTED
+                 and t.consent_propose_version != current)
         out.append(ConsentView(purpose=purpose.value, label=LABELS[purpose], state=state, at=iso(c.at) if c else None,
-                               text=CONSENT_TEXTS[purpose], text_version=c.text_version if c else CONSENT_VERSION))
+                               text=consent_text(purpose, current), text_version=given or current,
+                               current_version=current, needs_renewal=renew))
     return out
 
 
@@ -106,7 +112,7 @@ def _check(values: dict[str, Any]) -> None:
     start, end = values.get("available_from"), values.get("available_until")
     if start and end and end < start:
         raise Invalid("available_until must not be before available_from", field="available_until")
-    unknown = set(values.get("mode_capacity") or {}) - {m.value for m in Mode}
+    unknown = {m for m in values.get("mode_capacity") or {} if not modes.is_mode(m)}
     if unknown:
         raise Invalid(f"unknown engagement mode(s): {', '.join(sorted(unknown))}", field="mode_capacity")
 
@@ -141,10 +147,13 @@ def _set_consent(s: Session, t: Talent, purpose: str, granted: bool, actor: Acto
     column = "consent_propose" if purpose == Purpose.PROPOSE else "consent_contact"
     before = getattr(t, column)
     setattr(t, column, state.value)
-    s.add(Consent(talent_id=t.id, purpose=purpose, granted=granted, text_version=CONSENT_VERSION,
+    version = consent_version()
+    if purpose == Purpose.PROPOSE:  # the modes this consent covers are the ones its text names
+        t.consent_propose_version = version if granted else None
+    s.add(Consent(talent_id=t.id, purpose=purpose, granted=granted, text_version=version,
                   actor_user_id=actor.user_id))
     record(s, action="consent", entity="talent", entity_id=t.id, actor_user_id=actor.user_id, actor_role=actor.role,
-           before={column: before}, after={column: state.value, "text_version": CONSENT_VERSION})
+           before={column: before}, after={column: state.value, "text_version": version})
 
 
 def set_consent(db: Database, pool: TalentPool | None, actor: Actor, purpose: str, granted: bool) -> MyRecordView:
@@ -229,7 +238,7 @@ def answer(db: Database, actor: Actor, match_id: int, reply: str, note: str = ""
         return next(p for p in _proposals(s, t.id) if p.match_id == m.id)
 
 
-def export_data(db: Database, actor: Actor) -> dict[str, Any]:
+def export_data(db: Database, actor: Actor) -> MyExportView:
     """Everything held about the signed-in talent (PIPL art. 45): the record with contact data, consents
     and their history, invitations, proposals and answers, the access log and the audit trail of the
     record. The download itself is audited."""
@@ -240,7 +249,7 @@ def export_data(db: Database, actor: Actor) -> dict[str, Any]:
         return _export(s, actor, t)
 
 
-def _export(s: Session, actor: Actor, t: Talent) -> dict[str, Any]:
+def _export(s: Session, actor: Actor, t: Talent) -> MyExportView:
     columns = [c.name for c in Talent.__table__.columns]
     talent = {c: _plain(getattr(t, c)) for c in columns}
     consents = [{"purpose": c.purpose, "granted": c.granted, "text_version": c.text_version, "at": iso(c.at)}
@@ -253,16 +262,10 @@ def _export(s: Session, actor: Actor, t: Talent) -> dict[str, Any]:
              for e in s.scalars(select(AuditEvent).where(or_(
                  (AuditEvent.entity == "talent") & (AuditEvent.entity_id == str(t.id)),
                  (AuditEvent.entity == "match") & (AuditEvent.entity_id.in_(match_ids)))).order_by(AuditEvent.id))]
-    return {
-        "exported_at": datetime.now(UTC).isoformat(),
-        "talent": talent,
-        "consents": consents,
-        "consent_texts": {p.value: {"version": CONSENT_VERSION, "text": CONSENT_TEXTS[p]} for p in Purpose},
-        "invitations": invitations,
-        "proposals": [p.model_dump() for p in _proposals(s, t.id)],
-        "access_log": [a.model_dump() for a in _access_log(s, t.id)],
-        "audit": audit,
-    }
+    return MyExportView(
+        exported_at=datetime.now(UTC).isoformat(), talent=talent, consents=consents,
+        consent_texts={p.value: {"version": consent_version(), "text": consent_text(p)} for p in Purpose},
+        invitations=invitations, proposals=_proposals(s, t.id), access_log=_access_log(s, t.id), audit=audit)
 
 
 def _plain(v: Any) -> Any:
@@ -271,7 +274,7 @@ def _plain(v: Any) -> Any:
 
 def export_xlsx(db: Database, actor: Actor, path: Path) -> None:
     """The same data as ``export_data``, one sheet per part (lists and objects as JSON text in a cell)."""
-    data = export_data(db, actor)
+    data = export_data(db, actor).model_dump()
     wb = Workbook(write_only=True)
     sheets: dict[str, pd.DataFrame] = {
         "talent": pd.DataFrame([{"field": k, "value": v} for k, v in data["talent"].items()]),
@@ -311,11 +314,10 @@ def withdraw(db: Database, pool: TalentPool | None, actor: Actor) -> MyRecordVie
         for purpose in Purpose:
             _set_consent(s, t, purpose, False, actor)
         t.withdrawn_at = datetime.now(UTC)
+        for f in talent_fields.FIELDS:  # every personal field to its empty value (docs/privacy.md)
+            if f.personal:
+                setattr(t, f.name, f.empty())
         t.name = PSEUDONYM.format(id=t.id)
-        t.phone = t.email = t.tie_detail = t.affiliation = t.achievements = ""
-        t.profile = "（本人已撤回，资料已删除）"
-        t.research_fields, t.province_ties, t.mode_capacity, t.flexible_forms = [], [], {}, []
-        t.available_from = t.available_until = None
         record(s, action="talent_withdraw", entity="talent", entity_id=t.id, actor_user_id=actor.user_id,
                actor_role=actor.role, after={"withdrawn_at": t.withdrawn_at.isoformat(), "pseudonym": t.name})
         s.flush()

@@ -1,19 +1,29 @@
-"""From database rows to the engine's plain facts, and the pool the service keeps loaded."""
+"""From database rows to the engine's plain facts, and the pool's build and sync from the database.
+
+The talent's facts are copied field by field as the talent's declaration says (``domain/talent.ENGINE``);
+what is derived — the text, the load of engagements in force, open duplicate pairs, the modes the
+consent covers — is computed here."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from matcher.config import Settings, get_settings
-from matcher.domain.privacy import proposable
+from matcher.domain import modes
+from matcher.domain import talent as talent_fields
+from matcher.domain.facts import DemandFacts, TalentFacts
+from matcher.domain.privacy import ConsentState, modes_of_version, proposable
 from matcher.domain.workflow import APPROVED_OR_LATER, ENDED_DEMANDS, LIVE_DEMANDS
 from matcher.engine.embedding import CachedEmbedder, load_embedder
 from matcher.engine.pool import TalentPool
-from matcher.engine.ranking import DemandFacts, RankingConfig, TalentFacts
+from matcher.engine.ranking import RankingConfig
+from matcher.errors import NotReady
+from matcher.services.pool.feed import talents_changed
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, DuplicatePair, Enterprise, Match, Talent
 
@@ -53,6 +63,26 @@ def same_person_map(session: Session, talent_ids: Iterable[int] | None = None) -
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
+def ready(pool: TalentPool | None) -> TalentPool | None:
+    """The pool when it can serve, else None (still loading, or failed to load)."""
+    return pool if pool is not None and pool.ready else None
+
+
+def require_ready(pool: TalentPool | None) -> TalentPool:
+    """The pool when it can serve, else ``NotReady`` (503: retry shortly, see /ready)."""
+    live = ready(pool)
+    if live is None:
+        raise NotReady("the matching index is still being built; retry shortly (see /ready)")
+    return live
+
+
+def modes_covered(t: Talent) -> frozenset[str]:
+    """The modes the talent may be proposed in as far as consent goes (every mode while it is pending)."""
+    if t.consent_propose == ConsentState.GRANTED:
+        return modes_of_version(t.consent_propose_version)
+    return frozenset(modes.codes())
+
+
 def in_pool(t: Talent) -> bool:
     """Whether the pool holds this talent (active, not withdrawn or merged, consent — ``privacy.py``)."""
     return proposable(t, get_settings().propose_pending)
@@ -68,15 +98,21 @@ def pool_facts(session: Session, talent_ids: Iterable[int]) -> tuple[dict[int, T
     return live, {i for i in ids if i not in live}
 
 
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
 def to_facts(t: Talent, load: dict[str, int] | None = None, same_person: tuple[int, ...] = ()) -> TalentFacts:
-    return TalentFacts(
-        id=t.id, external_id=t.external_id, name=t.name, text=t.embedding_text(),
-        institution_type=t.institution_type, title_level=t.title_level, sector=t.sector, city=t.city,
-        in_province=t.in_province, province_ties=tuple(t.province_ties or ()),
-        mode_capacity=dict(t.mode_capacity or {}), flexible_forms=tuple(t.flexible_forms or ()),
-        load=dict(load or {}), external_engagements=t.external_engagements, patents=t.patents,
-        projects=t.projects, employer_enterprise_id=t.employer_enterprise_id,
-        available_from=t.available_from, available_until=t.available_until, same_person=same_person)
+    copied = {name: _frozen(getattr(t, name)) for name in talent_fields.ENGINE}
+    copied["mode_capacity"] = dict(t.mode_capacity or {})
+    consented = (modes_of_version(t.consent_propose_version) if t.consent_propose == ConsentState.GRANTED
+                 else None)
+    return TalentFacts(id=t.id, text=t.embedding_text(), load=dict(load or {}), same_person=same_person,
+                       consented_modes=consented, **copied)
 
 
 def all_talent_facts(session: Session, batch: int = 20000) -> list[TalentFacts]:
@@ -94,7 +130,7 @@ def demand_facts(session: Session, d: Demand) -> DemandFacts:
     ent = session.get(Enterprise, d.enterprise_id)
     declined = {m.talent_id for m in session.scalars(
         select(Match).where(Match.demand_id == d.id, Match.contact_log["answer"].as_string() == "declined"))}
-    return DemandFacts(id=d.id, text=demand_text(d), modes=tuple(d.modes or ("flexible",)), city=d.city,
+    return DemandFacts(id=d.id, text=demand_text(d), modes=tuple(d.modes or (modes.DEFAULT,)), city=d.city,
                        sector=d.sector, enterprise_id=d.enterprise_id,
                        can_host_joint_post=bool(ent and ent.can_host_joint_post),
                        declined_talent_ids=frozenset(declined))
@@ -121,15 +157,14 @@ def sync_pool(db: Database, pool: TalentPool,
               progress: Callable[[float], None] | None = None) -> dict[str, int]:
     """Bring the loaded pool in line with the database after bulk changes (imports): changed talents are
     upserted (only changed texts are re-encoded), vanished ones removed."""
+    since = pool.mark()  # a change applied while this sync reads and encodes is never undone by it
     with db.session() as s:
         facts = {f.id: f for f in all_talent_facts(s)}
     changed = [f for i, f in facts.items() if pool.facts.get(i) != f]
     gone = [i for i in pool.facts if i not in facts]
-    if changed:
-        pool.upsert(changed, progress=progress)
-    if gone:
-        pool.remove(gone)
-    return {"upserted": len(changed), "removed": len(gone)}
+    upserted = pool.upsert(changed, progress=progress, since=since) if changed else 0
+    removed = pool.remove(gone, since=since) if gone else 0
+    return {"upserted": upserted, "removed": removed}
 
 
 def warm_open_demands(db: Database, pool: TalentPool) -> int:
@@ -144,17 +179,15 @@ def warm_open_demands(db: Database, pool: TalentPool) -> int:
 def refresh_talents(session: Session, pool: TalentPool | None, talent_ids: Iterable[int]) -> None:
     """After a change to these talents (load, profile, consent, merge): this process's pool at once, the
     other processes' through the change feed (written in the caller's transaction)."""
-    from matcher.services.pool.feed import talents_changed
-    from matcher.services.pool.runtime import ready
-
     ids = list(talent_ids)
     talents_changed(session, ids)
     pool = ready(pool)
     if pool is None:
         return
+    since = pool.mark()
     live, gone = pool_facts(session, ids)
     if live:
-        pool.upsert(list(live.values()))
+        pool.upsert(list(live.values()), since=since)
     removed = [i for i in gone if i in pool.facts]
     if removed:
-        pool.remove(removed)
+        pool.remove(removed, since=since)

@@ -8,24 +8,23 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from matcher.domain import demand as demand_fields
 from matcher.domain.vocabulary import DemandStatus, Role
 from matcher.domain.workflow import DEMAND_TRANSITIONS, check
+from matcher.engine.explain import Explanation
 from matcher.engine.pool import Filters, TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.reference import industry_codes, sector_for_industry
 from matcher.services.access import Actor, require, talent_views, visible_demand
 from matcher.services.audit import record
 from matcher.services.learning.decisions import ImpressionBuffer
-from matcher.services.pool.facts import demand_facts, demand_text, refresh_talents
-from matcher.services.pool.runtime import ready
-from matcher.services.pool.runtime import require as require_pool
+from matcher.services.pool.facts import demand_facts, demand_text, ready, refresh_talents, require_ready
 from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent, iso
-from matcher.views import DemandView, ProposalView
+from matcher.views import AlignedView, DemandView, FeatureView, HistoryEventView, ProposalView, TalentView
 
-EDITABLE = ("title", "description", "sector", "industry_code", "keywords", "modes", "city", "budget_min",
-            "budget_max", "duration_months", "deadline", "proposals_wanted")
+EDITABLE = demand_fields.EDITABLE
 
 
 def demand_view(d: Demand) -> DemandView:
@@ -40,7 +39,8 @@ def demand_view(d: Demand) -> DemandView:
 
 def _snapshot(d: Demand) -> dict[str, Any]:
     v = demand_view(d)
-    return {k: v[k] for k in (*EDITABLE, "status", "intermediary_id") if k in v}
+    data = v.model_dump()
+    return {k: data[k] for k in (*EDITABLE, "status", "intermediary_id")}
 
 
 def _validate(values: dict[str, Any]) -> dict[str, Any]:
@@ -197,7 +197,7 @@ def list_demands(db: Database, actor: Actor, *, status: str | None = None, secto
         return [demand_view(d) for d in rows[offset:offset + limit]], total
 
 
-def history(db: Database, actor: Actor, demand_id: int) -> list[dict[str, Any]]:
+def history(db: Database, actor: Actor, demand_id: int) -> list[HistoryEventView]:
     require(actor, Role.OFFICIAL, Role.ADMIN)
     with db.session() as s:
         visible_demand(s, actor, demand_id)
@@ -206,9 +206,24 @@ def history(db: Database, actor: Actor, demand_id: int) -> list[dict[str, Any]]:
             (AuditEvent.entity == "demand") & (AuditEvent.entity_id == str(demand_id)),
             (AuditEvent.entity == "match") & (AuditEvent.entity_id.in_(match_ids)),
         )).order_by(AuditEvent.id))
-        return [{"id": e.id, "at": iso(e.at), "actor_user_id": e.actor_user_id, "actor_role": e.actor_role,
-                 "action": e.action, "entity": e.entity, "entity_id": e.entity_id, "before": e.before,
-                 "after": e.after} for e in events]
+        return [HistoryEventView(id=e.id, at=iso(e.at), actor_user_id=e.actor_user_id, actor_role=e.actor_role,
+                                 action=e.action, entity=e.entity, entity_id=e.entity_id, before=e.before,
+                                 after=e.after) for e in events]
+
+
+def proposal_view(rank_no: int, talent: TalentView, e: Explanation) -> ProposalView:
+    """The engine's explanation as the API and the console show it."""
+    return ProposalView(
+        rank=rank_no, talent=talent, score=round(e.score, 4), eligible=e.eligible, excluded_by=e.excluded_by,
+        mode_fit=e.mode_fit, ranker=e.ranker,
+        features=[FeatureView(name=c.name, label=c.label, value=round(c.value, 4),
+                              contribution=round(c.contribution, 4)) for c in e.features],
+        matched_terms=list(e.matched_terms), demand_phrases=list(e.demand_phrases),
+        talent_phrases=list(e.talent_phrases),
+        scores={"dense": round(e.dense, 4), "lexical": round(e.lexical, 4), "semantic": round(e.semantic, 4)},
+        aligned=None if e.aligned is None else AlignedView(
+            demand_sentence=e.aligned.demand_sentence, talent_sentence=e.aligned.talent_sentence,
+            similarity=round(e.aligned.similarity, 3)))
 
 
 def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int, mode: str, k: int = 10,
@@ -216,7 +231,7 @@ def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int,
             impressions: ImpressionBuffer | None = None) -> tuple[list[ProposalView], int]:
     """Ranked talents for a demand, with explanations; contact data masked for the caller. A list shown
     to an intermediary is logged (``impressions``) with each row's rank and features."""
-    pool = require_pool(pool)
+    pool = require_ready(pool)
     with db.session() as s:
         d = visible_demand(s, actor, demand_id)
         if actor.role == Role.INTERMEDIARY and d.intermediary_id not in (None, actor.intermediary_id):
@@ -233,7 +248,6 @@ def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int,
             t = talents.get(p.talent.id)
             if t is None:
                 continue  # removed from the database since the index was built
-            out.append(ProposalView(rank=rank_no, talent=views[t.id],
-                                    **p.explanation))
+            out.append(proposal_view(rank_no, views[t.id], p.explanation))
         return out, total
 

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from matcher.domain import modes
 from matcher.domain.privacy import releases_contact
-from matcher.domain.vocabulary import DemandStatus, Mode, Role
+from matcher.domain.vocabulary import DemandStatus, Role
 from matcher.domain.workflow import AWAITING_REVIEW, DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
 from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
@@ -24,8 +25,7 @@ from matcher.services.access import (
 )
 from matcher.services.audit import record
 from matcher.services.learning.decisions import record_decision
-from matcher.services.pool.facts import demand_facts, in_pool, refresh_talents
-from matcher.services.pool.runtime import ready
+from matcher.services.pool.facts import demand_facts, in_pool, ready, refresh_talents
 from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Match, Talent, iso
@@ -66,7 +66,7 @@ def _refresh_talent(s: Any, pool: TalentPool | None, talent_id: int) -> None:
 def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int, talent_id: int, mode: str,
               flexible_form: str | None = None) -> MatchView:
     require(actor, Role.INTERMEDIARY)
-    if mode not in {m.value for m in Mode}:
+    if not modes.is_mode(mode):
         raise Invalid(f"unknown mode '{mode}'", field="mode")
     with db.session() as s:
         d = visible_demand(s, actor, demand_id)
@@ -83,17 +83,15 @@ def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: in
             raise Conflict("this talent is already shortlisted for this demand and mode", field="talent_id")
         explanation: dict[str, Any] = {}
         score = None
-        exp = None
         pool = ready(pool)
         if pool is not None and talent_id in pool.facts:
             try:
                 exp = pool.explain_one(demand_facts(s, d), talent_id, mode)
             except KeyError:  # taken out of the pool a moment ago (deactivated elsewhere)
                 raise NotFound(f"talent {talent_id} not found", field="talent_id") from None
-        if exp is not None:
-            explanation, score = exp, exp["score"]
-            if not exp["eligible"]:
-                raise Conflict(f"talent is not eligible for {mode}: {exp['excluded_by']}", field="mode")
+            if not exp.eligible:
+                raise Conflict(f"talent is not eligible for {mode}: {exp.excluded_by}", field="mode")
+            explanation, score = exp.as_json(), round(exp.score, 4)
         m = Match(demand_id=demand_id, talent_id=talent_id, intermediary_id=actor.intermediary_id, mode=mode,
                   flexible_form=flexible_form, score=score, explanation=explanation,
                   contact_log={"attempts": [], "answer": "pending"})

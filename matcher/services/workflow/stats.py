@@ -7,18 +7,28 @@ from typing import Any
 
 from sqlalchemy import String, cast, func, select
 
-from matcher.domain.vocabulary import Role, label
+from matcher.domain.labels import label
+from matcher.domain.vocabulary import Role
 from matcher.services.access import Actor, require
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Match
+from matcher.views import (
+    CountView,
+    DemandStatsView,
+    DurationView,
+    MatchStatsView,
+    MonthCountView,
+    RewardStatsView,
+    StatsView,
+)
 
 
-def _counts(session: Any, column: Any) -> list[dict[str, Any]]:
+def _counts(session: Any, column: Any) -> list[CountView]:
     rows = session.execute(select(column, func.count()).group_by(column).order_by(func.count().desc()))
-    return [{"key": k, "label": label(k) if k else "（未填）", "count": n} for k, n in rows]
+    return [CountView(key=k, label=label(k) if k else "（未填）", count=n) for k, n in rows]
 
 
-def summary(db: Database, actor: Actor) -> dict[str, Any]:
+def summary(db: Database, actor: Actor) -> StatsView:
     require(actor, Role.OFFICIAL, Role.ADMIN)
     with db.session() as s:
         created = {i: c for i, c in s.execute(select(Demand.id, Demand.created_at))}
@@ -33,17 +43,16 @@ def summary(db: Database, actor: Actor) -> dict[str, Any]:
                 a, b = start.replace(tzinfo=None), at.replace(tzinfo=None)
                 days.append((b - a).total_seconds() / 86400)
         month = func.substr(cast(Demand.created_at, String), 1, 7)
-        return {
-            "demands": {"total": len(created), "by_sector": _counts(s, Demand.sector),
-                        "by_city": _counts(s, Demand.city), "by_status": _counts(s, Demand.status),
-                        "by_month": [{"key": k, "count": n} for k, n in s.execute(
-                            select(month, func.count()).group_by(month).order_by(month))]},
-            "matches": {"total": s.scalar(select(func.count()).select_from(Match)) or 0,
-                        "by_mode": _counts(s, Match.mode), "by_status": _counts(s, Match.status)},
-            "time_to_approval_days": {
-                "count": len(days),
-                "median": round(statistics.median(days), 2) if days else None,
-                "mean": round(statistics.fmean(days), 2) if days else None,
-            },
-            "rewards": {"total_amount": s.scalar(select(func.sum(Match.reward_amount))) or 0.0},
-        }
+        return StatsView(
+            demands=DemandStatsView(
+                total=len(created), by_sector=_counts(s, Demand.sector), by_city=_counts(s, Demand.city),
+                by_status=_counts(s, Demand.status),
+                by_month=[MonthCountView(key=k, count=n) for k, n in s.execute(
+                    select(month, func.count()).group_by(month).order_by(month))]),
+            matches=MatchStatsView(total=s.scalar(select(func.count()).select_from(Match)) or 0,
+                                   by_mode=_counts(s, Match.mode), by_status=_counts(s, Match.status)),
+            time_to_approval_days=DurationView(
+                count=len(days), median=round(statistics.median(days), 2) if days else None,
+                mean=round(statistics.fmean(days), 2) if days else None),
+            rewards=RewardStatsView(total_amount=float(s.scalar(select(func.sum(Match.reward_amount))) or 0.0)),
+        )

@@ -1,0 +1,176 @@
+"""The process's supervisor: it owns the talent pool, the change-feed follower, the job executor, the
+lease heartbeat and the learned-model watcher, starts them and stops them. The API and the console get
+what they need from it through dependencies (``api/deps.py``); nothing else keeps process state.
+
+Threads, each with one job so a slow one cannot starve another:
+- ``pool-loader``: builds or loads the pool once (the service answers ``/health`` meanwhile);
+- ``feed``: applies the change feed every ``feed_interval`` seconds (a read);
+- ``heartbeat``: renews this process's job leases every ``HEARTBEAT_EVERY`` seconds — on its own thread,
+  so a long encode or feed poll can never let a live job's lease expire;
+- ``maintenance``: every few seconds writes the buffered shown lists, compacts and saves the index when
+  edits call for it, swaps the ranker when ``matcher learn`` adopted another model, and sweeps jobs
+  whose owner is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+from matcher.config import Settings
+from matcher.engine.pool import TalentPool
+from matcher.services import jobs
+from matcher.services.access import Actor
+from matcher.services.files import uploads
+from matcher.services.learning import training
+from matcher.services.learning.decisions import ImpressionBuffer
+from matcher.services.people import duplicates
+from matcher.services.pool import feed
+from matcher.services.pool.facts import build_pool, ready, require_ready, warm_open_demands
+from matcher.services.pool.follower import FeedFollower
+from matcher.services.workflow import rounds
+from matcher.storage.db import Database
+from matcher.views import JobView, ReadyView, RoundView
+
+log = logging.getLogger("matcher.runtime")
+
+HEARTBEAT_EVERY = 5.0  # seconds: well inside the 30 s lease
+MAINTENANCE_EVERY = 5.0
+SWEEP_EVERY = 10.0
+
+#: The kinds of long work this service runs (``services/jobs.py``); a new kind is added here.
+KINDS: dict[str, jobs.JobKind] = {k.name: k for k in (uploads.IMPORT, rounds.ROUND)}
+
+
+class Runtime:
+    def __init__(self, settings: Settings, db: Database | None = None, load_pool: bool = True) -> None:
+        self.settings = settings
+        self.db = db or Database.from_settings(settings)
+        self.load_pool = load_pool
+        self.pool: TalentPool | None = None
+        self.status = "starting"
+        self.follower: FeedFollower | None = None
+        self.impressions = ImpressionBuffer()  # shown lists, written in batches
+        self.ranker_version: str | None = None  # the learned model this process ranks with (None: hand weights)
+        self.executor = jobs.Executor(jobs.JobContext(self.db, self.ready_pool, settings), KINDS)
+        self._stopping = threading.Event()
+        self._ticks = 0
+
+    # ------------------------------------------------------------------ what requests ask for
+    def ready_pool(self) -> TalentPool | None:
+        return ready(self.pool)
+
+    def require_pool(self) -> TalentPool:
+        return require_ready(self.pool)
+
+    def readiness(self) -> ReadyView:
+        try:
+            with self.db.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            db_ok = True
+        except Exception:
+            db_ok = False
+        pool = self.pool
+        index = bool(pool is not None and pool.ready)
+        return ReadyView(ready=db_ok and index, database=db_ok, index=index, index_status=self.status,
+                         talents_indexed=len(pool.facts) if pool is not None else 0,
+                         ranker=f"ltr-{self.ranker_version}" if self.ranker_version else "hand",
+                         ranker_modes=list(pool.learned.modes) if pool is not None and pool.learned is not None
+                         else [])
+
+    def schedule_import(self, actor: Actor, kind: str, filename: str, source: BinaryIO) -> JobView:
+        """Store the upload and queue the import job (the API and the console share this door)."""
+        job = uploads.start_import(self.db, actor, kind, filename, source, self.settings.upload_dir)
+        self.executor.submit(job, uploads.IMPORT.name)
+        return job
+
+    def schedule_round(self, actor: Actor, params: rounds.RoundParams) -> RoundView:
+        r = rounds.start_round(self.db, actor, params)
+        self.executor.submit(r.id, rounds.ROUND.name)
+        return r
+
+    def run_job(self, job_id: int, kind: str) -> None:
+        """Run a queued job here and now, in the caller's thread (the command line; tests)."""
+        jobs.run(self.executor.ctx, KINDS[kind], job_id)
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> None:
+        self.db.upgrade()
+        jobs.sweep(self.db)  # work a dead process left behind; a live worker's jobs are kept
+        if self.load_pool:
+            self._thread("pool-loader", self._load_pool)
+        self._thread("feed", self._every(self.settings.feed_interval, self._follow))
+        self._thread("heartbeat", self._every(HEARTBEAT_EVERY, lambda: jobs.heartbeat(self.db)))
+        self._thread("maintenance", self._every(MAINTENANCE_EVERY, self._maintain))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        try:
+            self.impressions.flush(self.db)
+        except Exception:
+            log.exception("could not write the last shown lists")
+        self.executor.shutdown()
+
+    def _thread(self, name: str, target: Callable[[], None]) -> None:
+        threading.Thread(target=target, daemon=True, name=name).start()
+
+    def _every(self, seconds: float, step: Callable[[], Any]) -> Callable[[], None]:
+        def loop() -> None:
+            while not self._stopping.wait(seconds):
+                try:
+                    step()
+                except Exception:  # never dies on an error: logged, tried again next time
+                    log.exception("background %s failed; retrying", threading.current_thread().name)
+
+        return loop
+
+    def _load_pool(self) -> None:
+        try:
+            self.status = "building"
+            start = feed.head(self.db)  # changes after this point are applied by the follower
+            pool = build_pool(self.settings, self.db, log=log.info, progress=True)  # tqdm bar on stderr
+            self._use_ranker(pool)
+            self.follower = FeedFollower(self.db, pool, start)
+            self.follower.poll()
+            self.pool = pool
+            self.status = f"ready ({len(pool.facts)} talents)"
+            log.info("matching index %s", self.status)
+            self._thread("duplicates", lambda: self._first_duplicate_scan(pool))
+            warm_open_demands(self.db, pool)
+        except Exception as exc:  # keep serving; /ready reports the failure
+            self.status = f"failed: {exc}"
+            log.exception("building the matching index failed")
+
+    def _first_duplicate_scan(self, pool: TalentPool) -> None:
+        """The database's first look for duplicate records (the demo's seeded ones), off the serving path:
+        a failure is logged and never touches the pool."""
+        try:
+            found = duplicates.scan_once(self.db, pool)
+            if found is not None:
+                log.info("first duplicate scan: %s", found)
+        except Exception:
+            log.exception("the first duplicate scan failed; run it from the console (疑似重复 → 立即检查)")
+
+    def _use_ranker(self, pool: TalentPool) -> None:
+        """Rank with the model ``matcher learn`` adopted (or the hand weights); logged when it changes."""
+        pool.learned = training.load_current(self.settings)
+        version = pool.learned.version if pool.learned is not None else None
+        if version != self.ranker_version or self.ranker_version is None:
+            log.info("ranking with %s", f"the learned model {version}" if version else "the hand weights")
+        self.ranker_version = version
+
+    def _follow(self) -> None:
+        if self.follower is not None:
+            self.follower.poll()
+
+    def _maintain(self) -> None:
+        self._ticks += 1
+        self.impressions.flush(self.db)
+        if self.pool is not None:
+            self.pool.maintain()  # compaction past a share of tombstones; the index saved when it changed
+        if self.pool is not None and training.read_pointer(self.settings).get("version") != self.ranker_version:
+            self._use_ranker(self.pool)
+        if (self._ticks * MAINTENANCE_EVERY) % SWEEP_EVERY == 0:
+            jobs.sweep(self.db)
