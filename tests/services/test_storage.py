@@ -1,5 +1,6 @@
 from datetime import date
 
+import pytest
 from sqlalchemy import inspect, select
 
 from matcher.storage.db import Database
@@ -7,6 +8,7 @@ from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent
 from tests.conftest import fresh_database_url
 
 
+@pytest.mark.db
 def test_migration_upgrades_an_empty_database(tmp_path) -> None:
     db = Database(fresh_database_url(tmp_path, "empty"))
     db.upgrade()

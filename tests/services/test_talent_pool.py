@@ -21,6 +21,8 @@ from matcher.storage.models import Demand, DuplicatePair, Match, Talent, User
 from matcher.tools.seeding import seed_demo
 from tests.conftest import fresh_database_url
 
+pytestmark = pytest.mark.db
+
 SEED, TALENTS, DUPLICATES, NAMESAKES = 7, 240, 12, 6
 OFFICIAL = Actor(None, "official")
 
