@@ -19,11 +19,16 @@ from matcher.domain.labels import label, parse_enum
 from matcher.reference import industry_codes, is_valid_credit_code, nsfc_codes, region
 from matcher.validation import MAX_BUDGET, MAX_COUNT, check_number, check_text
 
-_LIST_SPLIT = re.compile(r"[;；,，、|\n]+")
+#: List separators, strongest first: a cell is split on the strongest kind it holds, so "煤气化、灰熔融性"
+#: is two entries but "精密加工、激光熔覆;零件表面完整性" (as exports write lists) keeps the first whole.
+_SEPARATORS = (re.compile(r"[;；|\n]+"), re.compile(r"[,，]+"), re.compile(r"、+"))
 
 
 def split_list(raw: str) -> list[str]:
-    return [p.strip() for p in _LIST_SPLIT.split(raw) if p.strip()]
+    for sep in _SEPARATORS:
+        if sep.search(raw):
+            return [p.strip() for p in sep.split(raw) if p.strip()]
+    return [raw.strip()] if raw.strip() else []
 
 
 def text_list(max_items: int, max_len: int) -> Callable[[str], list[str]]:
@@ -148,7 +153,11 @@ def mode_list(raw: str) -> list[str]:
 
 
 def fmt_list(values: Any) -> str:
-    return ";".join(str(v) for v in values or [])
+    """Entries joined by ";" — with a trailing ";" when a single entry holds a weaker separator, so the
+    cell re-imports as that one entry (``split_list``)."""
+    items = [str(v) for v in values or []]
+    text = ";".join(items)
+    return text + ";" if len(items) == 1 and any(sep.search(items[0]) for sep in _SEPARATORS[1:]) else text
 
 
 def fmt_capacity(values: Any) -> str:
@@ -208,23 +217,43 @@ def header_map(columns: tuple[Column, ...], headers: list[str]) -> tuple[dict[st
     return mapping, unknown
 
 
+#: A cell holding this clears the stored value (to the column's default); an empty cell leaves it as it is.
+CLEAR = ("[清空]", "[clear]")
+
+
+def default_of(col: Column) -> Any:
+    return col.default() if callable(col.default) else col.default
+
+
 def parse_row(columns: tuple[Column, ...], cells: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Parse one row (column name → raw text). Returns (values, problems)."""
+    """Parse one row (column name → raw text). Returns (values, problems): only what the row holds — a
+    column the file does not have, or an empty cell, is left out, so an update keeps the stored value (a
+    new record gets ``with_defaults``); a cell holding a ``CLEAR`` marker sets the column's default."""
     values: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for col in columns:
-        raw = (cells.get(col.name) or "").strip()
-        if not raw:
-            if col.required:
+        raw = cells.get(col.name)
+        text = (raw or "").strip()
+        if not text:
+            if col.required and raw is not None:
                 problems.append((col.name, "required but empty"))
+            continue
+        if text in CLEAR:
+            if col.required:
+                problems.append((col.name, "required: cannot be cleared"))
             else:
-                values[col.name] = col.default() if callable(col.default) else col.default
+                values[col.name] = default_of(col)
             continue
         try:
-            values[col.name] = col.parse(raw)
+            values[col.name] = col.parse(text)
         except ValueError as exc:
             problems.append((col.name, str(exc)))
     return values, problems
+
+
+def with_defaults(columns: tuple[Column, ...], values: dict[str, Any]) -> dict[str, Any]:
+    """A new record's values: what the row holds, and each other column's default."""
+    return {**{c.name: default_of(c) for c in columns if not c.required}, **values}
 
 
 def format_row(columns: tuple[Column, ...], values: dict[str, Any], with_contact: bool = True) -> dict[str, str]:

@@ -6,7 +6,8 @@ Two separate consents, each recorded with the version of the text the talent agr
 - ``contact``: after an official approves a match, the talent's phone and email are released to the
   enterprise and the intermediary of that demand.
 
-A consent is ``pending`` (never asked: imported records), ``granted`` or ``withdrawn``. Pending talents
+A consent is ``pending`` (never asked: imported records), ``granted`` or ``withdrawn``. Who may be
+proposed follows from it in one place, ``services/access.proposable_filter``. Pending talents
 are proposed only when ``settings.propose_pending`` is on (the demo's default, see the README: the
 lists the office imports were collected for this programme, and each talent is invited to decide at
 first sign-in); a withdrawn or refused consent takes the talent out of the pool at once. Contact data is
@@ -88,17 +89,6 @@ LABELS: dict[str, str] = {
 
 #: What a withdrawn record keeps in place of the name (the id makes it traceable for the audit only).
 PSEUDONYM = "已撤回人才#{id}"
-
-
-def proposable(t: Talent, propose_pending: bool) -> bool:
-    """Whether the pool may hold this talent: active, not withdrawn, not merged into another record, and
-    consent to be proposed granted (or pending, when the deployment allows it). Availability dates are a
-    ranking rule instead (``ranking._available``), so the passing of a date needs no reload."""
-    if not t.active or t.withdrawn_at is not None or t.merged_into_id is not None:
-        return False
-    if t.consent_propose == ConsentState.GRANTED:
-        return True
-    return t.consent_propose == ConsentState.PENDING and propose_pending
 
 
 def releases_contact(t: Talent) -> bool:

@@ -134,6 +134,10 @@ class EmbeddingStore:
             c.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?)",
                           [(h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
 
+    def delete_many(self, hashes: Sequence[str]) -> int:
+        with self._conn() as c:
+            return sum(c.execute("DELETE FROM vec WHERE h = ?", (h,)).rowcount for h in hashes)
+
 
 class CachedEmbedder:
     """Wraps an embedder: passages are looked up by hash before encoding, queries kept in a small LRU."""
@@ -179,6 +183,11 @@ class CachedEmbedder:
             while len(self._queries) > self._qsize:
                 self._queries.popitem(last=False)
         return out
+
+    def forget(self, texts: Sequence[str]) -> int:
+        """Drop these texts' vectors from the cache (a talent who withdrew: their profile's vectors, whole
+        and sentence by sentence); returns how many were held."""
+        return self.store.delete_many([text_hash(t) for t in texts]) if self.store is not None else 0
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False, chunk: int = 256,
                         on_progress: Callable[[float], None] | None = None) -> np.ndarray:

@@ -7,7 +7,9 @@ Rules (in the core library, so the API, console and exports share them):
 - a talent's phone and email are masked for enterprises and intermediaries until an official has
   approved a match of that talent on a demand the caller can see *and* the talent consented to the
   release (otherwise the caller is told to go through the office); officials and admins see them;
-- a talent (role ``talent``) sees and edits only their own record (``services/me.py``).
+- a talent (role ``talent``) sees and edits only their own record (``services/people/me.py``);
+- who can be proposed, found or shown to enterprises and intermediaries is one rule (``proposable_filter``):
+  the pool, search, detail pages, rounds and the proposal lists all ask it.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
+from matcher.config import get_settings
 from matcher.domain.privacy import ConsentState, releases_contact
 from matcher.domain.vocabulary import DemandStatus, Role
 from matcher.domain.workflow import APPROVED_OR_LATER
 from matcher.errors import Forbidden, NotFound, Unauthorized
 from matcher.services.people.users import DEMO_PREFIX, hash_token, is_demo_database
-from matcher.storage.models import Demand, Match, PersonalDataAccess, Talent, User
+from matcher.storage.models import Demand, DuplicatePair, Match, PersonalDataAccess, Talent, User
 from matcher.views import TalentView
 
 
@@ -110,6 +113,63 @@ def contacts_visible(session: Session, actor: Actor, talent_ids: Iterable[int]) 
     consented = session.scalars(select(Talent.id).where(
         Talent.id.in_(list(approved)), Talent.consent_contact == ConsentState.GRANTED, Talent.withdrawn_at.is_(None)))
     return set(consented)
+
+
+# ------------------------------------------------------------------ the one gate for talents
+def proposable_filter(propose_pending: bool | None = None) -> ColumnElement[bool]:
+    """The talents who may be proposed — and so found and shown — to enterprises and intermediaries: active,
+    not withdrawn, not merged into another record, consent to be proposed granted (or pending, when the
+    deployment allows it: ``settings.propose_pending``), and not half of an open probable-duplicate pair
+    whose other record withdrew (the same person may have withdrawn: kept out until an official decides)."""
+    pending = get_settings().propose_pending if propose_pending is None else propose_pending
+    consent = Talent.consent_propose == ConsentState.GRANTED
+    if pending:
+        consent = or_(consent, Talent.consent_propose == ConsentState.PENDING)
+    other = aliased(Talent)
+    withdrawn_twin = exists(select(DuplicatePair.id).join(
+        other, or_(and_(DuplicatePair.a_id == Talent.id, other.id == DuplicatePair.b_id),
+                   and_(DuplicatePair.b_id == Talent.id, other.id == DuplicatePair.a_id)))
+        .where(DuplicatePair.status == "open", other.withdrawn_at.is_not(None)))
+    return and_(Talent.active.is_(True), Talent.withdrawn_at.is_(None), Talent.merged_into_id.is_(None), consent,
+                ~withdrawn_twin)
+
+
+def proposable_ids(session: Session, talent_ids: Iterable[int] | None = None) -> set[int]:
+    """Of these talents (or all), the ids ``proposable_filter`` lets through."""
+    stmt = select(Talent.id).where(proposable_filter())
+    if talent_ids is None:
+        return set(session.scalars(stmt))
+    ids = sorted({int(i) for i in talent_ids})
+    out: set[int] = set()
+    for start in range(0, len(ids), 900):
+        out |= set(session.scalars(stmt.where(Talent.id.in_(ids[start:start + 900]))))
+    return out
+
+
+def talent_scope(actor: Actor) -> ColumnElement[bool] | None:
+    """The talents ``actor`` may search (None: every record — officials and admins)."""
+    if actor.sees_everything:
+        return None
+    if actor.role == Role.TALENT:
+        return Talent.id == (actor.talent_id or -1)
+    if actor.role in (Role.ENTERPRISE, Role.INTERMEDIARY):
+        return proposable_filter()
+    return Talent.id == -1
+
+
+def may_see_talent(session: Session, actor: Actor, talent_id: int) -> bool:
+    """One record: what ``talent_scope`` lets through, and for an enterprise or intermediary also a talent
+    already in a match of theirs (the workflow has introduced them; a withdrawn record shows only its
+    pseudonym)."""
+    scope = talent_scope(actor)
+    if scope is None or session.scalar(select(Talent.id).where(Talent.id == talent_id, scope)) is not None:
+        return True
+    if actor.role not in (Role.ENTERPRISE, Role.INTERMEDIARY):
+        return False
+    q = select(Match.id).join(Demand, Demand.id == Match.demand_id).where(Match.talent_id == talent_id)
+    q = q.where(Demand.enterprise_id == actor.enterprise_id) if actor.role == Role.ENTERPRISE \
+        else q.where(Match.intermediary_id == actor.intermediary_id)
+    return session.scalar(q.limit(1)) is not None
 
 
 def mask_phone(phone: str) -> str:

@@ -133,6 +133,8 @@ class Talent(Base):
     consent_contact: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
     # The text version the current propose consent was given under: it covers the modes that version names.
     consent_propose_version: Mapped[str | None] = mapped_column(String(200))
+    # Fields the talent corrected themselves → when: an import keeps them unless its row says to replace them.
+    self_corrected: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     # Set when the talent withdrew: contact data erased, name pseudonymised, record kept for the audit.
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set when an official merged this record into another one (the same person): never proposed again.
@@ -318,6 +320,8 @@ class Invitation(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set when a newer code was issued for the talent, or an official revoked this one: it no longer signs in.
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PersonalDataAccess(Base):

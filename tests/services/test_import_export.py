@@ -97,7 +97,7 @@ def test_reimport_updates_instead_of_duplicating(db, tmp_path: Path) -> None:
     changed.loc[0, "profile"] = "改为从事费托合成催化剂研究。"
     changed.to_csv(path, index=False, encoding="gb18030")  # as Excel on Chinese Windows saves CSV
     report = import_file(db, "talents", path)
-    assert report.ok and (report.created, report.updated) == (0, 2)
+    assert report.ok and (report.created, report.updated) == (0, 1)  # only the row that changed counts
     assert _count(db, Talent) == 2
     with db.session() as s:
         t = s.scalar(select(Talent).where(Talent.external_id == "T-1"))
@@ -126,9 +126,12 @@ def test_export_reimports_unchanged_and_hides_contacts(db, tmp_path: Path) -> No
     export_xlsx(db, with_contact, with_contact=True)
     assert "13800000000" in set(pd.read_excel(with_contact, sheet_name="talents", dtype=str)["phone"])
     report = import_file(db, "talents", out)
-    assert report.ok and (report.created, report.updated) == (0, 2)
+    assert report.ok and (report.created, report.updated) == (0, 0)  # an export re-imports with no change
+    with db.session() as s:
+        # the absent phone column blanked nothing
+        assert s.scalar(select(Talent.phone).where(Talent.external_id == "T-1")) == "13800000000"
     report = import_file(db, "demands", out)
-    assert report.ok and report.updated == 1
+    assert report.ok and (report.created, report.updated) == (0, 0)
 
 
 def test_cli_import_prints_row_report_and_fails(tmp_path: Path, settings) -> None:

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import select, update
 
-from matcher.domain.privacy import PSEUDONYM, consent_version, proposable
+from matcher.domain.privacy import PSEUDONYM, consent_version
 from matcher.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from matcher.services.access import Actor, authenticate, talent_view
+from matcher.services.access import Actor, authenticate, proposable_filter, talent_view
 from matcher.services.people import invitations, me
 from matcher.services.pool.facts import demand_facts, pool_facts
 from matcher.services.workflow import matches as match_svc
@@ -92,7 +92,8 @@ def test_consent_is_recorded_with_its_version_and_decides_who_is_in_the_pool(db)
     with db.session() as s:
         live, gone = pool_facts(s, [t.id])
         assert t.id in live and not gone  # pending consent: proposed under the demo's default
-        assert not proposable(s.get(Talent, t.id), propose_pending=False)
+        strict = select(Talent.id).where(Talent.id == t.id, proposable_filter(propose_pending=False))
+        assert s.scalar(strict) is None  # … and by nobody who proposes only those who said yes
     rec = me.set_consent(db, None, who, "propose", False)
     assert rec.consents[0].state == "withdrawn" and not rec.in_pool
     with db.session() as s:
@@ -101,7 +102,7 @@ def test_consent_is_recorded_with_its_version_and_decides_who_is_in_the_pool(db)
     rec = me.set_consent(db, None, who, "propose", True)
     assert rec.in_pool and rec.consents[0].text_version == consent_version()
     with db.session() as s:
-        assert proposable(s.get(Talent, t.id), propose_pending=False)
+        assert s.scalar(select(Talent.id).where(Talent.id == t.id, proposable_filter(propose_pending=False)))
         rows = list(s.scalars(select(Consent).where(Consent.talent_id == t.id).order_by(Consent.id)))
         assert [(c.purpose, c.granted) for c in rows] == [("propose", False), ("propose", True)]
     with pytest.raises(Invalid):

@@ -2,7 +2,11 @@
 
 Why all-or-nothing: officials fix a spreadsheet and upload it again; a half-imported file would leave
 them guessing which rows landed. So every row is parsed and checked first, and only a file without
-problems is written, in one transaction; rows whose ``external_id`` exists update in place.
+problems is written, in one transaction. A row whose ``external_id`` exists updates that record with
+what the row holds, and only that: a column the file lacks, or an empty cell, leaves the stored value
+(``[清空]`` clears it), so an export re-imports with no change and a short list never blanks a long
+one. Withdrawn records are never restored, merged ones are updated through the record they were merged
+into, and the talents' own corrections stand unless a row says otherwise (``write_talents``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from matcher.services.audit import record
 from matcher.services.pool.feed import talents_changed
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, Talent
-from matcher.tabular import Column, format_cell, header_map, parse_row
+from matcher.tabular import Column, column, format_cell, header_map, parse_row, with_defaults, yes_no
 
 MAX_ROWS = 200_000
 
@@ -195,39 +199,81 @@ def _existing(session: Session, model: type[Talent] | type[Demand], ids: Iterabl
     return found
 
 
+#: A column of the talents' file that is no attribute: ``是`` lets the row replace fields the talent
+#: corrected themselves (otherwise their correction stands and the report says so).
+OVERRIDE = column("override_corrections", "覆盖本人修改 覆盖本人更正", yes_no, default=False)
+
+
+def _differs(obj: Any, name: str, value: Any) -> bool:
+    return bool(getattr(obj, name) != value)
+
+
 def write_talents(session: Session, rows: list[tuple[int, dict[str, Any]]], report: ImportReport) -> None:
+    """Create new records; update existing ones with what the row holds — except a withdrawn record, which
+    is never restored (the row is skipped with a warning: a talent who withdrew comes back only through a
+    new invitation), a merged record, whose row updates the record it was merged into, and a field the
+    talent corrected themselves, kept unless the row says ``覆盖本人修改=是``."""
     existing = _existing(session, Talent, (v["external_id"] for _, v in rows))
     touched: list[Talent] = []
-    for _, values in rows:
+    for n, row in rows:
+        values = dict(row)
+        override = bool(values.pop(OVERRIDE.name, False))
         obj = existing.get(values["external_id"])
         if obj is None:
-            obj = Talent(**values)
+            obj = Talent(**with_defaults(TALENT_COLUMNS, values))
             session.add(obj)
             report.created += 1
-        else:
-            for k, v in values.items():
-                setattr(obj, k, v)
+            touched.append(obj)
+            continue
+        hops = 0
+        while obj.merged_into_id is not None and hops < 10:  # the record it was merged into (follow a chain)
+            kept = session.get(Talent, obj.merged_into_id)
+            if kept is None:
+                break
+            report.warnings.append(f"row {n}: '{values['external_id']}' was merged into record "
+                                   f"'{kept.external_id}'; that record was updated")
+            obj, hops = kept, hops + 1
+            values.pop("external_id", None)
+        if obj.withdrawn_at is not None:
+            report.warnings.append(f"row {n}: '{row['external_id']}' withdrew from the platform; the row was "
+                                   "skipped (a withdrawn record is never restored: the talent returns through a "
+                                   "new invitation)")
+            continue
+        own = set(obj.self_corrected or {})
+        changes = {}
+        for k, v in values.items():
+            if k == "external_id" or not _differs(obj, k, v):
+                continue
+            if k in own and not override:
+                report.warnings.append(f"row {n}, column '{k}': kept the talent's own correction (set "
+                                       "覆盖本人修改 to 是 to replace it)")
+                continue
+            changes[k] = v
+        for k, v in changes.items():
+            setattr(obj, k, v)
+        if changes:
             report.updated += 1
-        touched.append(obj)
+            touched.append(obj)
     session.flush()
     talents_changed(session, (t.id for t in touched))  # every serving process re-reads them
 
 
 def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], report: ImportReport) -> None:
+    """Create new demands; update existing ones with what the row holds (as for talents)."""
     existing = _existing(session, Demand, (v["external_id"] for _, v in rows))
     companies = {e.name: e for e in session.scalars(select(Enterprise))}
     by_code = {e.credit_code: e for e in companies.values() if e.credit_code}
     errors: list[RowError] = []
-    for n, values in rows:
-        values = dict(values)
-        name, code = values.pop("enterprise"), values.pop("credit_code")
+    for n, row in rows:
+        values = dict(row)
+        name, code = values.pop("enterprise"), values.pop("credit_code", None)
         company = companies.get(name)
         if code and code in by_code and by_code[code].name != name:
             errors.append(RowError(n, "credit_code", f"already belongs to '{by_code[code].name}'"))
             continue
         if company is None:
-            company = Enterprise(name=name, credit_code=code, city=values["city"],
-                                 industry_code=values["industry_code"])
+            company = Enterprise(name=name, credit_code=code, city=values.get("city", ""),
+                                 industry_code=values.get("industry_code", ""))
             session.add(company)
             companies[name] = company
             if code:
@@ -238,21 +284,31 @@ def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], repo
         elif code and company.credit_code != code:
             errors.append(RowError(n, "credit_code", f"'{name}' is registered with {company.credit_code}"))
             continue
-        if values["sector"] is None:
-            values["sector"] = sector_for_industry(values["industry_code"]) if values["industry_code"] else "other"
-        if values["budget_min"] is not None and values["budget_max"] is not None \
-                and values["budget_min"] > values["budget_max"]:
+        obj = existing.get(values["external_id"])
+        if obj is None:
+            values = with_defaults(DEMAND_COLUMNS, values)
+            values.pop("enterprise", None)
+            values.pop("credit_code", None)
+        if values.get("industry_code") and not row.get("sector"):
+            values["sector"] = sector_for_industry(values["industry_code"])
+        elif obj is None and values.get("sector") is None:
+            values["sector"] = "other"
+        merged = {k: values.get(k, getattr(obj, k, None)) for k in ("budget_min", "budget_max")}
+        if merged["budget_min"] is not None and merged["budget_max"] is not None \
+                and merged["budget_min"] > merged["budget_max"]:
             errors.append(RowError(n, "budget_max", "smaller than budget_min"))
             continue
-        obj = existing.get(values["external_id"])
         if obj is None:
             session.add(Demand(enterprise=company, **values))
             report.created += 1
-        else:
+            continue
+        changes = {k: v for k, v in values.items() if k != "external_id" and _differs(obj, k, v)}
+        for k, v in changes.items():
+            setattr(obj, k, v)
+        if obj.enterprise_id != company.id:
             obj.enterprise = company
-            for k, v in values.items():
-                setattr(obj, k, v)
-            report.updated += 1
+            changes["enterprise"] = name
+        report.updated += bool(changes)
     if errors:
         raise ImportRejected(errors)
 
@@ -262,7 +318,7 @@ def import_file(db: Database, kind: str, path: Path | str, filename: str | None 
                 guard: Callable[[Session], None] | None = None) -> ImportReport:
     """Import ``kind`` ('talents' or 'demands'); returns the report. Writes nothing unless all rows are good.
     ``guard`` runs first in the writing transaction (a job's check that it is still its own to finish)."""
-    columns = TALENT_COLUMNS if kind == "talents" else DEMAND_COLUMNS
+    columns = (*TALENT_COLUMNS, OVERRIDE) if kind == "talents" else DEMAND_COLUMNS
     report = ImportReport(kind=kind)
     try:
         frame = read_table(path, filename, sheet=kind)

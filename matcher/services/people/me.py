@@ -25,11 +25,12 @@ from matcher.domain.workflow import MATCH_TRANSITIONS
 from matcher.engine.explain import STOPWORDS, sentences_of
 from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
-from matcher.services.access import Actor, require, talent_view
+from matcher.services.access import Actor, proposable_ids, require, talent_view
 from matcher.services.audit import record
 from matcher.services.files.exporting import safe_cell
 from matcher.services.learning.decisions import record_decision
-from matcher.services.pool.facts import in_pool, ready, refresh_talents
+from matcher.services.people import erasure
+from matcher.services.pool.facts import ready, refresh_talents, same_person_map
 from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import (
@@ -86,8 +87,8 @@ def _record_view(s: Session, actor: Actor, t: Talent, pool: TalentPool | None) -
     live = ready(pool)
     phrases = live.lexical.key_phrases(text, stop=STOPWORDS) if live is not None else []
     return MyRecordView(talent=talent_view(s, actor, t, contact=True), withdrawn=t.withdrawn_at is not None,
-                        withdrawn_at=iso(t.withdrawn_at), consents=_consents(s, t), in_pool=in_pool(t),
-                        key_phrases=phrases, sentences=sentences_of(text))
+                        withdrawn_at=iso(t.withdrawn_at), consents=_consents(s, t),
+                        in_pool=t.id in proposable_ids(s, [t.id]), key_phrases=phrases, sentences=sentences_of(text))
 
 
 def get_record(db: Database, actor: Actor, pool: TalentPool | None = None) -> MyRecordView:
@@ -134,7 +135,9 @@ def update(db: Database, pool: TalentPool | None, actor: Actor, changes: dict[st
         s.flush()
         after = _snapshot(t)
         changed = {k: after[k] for k in after if after[k] != before[k]}
-        if changed:
+        if changed:  # an import keeps these unless its row says to replace them (services/files/importing.py)
+            now = datetime.now(UTC).isoformat()
+            t.self_corrected = {**(t.self_corrected or {}), **{k: now for k in changed}}
             record(s, action="talent_edit", entity="talent", entity_id=t.id, actor_user_id=actor.user_id,
                    actor_role=actor.role, before=_audit_values({k: before[k] for k in changed}),
                    after=_audit_values(changed))
@@ -302,24 +305,28 @@ def _cell(v: Any) -> Any:
 
 
 def withdraw(db: Database, pool: TalentPool | None, actor: Actor) -> MyRecordView:
-    """Withdraw from the platform (PIPL art. 47): both consents withdrawn, out of every pool, contact data
-    and free-text personal details erased, the name replaced by a pseudonym. What stays is what the audit
-    of past decisions needs: the record's id and its categories (sector, title level, institution type),
-    the matches and their review history (which refer to the id), and the audit trail, which never held
-    contact data (``PRIVATE``)."""
+    """Withdraw from the platform (PIPL art. 47): both consents withdrawn, out of every pool, every copy of
+    the person's data erased or pseudonymised (``services/people/erasure.py``): the record and the records
+    merged into it, quotes in match explanations, contact notes, the audit trail's values, the account's
+    name, the learner's decision events, the cached vectors. What stays is what docs/privacy.md lists under
+    "Retention": the ids, the categories (sector, title level, institution type), the office's list number,
+    and the matches with their review history, which refer to the id. The other record of an open
+    duplicate pair leaves the pool too until an official decides the pair (the same person may have left)."""
     with db.session() as s:
         t = _mine(s, actor)
         if t.withdrawn_at is not None:
             raise Conflict("this record was already withdrawn", field="withdrawn_at")
-        for purpose in Purpose:
-            _set_consent(s, t, purpose, False, actor)
-        t.withdrawn_at = datetime.now(UTC)
-        for f in talent_fields.FIELDS:  # every personal field to its empty value (docs/privacy.md)
-            if f.personal:
-                setattr(t, f.name, f.empty())
-        t.name = PSEUDONYM.format(id=t.id)
+        records = erasure.related_records(s, t.id)
+        for r in records:
+            for purpose in Purpose:
+                _set_consent(s, r, purpose, False, actor)
+            r.withdrawn_at = datetime.now(UTC)
+        counts = erasure.erase(s, records, PSEUDONYM.format(id=t.id),
+                               embedder=live.embedder if (live := ready(pool)) is not None else None)
         record(s, action="talent_withdraw", entity="talent", entity_id=t.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, after={"withdrawn_at": t.withdrawn_at.isoformat(), "pseudonym": t.name})
+               actor_role=actor.role, after={"withdrawn_at": t.withdrawn_at.isoformat() if t.withdrawn_at else None,
+                                             "pseudonym": t.name, "erased": counts})
         s.flush()
-        refresh_talents(s, pool, [t.id])
+        twins = {i for r in records for i in same_person_map(s, [r.id]).get(r.id, ())}
+        refresh_talents(s, pool, [r.id for r in records] + sorted(twins))
         return _record_view(s, actor, t, pool)

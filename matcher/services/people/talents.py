@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 
 from matcher.errors import NotFound
-from matcher.services.access import Actor, talent_view, talent_views
+from matcher.services.access import Actor, may_see_talent, talent_scope, talent_view, talent_views
 from matcher.storage.db import Database
 from matcher.storage.models import Talent
 from matcher.views import TalentView
@@ -13,7 +13,10 @@ from matcher.views import TalentView
 
 def list_talents(db: Database, actor: Actor, *, q: str | None = None, sector: str | None = None,
                  city: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[TalentView], int]:
-    stmt = select(Talent).where(Talent.active.is_(True))
+    """Search: enterprises and intermediaries find only the talents who may be proposed (the one gate,
+    ``access.talent_scope``); officials and admins every record."""
+    scope = talent_scope(actor)
+    stmt = select(Talent) if scope is None else select(Talent).where(scope)
     if q:
         stmt = stmt.where(or_(Talent.name.contains(q), Talent.profile.contains(q), Talent.affiliation.contains(q)))
     if sector:
@@ -30,6 +33,6 @@ def list_talents(db: Database, actor: Actor, *, q: str | None = None, sector: st
 def get_talent(db: Database, actor: Actor, talent_id: int) -> TalentView:
     with db.session() as s:
         t = s.get(Talent, talent_id)
-        if t is None:
+        if t is None or not may_see_talent(s, actor, t.id):  # existence does not leak either
             raise NotFound(f"talent {talent_id} not found", field="talent_id")
         return talent_view(s, actor, t)

@@ -13,16 +13,17 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from matcher.config import Settings, get_settings
+from matcher.config import Settings
 from matcher.domain import modes
 from matcher.domain import talent as talent_fields
 from matcher.domain.facts import DemandFacts, TalentFacts
-from matcher.domain.privacy import ConsentState, modes_of_version, proposable
+from matcher.domain.privacy import ConsentState, modes_of_version
 from matcher.domain.workflow import APPROVED_OR_LATER, ENDED_DEMANDS, LIVE_DEMANDS
 from matcher.engine.embedding import CachedEmbedder, load_embedder
 from matcher.engine.pool import TalentPool
 from matcher.engine.ranking import RankingConfig
 from matcher.errors import NotReady
+from matcher.services.access import proposable_filter, proposable_ids
 from matcher.services.pool.feed import talents_changed
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, DuplicatePair, Enterprise, Match, Talent
@@ -83,9 +84,6 @@ def modes_covered(t: Talent) -> frozenset[str]:
     return frozenset(modes.codes())
 
 
-def in_pool(t: Talent) -> bool:
-    """Whether the pool holds this talent (active, not withdrawn or merged, consent — ``privacy.py``)."""
-    return proposable(t, get_settings().propose_pending)
 
 
 def pool_facts(session: Session, talent_ids: Iterable[int]) -> tuple[dict[int, TalentFacts], set[int]]:
@@ -93,8 +91,9 @@ def pool_facts(session: Session, talent_ids: Iterable[int]) -> tuple[dict[int, T
     ids = list(talent_ids)
     loads = current_loads(session, ids)
     twins = same_person_map(session, ids)
-    talents = list(session.scalars(select(Talent).where(Talent.id.in_(ids))))
-    live = {t.id: to_facts(t, loads.get(t.id), twins.get(t.id, ())) for t in talents if in_pool(t)}
+    allowed = proposable_ids(session, ids)  # the one gate (services/access.py)
+    talents = list(session.scalars(select(Talent).where(Talent.id.in_(sorted(allowed)))))
+    live = {t.id: to_facts(t, loads.get(t.id), twins.get(t.id, ())) for t in talents}
     return live, {i for i in ids if i not in live}
 
 
@@ -119,10 +118,9 @@ def all_talent_facts(session: Session, batch: int = 20000) -> list[TalentFacts]:
     loads = current_loads(session)
     twins = same_person_map(session)
     out: list[TalentFacts] = []
-    stmt = select(Talent).where(Talent.active.is_(True)).order_by(Talent.id).execution_options(yield_per=batch)
+    stmt = select(Talent).where(proposable_filter()).order_by(Talent.id).execution_options(yield_per=batch)
     for t in session.scalars(stmt):
-        if in_pool(t):
-            out.append(to_facts(t, loads.get(t.id), twins.get(t.id, ())))
+        out.append(to_facts(t, loads.get(t.id), twins.get(t.id, ())))
     return out
 
 

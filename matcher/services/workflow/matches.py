@@ -18,6 +18,7 @@ from matcher.services.access import (
     Actor,
     can_see_demand,
     log_access,
+    proposable_ids,
     require,
     talent_view,
     talent_views,
@@ -25,7 +26,7 @@ from matcher.services.access import (
 )
 from matcher.services.audit import record
 from matcher.services.learning.decisions import record_decision
-from matcher.services.pool.facts import demand_facts, in_pool, ready, refresh_talents
+from matcher.services.pool.facts import demand_facts, ready, refresh_talents
 from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Match, Talent, iso
@@ -75,7 +76,7 @@ def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: in
         t = s.get(Talent, talent_id)
         if t is None or not t.active:
             raise NotFound(f"talent {talent_id} not found", field="talent_id")
-        if not in_pool(t):
+        if t.id not in proposable_ids(s, [t.id]):
             raise Conflict("this talent may not be proposed (no consent, withdrawn, or merged into another "
                            "record)", field="talent_id")
         if s.scalar(select(Match.id).where(Match.demand_id == demand_id, Match.talent_id == talent_id,

@@ -26,9 +26,9 @@ from matcher.engine.assignment.problem import hard_errors
 from matcher.engine.pool import Filters, TalentPool
 from matcher.errors import Invalid, NotReady
 from matcher.services import jobs
-from matcher.services.access import Actor, require
+from matcher.services.access import Actor, proposable_ids, require
 from matcher.services.audit import record
-from matcher.services.pool.facts import current_loads, demand_facts, in_pool, modes_covered, ready
+from matcher.services.pool.facts import current_loads, demand_facts, modes_covered, ready
 from matcher.storage.db import Database, insert_unless_exists
 from matcher.storage.models import Demand, Match, Talent
 from matcher.views import JobView, RoundView
@@ -201,13 +201,14 @@ def _work(ctx: jobs.JobContext, raw: dict[str, Any], report: jobs.Reporter) -> d
         # intermediary shortlisted meanwhile is skipped (none of these fails the round).
         demands = {d.id: d for d in s.scalars(select(Demand).where(
             Demand.id.in_(list(problem.wanted)), Demand.status.in_(LIVE_DEMANDS)))}
-        talents = {t.id: t for t in s.scalars(select(Talent).where(
-            Talent.id.in_(sorted({c.talent_id for c in solved.chosen}))))}
+        chosen_ids = sorted({c.talent_id for c in solved.chosen})
+        talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_(chosen_ids)))}
+        may = proposable_ids(s, chosen_ids)  # the one gate, as things stand now
         skipped = gone = 0
         round_id = report.job_id
         for c in solved.chosen:
             d, t = demands.get(c.demand_id), talents.get(c.talent_id)
-            if t is None or not in_pool(t) or c.mode not in modes_covered(t):
+            if t is None or t.id not in may or c.mode not in modes_covered(t):
                 gone += 1
                 continue
             mid = None if d is None else insert_unless_exists(s, Match, dict(
