@@ -223,5 +223,14 @@ class InvitationAcceptIn(RequestModel):
 
 
 class DuplicateDecisionIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"decision": "merge", "keep": 12, "choices": {"phone": "b", "profile": "a"}, "relink_account": True}]})
+
     decision: Literal["merge", "distinct"]
     keep: Id | None = Field(default=None, description="for a merge: the record kept (default: the older one)")
+    choices: dict[str, Literal["a", "b"]] = Field(
+        default_factory=dict, max_length=50,
+        description="for a merge: per differing field (see the pair's differences), the record whose value the "
+                    "kept record takes; default: the value the talent corrected most recently, else the kept one's")
+    relink_account: bool = Field(default=False, description="for a merge: move the merged record's talent account "
+                                                             "to the kept record (only when it is the same person)")

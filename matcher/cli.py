@@ -357,7 +357,10 @@ def dedup_eval(talents: int = typer.Option(2000, help="demo talents"),
 
 
 @app.command("serve")
-def serve(prepare: bool = typer.Option(False, help="create the database and load the demo data first"),
+def serve(prepare: bool = typer.Option(False, help="create the database, the model and the index first; load the "
+                                         "demo data into a local database this command creates"),
+          demo: bool = typer.Option(False, "--demo", help="load the demo data into the configured database even "
+                                                          "though this command did not create it (never production)"),
           host: str = typer.Option(None), port: int = typer.Option(None),
           workers: int = typer.Option(None, min=1, max=32, help="worker processes (default: settings.workers)"),
           ) -> None:
@@ -365,13 +368,18 @@ def serve(prepare: bool = typer.Option(False, help="create the database and load
     import uvicorn
 
     s = get_settings()
+    # The demo (with its public demo-* tokens) goes only into the local SQLite file this very command
+    # creates — never into a database configured by DATABASE_URL (a new, empty production PostgreSQL
+    # included) unless --demo says so.
+    creates_local = not s.database_url and not (s.var_dir / "matcher.db").exists()
     db = _db()  # the schema is migrated once, here, before any worker starts
     if prepare:
         from matcher.services.people.users import ensure_demo_users
         from matcher.tools.seeding import seed_demo
 
-        seed_demo(db, talents=s.demo_talents, demands=s.demo_demands, seed=s.demo_seed,
-                  log=lambda m: typer.echo(m), duplicates=s.demo_duplicates, namesakes=s.demo_namesakes)
+        if creates_local or demo:
+            seed_demo(db, talents=s.demo_talents, demands=s.demo_demands, seed=s.demo_seed,
+                      log=lambda m: typer.echo(m), duplicates=s.demo_duplicates, namesakes=s.demo_namesakes)
         tokens = ensure_demo_users(db)
         if tokens and s.demo_history:
             _demo_history_and_learning()

@@ -233,6 +233,18 @@ class InvitationView(View):
     expires_at: str | None
 
 
+class FieldChoice(View):
+    """A field in which the two records of a pair differ, the two values as shown, and the default choice
+    for a merge (the value the talent corrected most recently, else the kept record's)."""
+
+    field: str
+    label: str
+    a: str
+    b: str
+    default: Literal["a", "b"]
+    reason: str
+
+
 class DuplicatePairView(View):
     id: int
     a: TalentView
@@ -241,6 +253,9 @@ class DuplicatePairView(View):
     evidence: dict[str, Any]
     status: Literal["open", "merged", "distinct"]
     decided_at: str | None
+    differences: list[FieldChoice] = []  # for an open pair: what a merge must choose between
+    withdrawn: list[int] = []  # records of the pair the talent withdrew (a merge is refused)
+    accounts: list[int] = []  # records with a talent account (moved to the kept record only if confirmed)
 
 
 class ReadyView(View):
@@ -334,6 +349,11 @@ class UserTokenView(View):
 class UserStateView(View):
     username: str
     active: bool
+
+
+class RevokedView(View):
+    talent_id: int
+    revoked: int
 
 
 class TokenView(View):

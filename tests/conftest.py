@@ -159,7 +159,8 @@ def start_server(var: Path, settings: Settings, prepare: bool = True, timeout: f
     env.pop("DATABASE_URL", None)
     log = var / f"server-{port}.log"
     with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "serve", *(["--prepare"] if prepare else []),
+        proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "serve",
+                                 *(["--prepare", "--demo"] if prepare else []),
                                  "--port", str(port), *args], cwd=PROJECT_ROOT, env=env, stdout=fh,
                                 stderr=subprocess.STDOUT)
     server = Server(proc, f"http://127.0.0.1:{port}", log, database_url)

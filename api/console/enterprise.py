@@ -66,7 +66,7 @@ async def create_demand(request: Request, runtime: RuntimeDep) -> Response:
         try:
             d = demand_svc.create_demand(runtime.db, who, body.model_dump(),
                                          runtime.ready_pool())
-            return back(f"/console/demands/{d.id}", "需求已发布")
+            return back(f"/console/demands/{d.id}", "posted")
         except Invalid as exc:  # shown beside its field; other errors get the error page
             errors[exc.field or "title"] = exc.message
     return page(request, "demand_form.html", who, status=422, **_form_ctx(shown, errors))
@@ -97,4 +97,4 @@ def demand_detail(request: Request, runtime: RuntimeDep, demand_id: DemandId, mo
 @router.post("/console/demands/{demand_id}/withdraw", response_model=None)
 def withdraw(request: Request, runtime: RuntimeDep, demand_id: DemandId) -> Response:
     demand_svc.withdraw(runtime.db, actor(request), demand_id, runtime.ready_pool())
-    return back(f"/console/demands/{demand_id}", "需求已撤回")
+    return back(f"/console/demands/{demand_id}", "demand_withdrawn")

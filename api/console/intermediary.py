@@ -25,7 +25,7 @@ def board(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 @router.post("/console/demands/{demand_id}/take-up", response_model=None)
 def take_up(request: Request, runtime: RuntimeDep, demand_id: DemandId) -> Response:
     demand_svc.take_up(runtime.db, actor(request), demand_id)
-    return back(f"/console/demands/{demand_id}", "揭榜成功，可从推荐人才中加入候选")
+    return back(f"/console/demands/{demand_id}", "taken_up")
 
 
 @router.post("/console/demands/{demand_id}/shortlist", response_model=None)
@@ -35,4 +35,4 @@ async def shortlist(request: Request, runtime: RuntimeDep, demand_id: DemandId) 
         raise Invalid("；".join(errors.values()))
     m = match_svc.shortlist(runtime.db, runtime.ready_pool(), actor(request), demand_id,
                             body.talent_id, body.mode, body.flexible_form.value if body.flexible_form else None)
-    return back(f"/console/matches/{m.id}", "已加入候选，请联络人才并提交审核")
+    return back(f"/console/matches/{m.id}", "shortlisted")

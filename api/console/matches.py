@@ -70,20 +70,20 @@ async def match_action(request: Request, runtime: RuntimeDep, match_id: MatchId,
             raise Invalid("；".join(errors.values()))
     if isinstance(body, ContactIn):
         match_svc.record_contact(db, who, match_id, body.note, body.answer)
-        msg = "已记录联络"
+        msg = "contacted"
     elif isinstance(body, SubmitIn):
         match_svc.submit(db, who, match_id, body.plan)
-        msg = "已提交审核"
+        msg = "submitted"
     elif isinstance(body, ReviewIn):
         match_svc.review(db, pool, who, match_id, body.decision, body.reason)
-        msg = "审核通过" if body.decision == "approve" else "已驳回"
+        msg = "approved" if body.decision == "approve" else "rejected"
     elif isinstance(body, OutcomeIn):
         match_svc.report_outcome(db, who, match_id, body.result, body.text)
-        msg = "已报告成效"
+        msg = "outcome"
     elif isinstance(body, RewardIn):
         match_svc.decide_reward(db, pool, who, match_id, body.qualifies, body.amount, body.reason)
-        msg = "已作出奖补决定"
+        msg = "reward_decided"
     else:
         match_svc.confirm(db, who, match_id)
-        msg = "已确认开展合作"
+        msg = "confirmed"
     return back(f"/console/matches/{match_id}", msg)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from api import forms
 from api.console.web import actor, back, page
@@ -39,8 +41,13 @@ def import_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/console/import", response_model=None)
-def import_upload(request: Request, runtime: RuntimeDep, file: UploadFile, kind: str = Form(...)) -> Response:
-    job = runtime.schedule_import(actor(request), kind, file.filename or "upload.xlsx", file.file)
+async def import_upload(request: Request, runtime: RuntimeDep) -> Response:
+    who = actor(request)  # signed in first; the upload is read after (as for the API)
+    form = await request.form(max_files=1, max_fields=5)
+    file, kind = form.get("file"), str(form.get("kind") or "")
+    if not isinstance(file, StarletteUpload):
+        raise Invalid("请选择要导入的文件", field="file")
+    job = await run_in_threadpool(runtime.schedule_import, who, kind, file.filename or "upload.xlsx", file.file)
     return RedirectResponse(f"/console/jobs/{job.id}", status_code=303)
 
 
@@ -75,7 +82,7 @@ async def start_round(request: Request, runtime: RuntimeDep) -> Response:
     if body is None:
         raise Invalid("；".join(errors.values()))
     r = runtime.schedule_round(actor(request), round_svc.RoundParams(**body.model_dump()))
-    return back(f"/console/rounds/{r.id}", "已开始匹配，刷新查看进度")
+    return back(f"/console/rounds/{r.id}", "round_started")
 
 
 @router.get("/console/duplicates", response_class=HTMLResponse)
@@ -89,14 +96,21 @@ def duplicates_page(request: Request, runtime: RuntimeDep,
 @router.post("/console/duplicates/scan", response_model=None)
 def duplicates_scan(request: Request, runtime: RuntimeDep) -> Response:
     out = dup_svc.scan(runtime.db, runtime.ready_pool(), actor(request))
-    return back("/console/duplicates", f"已检查 {out.records} 条记录，新发现 {out.new_pairs} 对疑似重复")
+    return back("/console/duplicates", "scanned", records=out.records, new_pairs=out.new_pairs)
 
 
 @router.post("/console/duplicates/{pair_id}", response_model=None)
-def duplicates_decide(request: Request, runtime: RuntimeDep, pair_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-                      decision: str = Form(...), keep: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None) -> Response:
-    dup_svc.decide(runtime.db, runtime.ready_pool(), actor(request), pair_id, decision, keep)
-    return back("/console/duplicates", "已合并为一条记录" if decision == "merge" else "已标记为不同的人")
+async def duplicates_decide(request: Request, runtime: RuntimeDep,
+                            pair_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
+    form = await request.form()
+    decision = str(form.get("decision") or "")
+    keep = str(form.get("keep") or "")
+    choices = {k.removeprefix("choice_"): str(v) for k, v in form.multi_items() if k.startswith("choice_")}
+    if keep and not keep.isdigit():
+        raise Invalid("保留的记录编号无效", field="keep")
+    dup_svc.decide(runtime.db, runtime.ready_pool(), actor(request), pair_id, decision, int(keep) if keep else None,
+                   choices, relink_account=form.get("relink_account") == "1")
+    return back("/console/duplicates", "merged" if decision == "merge" else "distinct")
 
 
 @router.post("/console/invitations", response_class=HTMLResponse)

@@ -98,20 +98,20 @@ async def edit(request: Request, runtime: RuntimeDep) -> Response:
         me.update(runtime.db, runtime.ready_pool(), who, changes)
     except Invalid as exc:
         return _render(request, runtime, status=422, errors={exc.field or "form": exc.message}, values=values)
-    return back("/console/me", "已保存，推荐将按新资料进行")
+    return back("/console/me", "saved")
 
 
 @router.post("/console/me/consents", response_model=None)
 def consent(request: Request, runtime: RuntimeDep, purpose: str = Form(...), granted: str = Form(...)) -> Response:
     me.set_consent(runtime.db, runtime.ready_pool(), _me(request), purpose, granted == "1")
-    return back("/console/me", "授权已更新" if granted == "1" else "已撤回该项授权")
+    return back("/console/me", "consent_granted" if granted == "1" else "consent_withdrawn")
 
 
 @router.post("/console/me/proposals/{match_id}", response_model=None)
 def answer(request: Request, runtime: RuntimeDep, match_id: MatchId, reply: str = Form(...),
            note: str = Form("", max_length=1000)) -> Response:
     me.answer(runtime.db, _me(request), match_id, reply, note.strip())
-    return back("/console/me", "已答复，中介机构会看到您的答复")
+    return back("/console/me", "answered")
 
 
 @router.get("/console/me/export.json", response_model=None)
@@ -134,6 +134,6 @@ def export_xlsx(request: Request, runtime: RuntimeDep) -> Response:
 @router.post("/console/me/withdraw", response_model=None)
 def withdraw(request: Request, runtime: RuntimeDep, confirm: str = Form("")) -> Response:
     if confirm != "撤回":
-        return back("/console/me", "请在确认框中输入“撤回”二字")
+        return back("/console/me", "withdraw_unconfirmed")
     me.withdraw(runtime.db, runtime.ready_pool(), _me(request))
     return RedirectResponse("/console/me?msg=" + "已撤回：不再推荐，联系方式已删除", status_code=303)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -80,18 +80,51 @@ async def guard(request: Request) -> None:
         raise ForgedRequest
 
 
+#: What a redirect may say on the next page, by key: the page shows only these texts (a link carrying its own
+#: text — "/login?msg=请将令牌发送至…" — shows nothing), with at most whole numbers filled in.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "posted": ("需求已发布", "ok"), "demand_withdrawn": ("需求已撤回", "ok"),
+    "taken_up": ("揭榜成功，可从推荐人才中加入候选", "ok"), "shortlisted": ("已加入候选，请联络人才并提交审核", "ok"),
+    "contacted": ("已记录联络", "ok"), "submitted": ("已提交审核", "ok"), "approved": ("审核通过", "ok"),
+    "rejected": ("已驳回", "ok"), "outcome": ("已报告成效", "ok"), "reward_decided": ("已作出奖补决定", "ok"),
+    "confirmed": ("已确认开展合作", "ok"), "round_started": ("已开始匹配，刷新查看进度", "ok"),
+    "scanned": ("已检查 {records} 条记录，新发现 {new_pairs} 对疑似重复", "ok"),
+    "merged": ("已合并为一条记录", "ok"), "distinct": ("已标记为不同的人", "ok"),
+    "saved": ("已保存，推荐将按新资料进行", "ok"), "consent_granted": ("授权已更新", "ok"),
+    "consent_withdrawn": ("已撤回该项授权", "ok"), "answered": ("已答复，中介机构会看到您的答复", "ok"),
+    "withdraw_unconfirmed": ("请在确认框中输入“撤回”二字", "error"),
+}
+
+
+def flash_of(request: Request) -> tuple[str | None, str]:
+    """The message a redirect asked for (``back``), by its key; anything else in the link is ignored."""
+    known = MESSAGES.get(request.query_params.get("msg") or "")
+    if known is None:
+        return None, "ok"
+    text, kind = known
+    numbers = {k: v for k, v in request.query_params.items() if k != "msg" and v.isdigit() and len(v) < 12}
+    try:
+        return text.format(**numbers), kind
+    except (KeyError, IndexError):
+        return None, "ok"
+
+
 def page(request: Request, name: str, who: Actor | None, status: int = 200, **ctx: Any) -> HTMLResponse:
-    flash = request.query_params.get("msg")
+    flash, flash_kind = flash_of(request)
     signed = getattr(request.state, "signed", None)
     return TEMPLATES.TemplateResponse(request, name, {
         "actor": who, "csrf": signed.csrf if signed else "", "role_label": label(who.role) if who else "",
         "flash": ctx.pop("flash", flash),
-        "flash_kind": ctx.pop("flash_kind", "ok"), "title": ctx.pop("title", "产业人才对接平台"), **ctx},
+        "flash_kind": ctx.pop("flash_kind", flash_kind), "title": ctx.pop("title", "产业人才对接平台"), **ctx},
         status_code=status)
 
 
-def back(url: str, msg: str) -> RedirectResponse:
-    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}msg={quote(msg)}", status_code=303)
+def back(url: str, key: str, **numbers: int) -> RedirectResponse:
+    """Redirect to ``url`` and show the message ``MESSAGES[key]`` there (with these numbers filled in)."""
+    if key not in MESSAGES:
+        raise KeyError(f"no console message '{key}'")
+    query = urlencode({"msg": key, **{k: int(v) for k, v in numbers.items()}})
+    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}{query}", status_code=303)
 
 
 def error_page(request: Request, exc: DomainError) -> HTMLResponse:

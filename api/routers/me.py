@@ -15,7 +15,15 @@ from starlette.background import BackgroundTask
 from api.deps import ActorDep, DbDep, MatchId, PoolDep, TalentActorDep, TalentId
 from api.schemas import AnswerIn, ConsentIn, InvitationAcceptIn, InviteIn, TalentSelfPatch
 from matcher.services.people import invitations, me
-from matcher.views import AccessLogView, InvitationView, MyExportView, MyProposalView, MyRecordView, TokenView
+from matcher.views import (
+    AccessLogView,
+    InvitationView,
+    MyExportView,
+    MyProposalView,
+    MyRecordView,
+    RevokedView,
+    TokenView,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["talents' own record"])
 
@@ -76,6 +84,12 @@ def withdraw(db: DbDep, actor: TalentActorDep, pool: PoolDep) -> Any:
              summary="Issue a one-time sign-in code for a talent record — officials and admins")
 def invite(db: DbDep, actor: ActorDep, talent_id: TalentId, body: InviteIn | None = None) -> Any:
     return invitations.invite(db, actor, talent_id, days=(body or InviteIn()).days)
+
+
+@router.post("/talents/{talent_id}/invitations/revoke", response_model=RevokedView,
+             summary="End every unused invitation code of a talent — officials and admins")
+def revoke(db: DbDep, actor: ActorDep, talent_id: TalentId) -> RevokedView:
+    return RevokedView(talent_id=talent_id, revoked=invitations.revoke(db, actor, talent_id))
 
 
 @router.post("/invitations/accept", response_model=TokenView,

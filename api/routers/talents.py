@@ -7,10 +7,13 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
+from starlette.datastructures import UploadFile as StarletteUpload
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import ActorDep, DbDep, JobId, Limit, Offset, PairId, PoolDep, RuntimeDep, TalentId
 from api.schemas import DuplicateDecisionIn, Page, UserIn
@@ -85,11 +88,29 @@ def rotate(db: DbDep, actor: ActorDep, username: Username) -> UserTokenView:
     "/imports/{kind}",
     status_code=202,
     response_model=JobView,
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary", "description": "CSV or XLSX"}}}}}}},
     summary="Import talents or demands from CSV/XLSX (all rows or none) as a background job — "
     "officials and admins; follow it at /api/v1/jobs/{id}",
 )
-def upload(actor: ActorDep, kind: str, runtime: RuntimeDep, file: UploadFile = File(...)) -> Any:
-    return runtime.schedule_import(actor, kind, file.filename or "upload", file.file)
+async def upload(actor: ActorDep, kind: str, runtime: RuntimeDep, request: Request) -> Any:
+    # The body is read only now, after the token and the role were checked: an unauthenticated caller's
+    # multipart body is never parsed (no temporary files, no parser work for strangers).
+    require(actor, Role.OFFICIAL, Role.ADMIN)
+    try:
+        form = await request.form(max_files=1, max_fields=5)
+    except StarletteHTTPException as exc:
+        if exc.status_code == 413:  # over the body limit (api/app.BodyLimit): that answer stands
+            raise
+        raise Invalid(f"the body is not a multipart form with one file ({exc.detail})", field="file") from None
+    file = form.get("file")
+    if not isinstance(file, StarletteUpload):
+        raise Invalid("a file is required (multipart field 'file')", field="file")
+    try:
+        return await run_in_threadpool(runtime.schedule_import, actor, kind, file.filename or "upload", file.file)
+    finally:
+        await form.close()
 
 
 @router.get("/jobs/{job_id}", response_model=JobView, summary="A background job's stage, progress and result")
@@ -132,4 +153,5 @@ def scan_duplicates(db: DbDep, actor: ActorDep, pool: PoolDep) -> ScanView:
 @router.post("/duplicates/{pair_id}/decision", response_model=DuplicatePairView,
              summary="Merge the two records (one person) or mark them as different people — officials")
 def decide_duplicate(db: DbDep, actor: ActorDep, pool: PoolDep, pair_id: PairId, body: DuplicateDecisionIn) -> Any:
-    return duplicates.decide(db, pool, actor, pair_id, body.decision, body.keep)
+    return duplicates.decide(db, pool, actor, pair_id, body.decision, body.keep, dict(body.choices),
+                             body.relink_account)

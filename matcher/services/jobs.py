@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -245,13 +246,16 @@ def heartbeat(db: Database) -> None:
 
 
 def sweep(db: Database) -> int:
-    """Fail the jobs whose owner is gone (lease expired, or a dead process on this host). Safe with several
-    workers: a live owner's work is never touched, and the update is conditional on the owner it judged."""
+    """Fail the jobs whose owner is gone (lease expired, or a dead process on this host), and remove the
+    temporary file a job owned (``params["path"]``: an upload). Safe with several workers: a live owner's
+    work is never touched, and the update is conditional on the owner it judged."""
     now = datetime.now(UTC)
     failed = 0
+    leftovers: list[str] = []
     with db.session() as s:
-        rows = s.execute(select(Job.id, Job.lease_owner, Job.lease_expires_at).where(Job.status.in_(ACTIVE))).all()
-        for row_id, owner, expires in rows:
+        rows = s.execute(select(Job.id, Job.lease_owner, Job.lease_expires_at, Job.params)
+                         .where(Job.status.in_(ACTIVE))).all()
+        for row_id, owner, expires, params in rows:
             if owner == WORKER_ID:
                 continue  # this process's own work: it is running here, whatever its lease says
             expired = expires is None or (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) < now
@@ -262,6 +266,10 @@ def sweep(db: Database) -> int:
                 status=JobStatus.FAILED, stage="failed", error="interrupted by a restart; start it again",
                 finished_at=now))
             failed += int(done.rowcount or 0)  # type: ignore[attr-defined]
+            if done.rowcount and (params or {}).get("path"):  # type: ignore[attr-defined]
+                leftovers.append(str(params["path"]))
+    for path in leftovers:  # the job's own upload (personal data) must not outlive it
+        Path(path).unlink(missing_ok=True)
     if failed:
         log.warning("marked %d interrupted job(s) failed", failed)
     return failed

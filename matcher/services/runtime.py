@@ -99,6 +99,7 @@ class Runtime:
     def start(self) -> None:
         self.db.upgrade()
         jobs.sweep(self.db)  # work a dead process left behind; a live worker's jobs are kept
+        uploads.remove_orphans(self.db, self.settings.upload_dir)
         if self.load_pool:
             self._thread("pool-loader", self._load_pool)
         self._thread("feed", self._every(self.settings.feed_interval, self._follow))

@@ -377,10 +377,13 @@ def test_round_proposals_belong_to_the_intermediary_that_takes_the_demand_up(cli
 
 def test_chunked_bodies_are_cut_off_at_the_limit(live_server: str) -> None:
     """Against the real uvicorn server: a body without Content-Length (64 MiB offered) is refused with
-    413 once it passes 21 MiB, before authentication or parsing (the server may drain the rest of the
-    connection, but the application never holds it)."""
+    413 once it passes 21 MiB, before parsing (the server may drain the rest of the connection, but the
+    application never holds it). An upload's body is read only after authentication: without a token the
+    answer is 401 and the body is never read."""
+    official = {"Authorization": "Bearer demo-official"}
     for path, headers in (("/api/v1/demands", {"Content-Type": "application/json"}),
-                          ("/api/v1/imports/talents", {"Content-Type": "multipart/form-data; boundary=zz"})):
+                          ("/api/v1/imports/talents", {"Content-Type": "multipart/form-data; boundary=zz",
+                                                       **official})):
         def chunks() -> Iterator[bytes]:
             yield b'--zz\r\nContent-Disposition: form-data; name="file"; filename="t.csv"\r\n\r\n'
             for _ in range(64):
@@ -388,6 +391,9 @@ def test_chunked_bodies_are_cut_off_at_the_limit(live_server: str) -> None:
 
         r = httpx.post(live_server + path, content=chunks(), headers=headers, timeout=60)
         assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
+    anonymous = httpx.post(live_server + "/api/v1/imports/talents", content=chunks(), timeout=60,
+                           headers={"Content-Type": "multipart/form-data; boundary=zz"})
+    assert anonymous.status_code == 401
 
 
 # ------------------------------------------------------------------------------------------ long work

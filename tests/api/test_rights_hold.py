@@ -25,8 +25,8 @@ from matcher.config import Settings
 from tests.conftest import api_client, auth, talent_signs_in
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
-#: Each test below failed on main before its fix (f776c18: 11 of 11, run against that commit).
-FOUND = pytest.mark.xfail(strict=True, reason="found by the review; fixed in the next commits")
+# Each test below failed on main before its fix (run against f776c18: 11 of 11 failed; they were committed
+# as strict xfail in ee87d9c and the marks removed with the fixes).
 
 #: A person no demo record shares a name, phone or e-mail with.
 NAME, PHONE, EMAIL = "欧阳紫萱", "13766660001", "ouyang.zixuan@example.cn"
@@ -179,7 +179,6 @@ def test_withdrawal_leaves_no_personal_data_behind(client: TestClient) -> None:
                 assert NAME.encode() not in data and PHONE.encode() not in data and EMAIL.encode() not in data, f
 
 
-@FOUND
 def test_a_merge_never_refills_a_withdrawn_record(client: TestClient) -> None:
     a = _person(client, "RH-5A", name="慕容思远", phone="13766660055", email="murong@example.cn")
     b = _person(client, "RH-5B", name="慕容思远", phone="13766660055", email="murong@example.cn")
@@ -196,7 +195,6 @@ def test_a_merge_never_refills_a_withdrawn_record(client: TestClient) -> None:
     assert detail.status_code == 404
 
 
-@FOUND
 def test_one_enterprise_cannot_block_everyone_s_posts(client: TestClient) -> None:
     body = {"title": "矿用液压支架密封件寿命短",
             "description": "综采工作面液压支架密封件平均寿命不足半年，希望专家改进材料与结构。"}
@@ -210,7 +208,6 @@ def test_one_enterprise_cannot_block_everyone_s_posts(client: TestClient) -> Non
         assert client.post("/api/v1/demands", json=body, headers=auth("enterprise")).status_code == 201
 
 
-@FOUND
 def test_the_talent_s_own_decline_stands(client: TestClient) -> None:
     tid = _person(client, "RH-8", name="令狐安然", phone="13766660088", email="linghu@example.cn")
     d = client.post("/api/v1/demands", headers=auth("enterprise"), json={
@@ -229,7 +226,6 @@ def test_the_talent_s_own_decline_stands(client: TestClient) -> None:
                        headers=auth("intermediary")).status_code == 409
 
 
-@FOUND
 def test_old_invitation_codes_stop_and_a_deactivated_account_stays_so(client: TestClient) -> None:
     tid = _person(client, "RH-9", name="诸葛明远", phone="13766660099", email="zhuge@example.cn")
     old = client.post(f"/api/v1/talents/{tid}/invitations", json={"days": 3}, headers=auth("official")).json()
@@ -247,13 +243,11 @@ def test_old_invitation_codes_stop_and_a_deactivated_account_stays_so(client: Te
     assert not active
 
 
-@FOUND
 def test_a_banner_cannot_be_written_by_a_link(client: TestClient) -> None:
     page = client.get("/login?msg=请将令牌发送至 evil@example.com").text
     assert "evil@example.com" not in page
 
 
-@FOUND
 def test_an_upload_is_not_parsed_before_authentication(client: TestClient) -> None:
     # a body that cannot be parsed: with no credentials the answer is 401, not a parsing error (the body of
     # an unauthenticated caller is never read)

@@ -110,7 +110,7 @@ def test_duplicates_are_found_never_proposed_together_and_merged(world: tuple[Se
         s.add(User(username="talent_dup", role="talent", talent_id=pair.b.id, token_hash="x" * 64))
         d = s.scalars(select(Demand)).first()
         s.add(Match(demand_id=d.id, talent_id=pair.b.id, mode="flexible", status="shortlisted"))
-    decided = duplicates.decide(db, pool, OFFICIAL, pair.id, "merge")
+    decided = duplicates.decide(db, pool, OFFICIAL, pair.id, "merge", relink_account=True)  # confirmed
     assert decided.status == "merged"
     assert pair.b.id not in pool.facts and pair.a.id in pool.facts
     assert not pool.facts[pair.a.id].same_person or pair.b.id not in pool.facts[pair.a.id].same_person

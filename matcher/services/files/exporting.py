@@ -59,7 +59,17 @@ def safe_cell(ws: Any, value: Any) -> WriteOnlyCell:
     return cell
 
 
-def _write_sheet(wb: Workbook, name: str, frame: pd.DataFrame) -> None:
+def neutral(value: Any) -> Any:
+    """A cell for a CSV: text a spreadsheet would run as a formula gets a leading apostrophe (the OWASP advice
+    for CSV injection), so it opens as the text it is."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_LEAD) else value
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.map(neutral).to_csv(path, index=False)
+
+
+def write_sheet(wb: Workbook, name: str, frame: pd.DataFrame) -> None:
     ws = wb.create_sheet(name)
     ws.append([safe_cell(ws, str(c)) for c in frame.columns])
     for row in frame.itertuples(index=False):
@@ -70,7 +80,7 @@ def export_xlsx(db: Database, path: Path, with_contact: bool = False) -> dict[st
     talents, demands = talents_frame(db, with_contact), demands_frame(db)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)
-    _write_sheet(wb, "demands", demands)
-    _write_sheet(wb, "talents", talents)
+    write_sheet(wb, "demands", demands)
+    write_sheet(wb, "talents", talents)
     wb.save(path)
     return {"demands": len(demands), "talents": len(talents)}

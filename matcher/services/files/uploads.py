@@ -5,9 +5,12 @@ One path for both doors, so the API and the console cannot drift apart."""
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from sqlalchemy import select
 
 from matcher.domain.vocabulary import Role
 from matcher.errors import Invalid, NotFound
@@ -17,6 +20,7 @@ from matcher.services.files.importing import MAX_UPLOAD, import_file
 from matcher.services.people import duplicates
 from matcher.services.pool.facts import ready, sync_pool
 from matcher.storage.db import Database
+from matcher.storage.models import Job
 from matcher.views import JobView
 
 KINDS = ("talents", "demands")
@@ -41,6 +45,22 @@ def start_import(db: Database, actor: Actor, kind: str, filename: str, source: B
         raise Invalid(f"file larger than {MAX_UPLOAD // 2**20} MiB; split it", field="file")
     return jobs.create(db, actor, "import", {"kind": kind, "filename": Path(filename).name, "path": str(path),
                                              "actor_user_id": actor.user_id, "actor_role": actor.role})
+
+
+def remove_orphans(db: Database, upload_dir: Path) -> int:
+    """Uploads no queued or running job will read (left by a crash): removed at start, they hold
+    personal data nobody needs any more."""
+    if not upload_dir.exists():
+        return 0
+    with db.session() as s:
+        wanted = {str((j.params or {}).get("path")) for j in s.scalars(select(Job).where(Job.status.in_(jobs.ACTIVE)))}
+    gone = 0
+    settled = time.time() - 600  # an upload stored a moment ago may not have its job row yet
+    for f in upload_dir.iterdir():
+        if f.is_file() and str(f) not in wanted and f.stat().st_mtime < settled:
+            f.unlink(missing_ok=True)
+            gone += 1
+    return gone
 
 
 def _work(ctx: jobs.JobContext, params: dict[str, Any], report: jobs.Reporter) -> dict[str, Any]:

@@ -20,11 +20,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from openpyxl import Workbook
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from matcher.engine.ltr import ListSample, feature_vector, grade, matrix
 from matcher.engine.search import Proposal
+from matcher.services.files.exporting import write_csv, write_sheet
 from matcher.storage.db import Database
 from matcher.storage.models import DecisionEvent
 
@@ -108,10 +110,12 @@ def export_events(db: Database, path: Path) -> int:
     df = events_frame(db)
     if "at" in df:
         df["at"] = pd.to_datetime(df["at"], utc=True).dt.tz_localize(None)
-    if path.suffix.lower() == ".xlsx":
-        df.to_excel(path, index=False)
+    if path.suffix.lower() == ".xlsx":  # user text (reasons) reaches a spreadsheet: never as a formula
+        wb = Workbook(write_only=True)
+        write_sheet(wb, "events", df)
+        wb.save(path)
     else:
-        df.to_csv(path, index=False)
+        write_csv(df, path)
     return len(df)
 
 

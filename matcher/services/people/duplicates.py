@@ -4,18 +4,25 @@ official (merge, or mark as different people), and kept out of proposal lists me
 Until an official decides, an open pair is held by every pool (``TalentFacts.same_person``): a list that
 would show both records shows only the better-ranked one. A merge keeps both records and their history
 (matches, reviews, audit refer to the id they were made with); the merged record leaves the pool for good
-and points to the one kept, which takes over the merged record's talent account and any contact field
-it lacked.
+and points to the one kept. The official sees every field in which the two differ and chooses, field by
+field, which value the kept record takes — by default the value the talent corrected themselves most
+recently, else the kept record's own; the stricter of the two consents wins; the talent account moves to
+the kept record only when the official confirms it (two namesakes must never share an account). A
+withdrawn record is never merged: it stays withdrawn, and its pair blocks the other record (the one gate,
+``access.proposable_filter``) until an official marks them as different people.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import select, update
 
+from matcher.domain import talent as talent_fields
+from matcher.domain.labels import label
+from matcher.domain.privacy import ConsentState, modes_of_version
 from matcher.domain.vocabulary import Role
 from matcher.engine.dedup import PersonRecord, candidate_pairs, score_pairs
 from matcher.engine.pool import TalentPool
@@ -25,9 +32,45 @@ from matcher.services.audit import record
 from matcher.services.pool.facts import ready, refresh_talents
 from matcher.storage.db import Database
 from matcher.storage.models import DuplicatePair, Talent, User, iso
-from matcher.views import DuplicatePairView, ScanView
+from matcher.views import DuplicatePairView, FieldChoice, ScanView
 
-FILL_FROM_MERGED = ("phone", "email", "tie_detail", "achievements", "city")
+#: The fields a merge may take from either record (the talent's attributes, not the office's list number).
+MERGEABLE: tuple[str, ...] = tuple(f.name for f in talent_fields.FIELDS if f.name not in ("external_id", "active"))
+#: Consent states from strictest to most permissive: a merge keeps the stricter.
+_STRICT: dict[str, int] = {ConsentState.WITHDRAWN: 0, ConsentState.PENDING: 1, ConsentState.GRANTED: 2}
+
+
+def differences(a: Talent, b: Talent) -> list[FieldChoice]:
+    """The fields in which the two records differ, each with the default choice: the side the talent
+    corrected most recently (``self_corrected``), else "a" (the older record, kept by default)."""
+    out = []
+    for name in MERGEABLE:
+        va, vb = getattr(a, name), getattr(b, name)
+        if va == vb:
+            continue
+        ta, tb = (a.self_corrected or {}).get(name, ""), (b.self_corrected or {}).get(name, "")
+        default: Literal["a", "b"] = "b" if tb > ta else "a"
+        out.append(FieldChoice(field=name, label=talent_fields.LABELS[name], a=_shown(va), b=_shown(vb),
+                               default=default, reason="本人最近更正" if (ta or tb) else "保留记录的原值"))
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "；".join(f"{label(k)}:{v}" for k, v in value.items())
+    if isinstance(value, list):
+        return "、".join(label(str(v)) for v in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def _stricter(a: Talent, b: Talent) -> tuple[str, str | None, str]:
+    """(propose consent, its text version, contact consent) of the merged record: the stricter of each."""
+    propose = min((a, b), key=lambda t: (_STRICT.get(t.consent_propose, 1),
+                                         len(modes_of_version(t.consent_propose_version))))
+    contact = min((a.consent_contact, b.consent_contact), key=lambda c: _STRICT.get(c, 1))
+    return propose.consent_propose, propose.consent_propose_version, contact
 
 
 def scan(db: Database, pool: TalentPool | None, actor: Actor | None = None) -> ScanView:
@@ -80,6 +123,14 @@ def scan(db: Database, pool: TalentPool | None, actor: Actor | None = None) -> S
     return ScanView(records=len(records), pairs_found=len(found), new_pairs=created, refreshed=refreshed)
 
 
+def _pair_view(s: Any, actor: Actor, p: DuplicatePair, a: Talent, b: Talent) -> DuplicatePairView:
+    return DuplicatePairView(id=p.id, a=talent_view(s, actor, a, True), b=talent_view(s, actor, b, True),
+                             score=p.score, evidence=p.evidence or {}, status=p.status, decided_at=iso(p.decided_at),
+                             differences=differences(a, b) if p.status == "open" else [],
+                             withdrawn=[t.id for t in (a, b) if t.withdrawn_at is not None],
+                             accounts=[t.id for t in (a, b) if s.scalar(select(User.id).where(User.talent_id == t.id))])
+
+
 def list_pairs(db: Database, actor: Actor, status: str | None = "open", limit: int = 50,
                offset: int = 0) -> tuple[list[DuplicatePairView], int]:
     require(actor, Role.OFFICIAL, Role.ADMIN)
@@ -93,19 +144,23 @@ def list_pairs(db: Database, actor: Actor, status: str | None = "open", limit: i
         page = pairs[offset:offset + limit]
         ids = {i for p in page for i in (p.a_id, p.b_id)}
         talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_(ids)))}
-        out = [DuplicatePairView(id=p.id, a=talent_view(s, actor, talents[p.a_id], True),
-                                 b=talent_view(s, actor, talents[p.b_id], True), score=p.score,
-                                 evidence=p.evidence or {}, status=p.status, decided_at=iso(p.decided_at))
-               for p in page]
-        return out, len(pairs)
+        return [_pair_view(s, actor, p, talents[p.a_id], talents[p.b_id]) for p in page], len(pairs)
 
 
 def decide(db: Database, pool: TalentPool | None, actor: Actor, pair_id: int, decision: str,
-           keep: int | None = None) -> DuplicatePairView:
-    """``merge`` (the same person: ``keep`` stays, default the older record) or ``distinct``."""
+           keep: int | None = None, choices: dict[str, str] | None = None,
+           relink_account: bool = False) -> DuplicatePairView:
+    """``merge`` (the same person: ``keep`` stays, default the older record; ``choices`` field → "a"/"b"
+    picks each differing value, default as ``differences`` says; the account moves only with
+    ``relink_account``) or ``distinct``."""
     require(actor, Role.OFFICIAL)
     if decision not in ("merge", "distinct"):
         raise Invalid("decision must be 'merge' or 'distinct'", field="decision")
+    unknown = set(choices or {}) - set(MERGEABLE)
+    if unknown:
+        raise Invalid(f"not a field a merge can choose: {', '.join(sorted(unknown))}", field="choices")
+    if any(v not in ("a", "b") for v in (choices or {}).values()):
+        raise Invalid("each choice must be 'a' or 'b'", field="choices")
     with db.session() as s:
         pair = s.get(DuplicatePair, pair_id)
         if pair is None:
@@ -114,6 +169,13 @@ def decide(db: Database, pool: TalentPool | None, actor: Actor, pair_id: int, de
             raise Conflict(f"this pair was already decided ({pair.status})", field="status")
         if keep is not None and keep not in (pair.a_id, pair.b_id):
             raise Invalid("keep must be one of the pair's two records", field="keep")
+        a, b = s.get(Talent, pair.a_id), s.get(Talent, pair.b_id)
+        assert a is not None and b is not None
+        if decision == "merge" and (a.withdrawn_at is not None or b.withdrawn_at is not None):
+            raise Conflict("a record of this pair was withdrawn by the talent: it is never merged (mark the pair "
+                           "as different people, or leave it)", field="decision")
+        if decision == "merge" and (a.merged_into_id is not None or b.merged_into_id is not None):
+            raise Conflict("one of these records was merged already", field="keep")
         # Only the request that moves the pair out of "open" goes on (two officials deciding at once).
         done = s.execute(update(DuplicatePair).where(DuplicatePair.id == pair.id, DuplicatePair.status == "open")
                          .values(status="merged" if decision == "merge" else "distinct", decided_by=actor.user_id,
@@ -122,19 +184,24 @@ def decide(db: Database, pool: TalentPool | None, actor: Actor, pair_id: int, de
             raise Conflict("this pair was decided meanwhile", field="status")
         after: dict[str, Any] = {"decision": decision}
         if decision == "merge":
-            kept_id = keep or min(pair.a_id, pair.b_id)
-            gone_id = pair.b_id if kept_id == pair.a_id else pair.a_id
-            kept, gone = s.get(Talent, kept_id), s.get(Talent, gone_id)
-            assert kept is not None and gone is not None
-            if gone.merged_into_id is not None or kept.merged_into_id is not None:
-                raise Conflict("one of these records was merged already", field="keep")
-            filled = [f for f in FILL_FROM_MERGED if not getattr(kept, f) and getattr(gone, f)]
-            for f in filled:
+            kept, gone = (a, b) if (keep or min(a.id, b.id)) == a.id else (b, a)
+            picked = {d.field: (choices or {}).get(d.field, d.default) for d in differences(a, b)}
+            taken = [f for f, side in picked.items() if (a if side == "a" else b) is gone]
+            for f in taken:
                 setattr(kept, f, getattr(gone, f))
-            kept.research_fields = list(dict.fromkeys([*(kept.research_fields or []), *(gone.research_fields or [])]))
+            stamps = dict(kept.self_corrected or {})
+            for f in taken:  # a value taken from the merged record brings its correction date, or none
+                if f in (gone.self_corrected or {}):
+                    stamps[f] = (gone.self_corrected or {})[f]
+                else:
+                    stamps.pop(f, None)
+            kept.self_corrected = stamps
+            kept.consent_propose, kept.consent_propose_version, kept.consent_contact = _stricter(a, b)
             gone.merged_into_id = kept.id
-            s.execute(update(User).where(User.talent_id == gone.id).values(talent_id=kept.id))
-            after.update(kept=kept.id, merged=gone.id, filled=filled)
+            if relink_account:
+                s.execute(update(User).where(User.talent_id == gone.id).values(talent_id=kept.id))
+            after.update(kept=kept.id, merged=gone.id, taken_from_merged=taken, account_relinked=relink_account,
+                         consent_propose=kept.consent_propose, consent_contact=kept.consent_contact)
             record(s, action="merge", entity="talent", entity_id=gone.id, actor_user_id=actor.user_id,
                    actor_role=actor.role, after={"merged_into": kept.id, "pair": pair.id})
         record(s, action="merge" if decision == "merge" else "distinct", entity="duplicate_pair", entity_id=pair.id,
@@ -142,11 +209,7 @@ def decide(db: Database, pool: TalentPool | None, actor: Actor, pair_id: int, de
         s.flush()
         refresh_talents(s, pool, [pair.a_id, pair.b_id])
         s.refresh(pair)
-        a, b = s.get(Talent, pair.a_id), s.get(Talent, pair.b_id)
-        assert a is not None and b is not None
-        return DuplicatePairView(id=pair.id, a=talent_view(s, actor, a, True), b=talent_view(s, actor, b, True),
-                                 score=pair.score, evidence=pair.evidence or {}, status=pair.status,
-                                 decided_at=iso(pair.decided_at))
+        return _pair_view(s, actor, pair, a, b)
 
 
 def scan_once(db: Database, pool: TalentPool | None) -> ScanView | None:

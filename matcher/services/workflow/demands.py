@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from matcher.domain import demand as demand_fields
@@ -79,9 +80,13 @@ def create_demand(db: Database, actor: Actor, values: dict[str, Any],
         values["city"] = values["city"] or ent.city
         ext = values.pop("external_id", None)
         if ext is None:
-            n = (s.scalar(select(func.max(Demand.id))) or 0) + 1
-            ext = f"WEB-{n:06d}"
-        if s.scalar(select(Demand.id).where(Demand.external_id == ext)) is not None:
+            # A number nobody can take first: derived from the id, a post with the next number would block
+            # every later post (and every console 发布需求) with a 409.
+            for _ in range(5):
+                ext = f"WEB-{date.today():%Y%m%d}-{secrets.token_hex(4).upper()}"
+                if s.scalar(select(Demand.id).where(Demand.external_id == ext)) is None:
+                    break
+        elif s.scalar(select(Demand.id).where(Demand.external_id == ext)) is not None:
             raise Conflict(f"external_id '{ext}' already exists", field="external_id")
         d = Demand(enterprise=ent, external_id=ext, **values)
         s.add(d)

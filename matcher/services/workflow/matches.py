@@ -115,9 +115,14 @@ def record_contact(db: Database, actor: Actor, match_id: int, note: str, answer:
     with db.session() as s:
         m, _ = _visible_match(s, actor, match_id)
         log = dict(m.contact_log or {"attempts": [], "answer": "pending"})
+        if answer and log.get("answered_by") == "talent" and answer != log.get("answer"):
+            # the talent's own answer is theirs: a note may be added, the answer cannot be changed for them
+            raise Conflict(f"the talent answered this proposal themselves ({log.get('answer')}); that answer "
+                           "stands", field="answer")
         log["attempts"] = [*log.get("attempts", []), {"at": datetime.now(UTC).isoformat(), "note": note}]
         if answer:
             log["answer"] = answer
+            log["answered_by"] = "intermediary" if log.get("answered_by") != "talent" else "talent"
         before = dict(m.contact_log or {})
         # The log is read, extended and written back: the row must not have changed in between, or a
         # concurrent attempt would be lost (updated_at moves with every write of the row).
