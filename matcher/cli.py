@@ -368,19 +368,10 @@ def serve(prepare: bool = typer.Option(False, help="create the database, the mod
     import uvicorn
 
     s = get_settings()
-    # The demo (with its public demo-* tokens) goes only into the local SQLite file this very command
-    # creates — never into a database configured by DATABASE_URL (a new, empty production PostgreSQL
-    # included) unless --demo says so.
-    creates_local = not s.database_url and not (s.var_dir / "matcher.db").exists()
-    db = _db()  # the schema is migrated once, here, before any worker starts
     if prepare:
-        from matcher.services.people.users import ensure_demo_users
-        from matcher.tools.seeding import seed_demo
+        from matcher.tools.seeding import prepare_database
 
-        if creates_local or demo:
-            seed_demo(db, talents=s.demo_talents, demands=s.demo_demands, seed=s.demo_seed,
-                      log=lambda m: typer.echo(m), duplicates=s.demo_duplicates, namesakes=s.demo_namesakes)
-        tokens = ensure_demo_users(db)
+        db, tokens = prepare_database(s, demo=demo, log=lambda m: typer.echo(m))
         if tokens and s.demo_history:
             _demo_history_and_learning()
         if tokens:
@@ -390,6 +381,8 @@ def serve(prepare: bool = typer.Option(False, help="create the database, the mod
         else:
             typer.echo("this database was not created by the demo seed: no demo accounts "
                        "(create users with `matcher users create`)")
+    else:
+        db = _db()  # the schema is migrated once, here, before any worker starts
     typer.echo(_prepare_model())
     import logging
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from tqdm import tqdm
 
+from matcher.config import Settings
 from matcher.demo import duplicates as dup_gen
 from matcher.demo import generator
 from matcher.domain.demand import COLUMNS as DEMAND_COLUMNS
@@ -23,6 +24,30 @@ from matcher.services.audit import record
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, InstanceFlag, Intermediary, Talent
 from matcher.tabular import format_row
+
+
+def prepare_database(settings: Settings, demo: bool = False,
+                     log: Callable[[str], None] = print) -> tuple[Database, dict[str, str]]:
+    """``matcher serve --prepare``: migrate the database, and load the demo (with its public ``demo-*``
+    tokens) only into the local SQLite file this very call creates — never into a database configured by
+    ``DATABASE_URL`` (a new, empty production PostgreSQL included) unless ``demo`` says so. Returns the
+    database and the demo accounts' tokens (none outside a demo database)."""
+    from matcher.services.people.users import ensure_demo_users
+
+    creates_local = not settings.database_url and not (settings.var_dir / "matcher.db").exists()
+    db = Database.from_settings(settings)
+    db.upgrade()
+    if creates_local or demo:
+        seed_demo(db, talents=settings.demo_talents, demands=settings.demo_demands, seed=settings.demo_seed,
+                  log=log, duplicates=settings.demo_duplicates, namesakes=settings.demo_namesakes)
+    elif not _has_talents(db):
+        log("the configured database is not one this command created: no demo data loaded (use --demo for a trial)")
+    return db, ensure_demo_users(db)
+
+
+def _has_talents(db: Database) -> bool:
+    with db.session() as s:
+        return bool(s.scalar(select(func.count()).select_from(Talent)))
 
 
 def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size: int = 5000,

@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
 from matcher.demo import generator
@@ -96,3 +97,26 @@ def test_eval_dataset_is_in_import_format(tmp_path, db) -> None:
     assert "phone" not in (tmp_path / "talents.csv").read_text(encoding="utf-8").splitlines()[0]
     assert import_file(db, "talents", tmp_path / "talents.csv").ok
     assert import_file(db, "demands", tmp_path / "demands.csv").ok
+
+
+@pytest.mark.db
+def test_prepare_seeds_the_demo_only_into_a_database_it_creates(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``make serve`` gets its demo; a configured database — an empty production PostgreSQL included — gets no
+    demo records and no public demo tokens unless ``--demo`` says so."""
+    from sqlalchemy import func, select
+
+    from matcher.storage.models import Talent
+    from matcher.tools.seeding import prepare_database
+    from tests.conftest import fresh_database_url
+
+    small = {"demo_talents": 40, "demo_demands": 5, "demo_duplicates": 2, "demo_namesakes": 1}
+    local = settings.model_copy(update={"var_dir": tmp_path / "local", "database_url": "", **small})
+    _, tokens = prepare_database(local, log=lambda m: None)
+    assert tokens["official"] == "demo-official"
+    configured = settings.model_copy(update={"database_url": fresh_database_url(tmp_path, "prod"), **small})
+    db, tokens = prepare_database(configured, log=lambda m: None)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Talent)) == 0
+    assert tokens == {}
+    _, tokens = prepare_database(configured, demo=True, log=lambda m: None)  # asked for explicitly
+    assert tokens["official"] == "demo-official"

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -154,3 +155,21 @@ def test_any_row_parses_or_reports(columns: tuple[Column, ...], data: st.DataObj
     assert all(isinstance(c, str) and isinstance(r, str) and r for c, r in problems)
     if not problems:  # only what the row holds: every non-empty cell parsed, nothing else invented
         assert set(values) == {k for k, v in cells.items() if v.strip()}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_event_exports_write_user_text_as_text(db, tmp_path: Path, suffix: str) -> None:  # type: ignore[no-untyped-def]
+    """A rejection reason typed as a formula reaches the analyst's spreadsheet as the text it is."""
+    from matcher.services.learning.decisions import export_events, record_decision
+
+    with db.session() as s:
+        record_decision(s, "rejected", 1, 2, "flexible", reason='=HYPERLINK("http://x.example","点击")')
+    path = tmp_path / f"events{suffix}"
+    assert export_events(db, path) == 1
+    if suffix == ".csv":
+        cell = pd.read_csv(path, dtype=str)["reason"][0]
+        assert cell.startswith("'=HYPERLINK")
+    else:
+        ws = openpyxl.load_workbook(path)["events"]
+        reason = next(c for c in ws[2] if isinstance(c.value, str) and "HYPERLINK" in c.value)
+        assert reason.data_type == "s" and reason.quotePrefix
