@@ -66,7 +66,10 @@ class PersonRecord:
 
 
 @dataclass
-class DuplicatePair:
+class ScoredPair:
+    """Two records the finder scored as probably one person (the stored pair an official decides on is
+    ``storage.models.DuplicatePair``)."""
+
     a: int
     b: int
     probability: float
@@ -162,11 +165,11 @@ def _profile_level(cos: float | None) -> str:
 
 
 def score_pairs(records: Sequence[PersonRecord], pairs: set[tuple[int, int]],
-                vectors: np.ndarray | None = None, threshold: float = THRESHOLD) -> list[DuplicatePair]:
+                vectors: np.ndarray | None = None, threshold: float = THRESHOLD) -> list[ScoredPair]:
     """Probable duplicates among the candidate pairs, most probable first, with the evidence."""
     df = _frame(records)
     names, affs, phones, emails = (df[c].tolist() for c in ("name", "affiliation", "phone", "email"))
-    out: list[DuplicatePair] = []
+    out: list[ScoredPair] = []
     for i, j in sorted(pairs):
         name_level, name_sim = _name_level(names[i], names[j])
         aff_level, aff_sim = _affiliation_level(affs[i], affs[j])
@@ -188,13 +191,13 @@ def score_pairs(records: Sequence[PersonRecord], pairs: set[tuple[int, int]],
         evidence["log2_odds"] = round(total, 2)
         ra, rb = records[i], records[j]
         a_id, b_id = (ra.id, rb.id) if ra.id < rb.id else (rb.id, ra.id)
-        out.append(DuplicatePair(a_id, b_id, round(p, 4), evidence))
+        out.append(ScoredPair(a_id, b_id, round(p, 4), evidence))
     out.sort(key=lambda d: (-d.probability, d.a, d.b))
     return out
 
 
 def find_duplicates(records: Sequence[PersonRecord], vectors: np.ndarray | None = None,
-                    threshold: float = THRESHOLD) -> list[DuplicatePair]:
+                    threshold: float = THRESHOLD) -> list[ScoredPair]:
     """Candidate pairs (blocking), compared and scored; only pairs at or above ``threshold``."""
     if vectors is not None:
         vectors = np.asarray(vectors, dtype=np.float32)
