@@ -410,14 +410,15 @@ class VectorIndex:
         leaves the old manifest, whose checksums no longer match, and the next start rebuilds."""
         directory.mkdir(parents=True, exist_ok=True)
         files: dict[str, str] = {}
-        # One consistent state: FAISS file and arrays from the same moment. Only the write itself holds the
-        # read lock (an edit waits for it, and searches wait for a waiting edit); fsync, checksum and
-        # rename come after.
+        # One consistent state: the FAISS index and the arrays from the same moment, copied into memory
+        # under the read lock (an edit waits only for the copy, not for the disk); the file is written,
+        # fsynced, checksummed and renamed after.
         with self._lock.read():
-            tmp = _write_tmp(directory / INDEX_FILE, lambda p: faiss.write_index(self._index, str(p)))
+            blob = faiss.serialize_index(self._index)
             positions = self._pos2id[:self._n].copy()
             alive = self._alive[:self._n].copy()
             count = self._count
+        tmp = _write_tmp(directory / INDEX_FILE, lambda p: blob.tofile(str(p)))
         files[INDEX_FILE] = _commit(tmp, directory / INDEX_FILE)
 
         def npy(array: np.ndarray) -> Callable[[Path], None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -51,11 +52,15 @@ class TalentPool(PoolSearch):
         self.facts: dict[int, TalentFacts] = {}
         self.neighbours: dict[int, np.ndarray] = {}
         self.learned: LearnedRanker | None = None
-        self._arrays: dict[str, np.ndarray] | None = None
+        self._arrays: dict[str, np.ndarray] | None = None  # the search's filter columns (engine/search.py)
+        self._arrays_lock = threading.Lock()
+        self._row_of: dict[int, int] = {}
         self._write = threading.Lock()
         self._version = 0  # bumped by every upsert and remove (``mark``)
         self._written: dict[int, int] = {}  # talent id → the version that last changed it in the pool
         self._dirty = False  # changed since the last save
+        self._dirty_since = 0.0  # monotonic time of the first unsaved change
+        self._last_change = 0.0  # monotonic time of the last change
         self.ready = False
 
     # ------------------------------------------------------------ life cycle
@@ -138,16 +143,22 @@ class TalentPool(PoolSearch):
             for row, tid in enumerate(ids[start:start + batch]):
                 self.neighbours[int(tid)] = nb[row][(nb[row] != tid) & (nb[row] >= 0)][:k]
 
-    def _save(self) -> None:
-        if self.index_dir is None:
-            return
-        extra = {}
-        if self.neighbours:
-            ids = np.fromiter(self.neighbours, dtype=np.int64, count=len(self.neighbours))
+    def _snapshot(self) -> tuple[list[TalentFacts], dict[int, np.ndarray]]:
+        """What a save needs from the pool's own state, copied shallowly (milliseconds, under the lock):
+        the facts (for the checksum of the indexed texts) and the neighbour rows (arrays are replaced on
+        edits, never changed in place)."""
+        return list(self.facts.values()), dict(self.neighbours)
+
+    def _artefacts(self, facts: list[TalentFacts], neighbours: dict[int, np.ndarray]
+                   ) -> tuple[str, dict[str, Callable[[Path], None]]]:
+        """The checksum and the neighbour table's writer, computed from a snapshot (no lock needed)."""
+        extra: dict[str, Callable[[Path], None]] = {}
+        if neighbours:
+            ids = np.fromiter(neighbours, dtype=np.int64, count=len(neighbours))
             k = self.cfg.graph_k
             table = np.full((len(ids), k), -1, dtype=np.int64)
             for r, tid in enumerate(ids):
-                nb = self.neighbours[int(tid)]
+                nb = neighbours[int(tid)]
                 table[r, :len(nb)] = nb
 
             def write(path: Path) -> None:
@@ -155,8 +166,14 @@ class TalentPool(PoolSearch):
                     np.savez(fh, ids=ids, table=table)
 
             extra[NEIGHBOURS_FILE] = write
+        return content_checksum((f.id, text_hash(f.text)) for f in facts), extra
+
+    def _save(self) -> None:
+        if self.index_dir is None:
+            return
+        checksum, extra = self._artefacts(*self._snapshot())
         # Everything goes through the index's atomic save, listed with checksums in its manifest.
-        self.index.save(self.index_dir, self.embedder.model_id, self.checksum(), extra=extra)
+        self.index.save(self.index_dir, self.embedder.model_id, checksum, extra=extra)
 
     def _load_neighbours(self) -> None:
         """Neighbour lists saved with the index; recomputed from the index when missing or stale."""
@@ -174,6 +191,12 @@ class TalentPool(PoolSearch):
             ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
             if len(ids):
                 self._compute_neighbours(ids, self.index.vectors(ids))
+
+    def _changed(self) -> None:
+        now = time.monotonic()
+        if not self._dirty:
+            self._dirty, self._dirty_since = True, now
+        self._last_change = now
 
     def mark(self) -> int:
         """The pool's version now. A caller that reads facts from the database and applies them later (an
@@ -204,10 +227,10 @@ class TalentPool(PoolSearch):
         vecs = self.embedder.encode_passages([t.text for t in changed], on_progress=progress) if changed else None
         with self._write:
             keep = self._fresh((t.id for t in talents), since)
-            for t in talents:
-                if t.id in keep:
-                    self.facts[t.id] = t
-            self._arrays = None
+            applied = [t for t in talents if t.id in keep]
+            for t in applied:
+                self.facts[t.id] = t
+            self._arrays_changed(applied, [])
             if changed and vecs is not None:
                 rows = [i for i, t in enumerate(changed) if t.id in keep]
                 if rows:
@@ -215,7 +238,7 @@ class TalentPool(PoolSearch):
                     self.index.add(ids, vecs[rows])
                     self._compute_neighbours(ids, vecs[rows])
                     self.lexical.upsert([changed[i].id for i in rows], [changed[i].text for i in rows])
-                    self._dirty = True  # only text changes touch the saved index (loads live in the database)
+                    self._changed()  # only text changes touch the saved index (loads live in the database)
             self._stamp(keep)
             return len(keep)
 
@@ -228,12 +251,13 @@ class TalentPool(PoolSearch):
             for i in gone:
                 self.facts.pop(i, None)
                 self.neighbours.pop(i, None)
-            self._arrays = None
+            self._arrays_changed([], gone)
             self._stamp(ids)
-            self._dirty = self._dirty or bool(gone)
+            if gone:
+                self._changed()
             return len(gone)
 
-    def maintain(self, compact_above: float = 0.2) -> dict[str, int]:
+    def maintain(self, compact_above: float = 0.2, save_quiet: float = 0.0) -> dict[str, int]:
         """Background upkeep (the runtime's maintenance thread; never a request): compact the vector and
         lexical indexes when tombstones pass ``compact_above`` of their rows, and save the index when it
         changed (saving after every edit cost ≈ 0.5 s at 100k talents, on the request's path)."""
@@ -242,15 +266,28 @@ class TalentPool(PoolSearch):
             done["vectors_dropped"] = self.index.compact()
         if self.lexical.needs_compaction(compact_above):
             done["lexical_dropped"] = self.lexical.compact()
-        done["saved"] = int(self.save_if_dirty())
+        done["saved"] = int(self.save_if_dirty(quiet=save_quiet))
         return done
 
-    def save_if_dirty(self) -> bool:
+    def save_if_dirty(self, quiet: float = 0.0, at_most_every: float = 600.0) -> bool:
         """Write the index when it changed since the last save (pools up to ``persist_threshold`` talents;
-        larger ones are rebuilt from the vector cache at start instead)."""
-        with self._write:
+        larger ones are rebuilt from the vector cache at start instead) — once no edit came for ``quiet``
+        seconds, or at the latest ``at_most_every`` seconds after the first unsaved edit, so saving (≈ 0.8 s
+        at 100k) meets an edit as rarely as possible."""
+        if self.index_dir is None:
+            return False
+        now = time.monotonic()
+        with self._write:  # a consistent copy of the pool's side, taken in milliseconds …
             if not self._dirty or len(self.facts) > self.persist_threshold:
                 return False
+            if now - self._last_change < quiet and now - self._dirty_since < at_most_every:
+                return False
             self._dirty = False
-            self._save()
-            return True
+            facts, neighbours = self._snapshot()
+        # … and the rest without the pool's lock: the checksum, the neighbour table, the write. The index
+        # copies its own state under its read lock (an edit waits only for that copy). An edit between the
+        # two copies leaves a checksum that no longer matches: the next start rebuilds (never a wrong
+        # answer) and the next upkeep saves again.
+        checksum, extra = self._artefacts(facts, neighbours)
+        self.index.save(self.index_dir, self.embedder.model_id, checksum, extra=extra)
+        return True

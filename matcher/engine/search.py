@@ -70,31 +70,68 @@ class PoolSearch:
     learned: LearnedRanker | None  # a trained ranker in use (services/learning.py), else the hand weights
     selector_max_fraction: float
     _arrays: dict[str, np.ndarray] | None
+    _arrays_lock: threading.Lock
+    _row_of: dict[int, int]
     _write: threading.Lock
 
     def neighbours_of(self, tid: int) -> np.ndarray:
         return self.neighbours.get(tid, np.zeros(0, dtype=np.int64))
 
-    def _attribute_arrays(self) -> dict[str, np.ndarray]:
-        arrays = self._arrays
-        if arrays is None:
-            facts = list(self.facts.values())
-            arrays = {
-                "id": np.array([f.id for f in facts], dtype=np.int64),
-                "sector": np.array([f.sector for f in facts], dtype=object),
-                "city": np.array([f.city for f in facts], dtype=object),
-                "institution_type": np.array([f.institution_type for f in facts], dtype=object),
-                "in_province": np.array([f.in_province for f in facts], dtype=bool),
-            }
-            for mode in modes.codes():
-                arrays["mode:" + mode] = np.array([exclusion(mode, _ANY_DEMAND, f, self.cfg) is None
-                                                   for f in facts], dtype=bool)
-            self._arrays = arrays
+    def _rows(self, facts: list[TalentFacts]) -> dict[str, np.ndarray]:
+        """The filter columns of these talents (what ``allowed_ids`` filters on inside the index)."""
+        arrays = {
+            "id": np.array([f.id for f in facts], dtype=np.int64),
+            "sector": np.array([f.sector for f in facts], dtype=object),
+            "city": np.array([f.city for f in facts], dtype=object),
+            "institution_type": np.array([f.institution_type for f in facts], dtype=object),
+            "in_province": np.array([f.in_province for f in facts], dtype=bool),
+            "present": np.ones(len(facts), dtype=bool),
+        }
+        for mode in modes.codes():
+            arrays["mode:" + mode] = np.array([exclusion(mode, _ANY_DEMAND, f, self.cfg) is None
+                                               for f in facts], dtype=bool)
         return arrays
+
+    def _attribute_arrays(self) -> dict[str, np.ndarray]:
+        """The filter columns of the whole pool, built once (a Python pass over every talent: 0.6 s at
+        100k, 6 s at 1M) and then kept current row by row by ``_arrays_changed`` — never rebuilt for an
+        edit. A mode registered since the build adds its column."""
+        with self._arrays_lock:
+            arrays = self._arrays
+            if arrays is None or any("mode:" + m not in arrays for m in modes.codes()):
+                facts = list(self.facts.values())
+                arrays = self._rows(facts)
+                self._row_of = {f.id: i for i, f in enumerate(facts)}
+                self._arrays = arrays
+            return arrays
+
+    def _arrays_changed(self, talents: list[TalentFacts], removed: list[int]) -> None:
+        """Keep the filter columns current after an upsert or a removal (called under the pool's write
+        lock): changed rows rewritten in place, new talents appended, removed ones marked absent."""
+        with self._arrays_lock:
+            arrays = self._arrays
+            if arrays is None:
+                return
+            for tid in removed:
+                row = self._row_of.get(int(tid))
+                if row is not None:
+                    arrays["present"][row] = False
+            fresh = [t for t in talents if t.id not in self._row_of]
+            known = [t for t in talents if t.id in self._row_of]
+            if known:
+                rows = np.array([self._row_of[t.id] for t in known])
+                for name, column in self._rows(known).items():
+                    arrays[name][rows] = column
+            if fresh:
+                start = len(arrays["id"])
+                added = self._rows(fresh)
+                self._arrays = {name: np.concatenate([arrays[name], added[name]]) for name in arrays}
+                for i, t in enumerate(fresh):
+                    self._row_of[t.id] = start + i
 
     def allowed_ids(self, filters: Filters, mode: str | None) -> np.ndarray | None:
         a = self._attribute_arrays()
-        mask = np.ones(len(a["id"]), dtype=bool)
+        mask = a["present"].copy()
         narrowed = False
         for name in ("sector", "city", "institution_type"):
             value = getattr(filters, name)
@@ -107,7 +144,7 @@ class PoolSearch:
         if mode:
             mask &= a["mode:" + mode]
             narrowed = True
-        return a["id"][mask] if narrowed else None
+        return a["id"][mask] if narrowed or not a["present"].all() else None
 
     def candidates(self, text: str, n: int, allowed: np.ndarray | None = None) -> Candidates:
         """Union of the dense and lexical top-n, with both scores for every candidate."""
@@ -115,7 +152,7 @@ class PoolSearch:
         if allowed is not None and len(allowed) > self.selector_max_fraction * max(1, len(self.facts)):
             # A filter that keeps most of the pool is cheaper as over-fetch + post-filter than as a FAISS
             # ID selector (building a selector over hundreds of thousands of ids costs more than the search).
-            member = np.zeros(int(self._attribute_arrays()["id"].max()) + 1, dtype=bool)
+            member = np.zeros(int(max(self._attribute_arrays()["id"].max(), allowed.max())) + 1, dtype=bool)
             member[allowed] = True
             fetch = min(len(self.facts), int(n * len(self.facts) / max(1, len(allowed)) * 1.5) + 10)
             d_scores, d_ids = self.index.search(q, fetch)

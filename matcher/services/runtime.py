@@ -39,6 +39,7 @@ log = logging.getLogger("matcher.runtime")
 HEARTBEAT_EVERY = 5.0  # seconds: well inside the 30 s lease
 MAINTENANCE_EVERY = 5.0
 SWEEP_EVERY = 10.0
+SAVE_QUIET = 30.0  # seconds without an edit before the index is saved (at the latest 10 minutes after one)
 
 #: The kinds of long work this service runs (``services/jobs.py``); a new kind is added here.
 KINDS: dict[str, jobs.JobKind] = {k.name: k for k in (uploads.IMPORT, rounds.ROUND)}
@@ -170,7 +171,8 @@ class Runtime:
         self._ticks += 1
         self.impressions.flush(self.db)
         if self.pool is not None:
-            self.pool.maintain()  # compaction past a share of tombstones; the index saved when it changed
+            # compaction past a share of tombstones; the index saved once edits pause (SAVE_QUIET seconds)
+            self.pool.maintain(save_quiet=SAVE_QUIET)
         if self.pool is not None and training.read_pointer(self.settings).get("version") != self.ranker_version:
             self._use_ranker(self.pool)
         if (self._ticks * MAINTENANCE_EVERY) % SWEEP_EVERY == 0:

@@ -52,7 +52,8 @@ def _audit_values(values: dict[str, Any] | None, needles: tuple[str, ...]) -> di
 
 
 def related_records(session: Session, talent_id: int) -> list[Talent]:
-    """The record and every record merged into it, directly or through another (one person)."""
+    """The record first, then every record an official merged with it — the record it was merged into and
+    the records merged into either, directly or through another (one person, whichever account acts)."""
     found: dict[int, Talent] = {}
     todo = [talent_id]
     while todo:
@@ -62,6 +63,8 @@ def related_records(session: Session, talent_id: int) -> list[Talent]:
             continue
         found[t.id] = t
         todo += list(session.scalars(select(Talent.id).where(Talent.merged_into_id == t.id)))
+        if t.merged_into_id is not None:
+            todo.append(t.merged_into_id)
     return list(found.values())
 
 

@@ -145,18 +145,24 @@ def update(db: Database, pool: TalentPool | None, actor: Actor, changes: dict[st
         return _record_view(s, actor, t, pool)
 
 
-def _set_consent(s: Session, t: Talent, purpose: str, granted: bool, actor: Actor) -> None:
+def _set_consent(s: Session, records: list[Talent], purpose: str, granted: bool, actor: Actor) -> None:
+    """One person's consent, on each of their records (the first is the one the account is on): a history
+    row per record, one audit event for the change."""
     state = ConsentState.GRANTED if granted else ConsentState.WITHDRAWN
     column = "consent_propose" if purpose == Purpose.PROPOSE else "consent_contact"
-    before = getattr(t, column)
-    setattr(t, column, state.value)
+    before = getattr(records[0], column)
     version = consent_version()
-    if purpose == Purpose.PROPOSE:  # the modes this consent covers are the ones its text names
-        t.consent_propose_version = version if granted else None
-    s.add(Consent(talent_id=t.id, purpose=purpose, granted=granted, text_version=version,
-                  actor_user_id=actor.user_id))
-    record(s, action="consent", entity="talent", entity_id=t.id, actor_user_id=actor.user_id, actor_role=actor.role,
-           before={column: before}, after={column: state.value, "text_version": version})
+    for t in records:
+        setattr(t, column, state.value)
+        if purpose == Purpose.PROPOSE:  # the modes this consent covers are the ones its text names
+            t.consent_propose_version = version if granted else None
+        s.add(Consent(talent_id=t.id, purpose=purpose, granted=granted, text_version=version,
+                      actor_user_id=actor.user_id))
+    after: dict[str, Any] = {column: state.value, "text_version": version}
+    if len(records) > 1:
+        after["merged_records"] = [t.id for t in records[1:]]
+    record(s, action="consent", entity="talent", entity_id=records[0].id, actor_user_id=actor.user_id,
+           actor_role=actor.role, before={column: before}, after=after)
 
 
 def set_consent(db: Database, pool: TalentPool | None, actor: Actor, purpose: str, granted: bool) -> MyRecordView:
@@ -168,9 +174,10 @@ def set_consent(db: Database, pool: TalentPool | None, actor: Actor, purpose: st
         t = _mine(s, actor)
         if t.withdrawn_at is not None:
             raise Conflict("this record was withdrawn; consent can no longer be given", field="withdrawn_at")
-        _set_consent(s, t, purpose, granted, actor)
+        records = erasure.related_records(s, t.id)  # one person: every record merged with this one
+        _set_consent(s, records, purpose, granted, actor)
         s.flush()
-        refresh_talents(s, pool, [t.id])
+        refresh_talents(s, pool, [r.id for r in records])
         return _record_view(s, actor, t, pool)
 
 
@@ -317,9 +324,9 @@ def withdraw(db: Database, pool: TalentPool | None, actor: Actor) -> MyRecordVie
         if t.withdrawn_at is not None:
             raise Conflict("this record was already withdrawn", field="withdrawn_at")
         records = erasure.related_records(s, t.id)
+        for purpose in Purpose:
+            _set_consent(s, records, purpose, False, actor)
         for r in records:
-            for purpose in Purpose:
-                _set_consent(s, r, purpose, False, actor)
             r.withdrawn_at = datetime.now(UTC)
         counts = erasure.erase(s, records, PSEUDONYM.format(id=t.id),
                                embedder=live.embedder if (live := ready(pool)) is not None else None)

@@ -128,6 +128,8 @@ def demand_facts(session: Session, d: Demand) -> DemandFacts:
     ent = session.get(Enterprise, d.enterprise_id)
     declined = {m.talent_id for m in session.scalars(
         select(Match).where(Match.demand_id == d.id, Match.contact_log["answer"].as_string() == "declined"))}
+    twins = same_person_map(session, declined) if declined else {}
+    declined |= {t for ids in twins.values() for t in ids}  # the same person under their other record
     return DemandFacts(id=d.id, text=demand_text(d), modes=tuple(d.modes or (modes.DEFAULT,)), city=d.city,
                        sector=d.sector, enterprise_id=d.enterprise_id,
                        can_host_joint_post=bool(ent and ent.can_host_joint_post),

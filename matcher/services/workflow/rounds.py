@@ -28,7 +28,7 @@ from matcher.errors import Invalid, NotReady
 from matcher.services import jobs
 from matcher.services.access import Actor, proposable_ids, require
 from matcher.services.audit import record
-from matcher.services.pool.facts import current_loads, demand_facts, modes_covered, ready
+from matcher.services.pool.facts import current_loads, demand_facts, modes_covered, ready, same_person_map
 from matcher.storage.db import Database, insert_unless_exists
 from matcher.storage.models import Demand, Match, Talent
 from matcher.views import JobView, RoundView
@@ -155,6 +155,9 @@ def build_problem(db: Database, pool: TalentPool, p: RoundParams,
         facts = {d.id: demand_facts(s, d) for d in demands}
         loads = current_loads(s)
         existing = {(m.demand_id, m.talent_id) for m in s.scalars(select(Match))}
+        # a person already on a demand is on it under every record an open duplicate pair links
+        twins = same_person_map(s, {t for _, t in existing})
+        existing |= {(d, twin) for d, t in list(existing) for twin in twins.get(t, ())}
     items = [(facts[d.id], sorted(set(d.modes or [modes.DEFAULT]))) for d in demands]
     cands, explanations = score_candidates(pool, items, p.candidates_per_mode, existing, progress)
     capacity, total = capacities(pool, {c.talent_id for c in cands}, loads, p.max_posts_per_talent)
