@@ -1,13 +1,14 @@
 """The Chinese label of any stored value, and parsing a label back: one function for pages, exports,
 imports and messages. Modes come from their registry, the three ties from the region file (晋籍 in
-Shanxi, 陕籍 in Shaanxi …), everything else from the vocabulary's table."""
+Shanxi, 陕籍 in Shaanxi …), the office levels from ``offices`` (省级 …), everything else from the
+vocabulary's table."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import TypeVar
 
-from matcher.domain import modes
+from matcher.domain import modes, offices
 from matcher.domain.vocabulary import LABELS, TieKind
 from matcher.reference import region
 
@@ -22,6 +23,8 @@ def label(value: str) -> str:
         return modes.get(value).label
     if isinstance(value, TieKind) or value in _TIE_VALUES:
         return region().ties.get(str(value), LABELS.get(value, value))
+    if isinstance(value, offices.OfficeLevel):  # members only: a bare "city" is not relabelled
+        return offices.LABELS[value]
     return LABELS.get(value, value)
 
 
