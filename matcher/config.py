@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = 128
     region: str = Field(default="shanxi", description="Region file in data/regions/ (or a path): province, "
                         "cities and neighbours, near provinces, the wording of the three ties.")
+    programmes: str = Field(default="shanxi", description="Programme file in data/programmes/ (or a path): each "
+                            "programme's versioned rules — modes covered, review steps by office level, the grading "
+                            "office, time limits in working days (matcher/domain/programmes.py).")
+    due_soon_days: int = Field(default=2, ge=0, description="A time limit is 'due soon' when at most this many "
+                               "working days remain (0: on the due date only); after the due date it is overdue.")
     demo_talents: int = 2000
     demo_demands: int = 300
     demo_seed: int = 20261126
