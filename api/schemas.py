@@ -171,6 +171,9 @@ class UserIn(RequestModel):
     display_name: Line = Field(default="", max_length=100)
     enterprise: Line | None = Field(default=None, max_length=200)
     intermediary: Line | None = Field(default=None, max_length=200)
+    office: Line | None = Field(default=None, max_length=100,
+                                description="an official's office: a province, city or county code (140105) or name "
+                                            "(太原市小店区); default the province")
 
 
 class _SelfPatchBase(RequestModel):

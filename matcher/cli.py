@@ -114,13 +114,16 @@ def export(file: Path = typer.Argument(..., help="output .xlsx"),
 @users_app.command("create")
 def users_create(username: str = typer.Option(...), role: str = typer.Option(...),
                  display_name: str = typer.Option(""), enterprise: str = typer.Option(None),
-                 intermediary: str = typer.Option(None)) -> None:
+                 intermediary: str = typer.Option(None),
+                 office: str = typer.Option(None, help="an official's office: a province, city or county code "
+                                                       "(140000, 140100, 140105) or name (太原市小店区); default "
+                                                       "the province")) -> None:
     """Create a user; its token is printed once and stored only as a hash."""
     from matcher.services.people.users import create_user
 
     try:
         token = create_user(_db(), username, role, display_name=display_name, enterprise=enterprise,
-                            intermediary=intermediary)
+                            intermediary=intermediary, office=office)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -397,7 +400,7 @@ def serve(prepare: bool = typer.Option(False, help="create the database, the mod
         if tokens:
             typer.echo("demo accounts (Authorization: Bearer <token>):")
             for role, token in tokens.items():
-                typer.echo(f"  {role:<13} {token}")
+                typer.echo(f"  {role:<16} {token}")
         else:
             typer.echo("this database was not created by the demo seed: no demo accounts "
                        "(create users with `matcher users create`)")

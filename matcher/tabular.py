@@ -16,6 +16,7 @@ from typing import Any
 
 from matcher.domain import modes
 from matcher.domain.labels import label, parse_enum
+from matcher.domain.offices import office_tree
 from matcher.reference import industry_codes, is_valid_credit_code, nsfc_codes, region
 from matcher.validation import MAX_BUDGET, MAX_COUNT, check_number, check_text
 
@@ -128,6 +129,22 @@ def nsfc_list(raw: str) -> list[str]:
     if unknown:
         raise ValueError(f"unknown NSFC discipline code(s): {', '.join(unknown)}")
     return codes
+
+
+def county(raw: str) -> str:
+    """A county of the region, as its GB/T 2260 code, from what a person writes (``太原市小店区``, ``小店区``,
+    ``140105``): a name several cities share (城区) must carry its city."""
+    office = office_tree().find(raw)
+    if office is None:
+        raise ValueError(f"'{_shown(raw)}' is no single county of {region().name}: write it with its city, "
+                         "e.g. 太原市小店区")
+    return office.code
+
+
+def fmt_county(code: Any) -> str:
+    """A county code as people read it (太原市小店区); the import reads it back."""
+    tree = office_tree()
+    return tree.get(code).display_name if code in tree else str(code or "")
 
 
 def credit(raw: str) -> str:

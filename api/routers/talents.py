@@ -60,9 +60,12 @@ def new_user(db: DbDep, actor: ActorDep, body: UserIn) -> UserTokenView:
             display_name=body.display_name,
             enterprise=body.enterprise,
             intermediary=body.intermediary,
+            office=body.office,
         )
     except ValueError as exc:
-        raise Invalid(str(exc), field="username" if "exists" in str(exc) else body.role) from exc
+        message = str(exc)
+        field = "username" if "exists" in message else "office" if "office" in message else body.role
+        raise Invalid(message, field=field) from exc
     return UserTokenView(username=body.username, role=body.role, token=token)
 
 

@@ -19,9 +19,11 @@ from typing import Any
 
 from matcher.demo.catalogue import TOPICS, Topic
 from matcher.demo.organisations import COMPANIES, IN_PROVINCE, INTERMEDIARIES, OUTSIDE, Company, Institution
+from matcher.domain.offices import OfficeTree
 from matcher.reference import credit_check_char, load_region
 
 SHANXI = load_region("shanxi")  # the demo is modelled on Shanxi, whatever region a deployment serves
+SHANXI_OFFICES = OfficeTree(SHANXI)
 CITIES = SHANXI.cities
 
 SURNAMES = ("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
@@ -143,8 +145,16 @@ def enterprises(seed: int) -> list[dict[str, Any]]:
     for i, c in enumerate(COMPANIES):
         rng = _rng(seed, "enterprise", i)
         out.append({"name": c.name, "credit_code": credit_code(rng), "city": c.city, "industry_code": c.industry,
-                    "can_host_joint_post": c.joint_post, "sector": c.sector})
+                    "can_host_joint_post": c.joint_post, "sector": c.sector,
+                    "county_code": _county(_rng(seed, "county", i), c.city)})
     return out
+
+
+def _county(rng: random.Random, city: str) -> str | None:
+    """A county of the company's city for the demo (its own random stream: nothing else drawn changes)."""
+    office = SHANXI_OFFICES.city(city)
+    counties = SHANXI_OFFICES.children(office.code) if office else ()
+    return rng.choice(counties).code if counties else None
 
 
 def person_name(rng: random.Random) -> str:

@@ -23,7 +23,7 @@ class DemandField:
     label: str
     column: tab.Column | None
     editable: bool  # the enterprise may change it while the demand is open
-    stored: bool = True  # a column of the demand itself (the enterprise's name and code are the company's)
+    stored: bool = True  # a column of the demand itself (the enterprise's name, code and county are the company's)
 
 
 C = tab.column
@@ -39,6 +39,8 @@ FIELDS: tuple[DemandField, ...] = (
                                              tab.line_or_text(20000, multiline=True), required=True), editable=True),
     DemandField("credit_code", "统一社会信用代码", C("credit_code", "统一社会信用代码 信用代码", tab.credit,
                                                      default=None), editable=False, stored=False),
+    DemandField("county", "所在区县", C("county", "区县 所在区县 县区 企业所在区县", tab.county, default=None,
+                                        fmt=tab.fmt_county), editable=False, stored=False),
     DemandField("sector", "产业领域", C("sector", "领域 产业领域", tab.enum_value(Sector), default=None),
                 editable=True),
     DemandField("industry_code", "行业代码", C("industry_code", "行业代码 国民经济行业代码", tab.industry, default=""),

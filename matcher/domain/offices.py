@@ -133,6 +133,14 @@ class OfficeTree:
         self.get(ancestor_code)
         return code == ancestor_code or any(o.code == ancestor_code for o in self.ancestors(code))
 
+    def area_prefix(self, code: str) -> str | None:
+        """The prefix every county code in this office's area starts with (the city's four digits, a county's
+        six) — what a query matches locations against; None for the province, whose area is everything."""
+        office = self.get(code)
+        if office.level == OfficeLevel.PROVINCE:
+            return None
+        return code[:4] if office.level == OfficeLevel.CITY else code
+
     def city(self, name_or_code: str) -> Office | None:
         """A city by the region's short name (太原), its full name (太原市) or its code; None if none."""
         code = self._city_codes.get(name_or_code.strip())

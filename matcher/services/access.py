@@ -2,8 +2,12 @@
 
 Rules (in the core library, so the API, console and exports share them):
 - enterprises see their own demands and the proposals for them;
-- intermediaries see open demands and the demands they have taken up;
-- officials and admins see everything; only officials review;
+- intermediaries see the open demands of the area they are registered for (or the whole province) and
+  the demands they have taken up;
+- officials see the demands, matches and statistics of enterprises located in their office's area (a
+  county, a city, or the province: everything); admins see everything; only officials review. The area
+  is one predicate (``demand_scope`` / ``match_scope``) every query and every single read goes through;
+  the talent pool stays shared (talents come from the whole province and beyond);
 - a talent's phone and email are masked for enterprises and intermediaries until an official has
   approved a match of that talent on a demand the caller can see *and* the talent consented to the
   release (otherwise the caller is told to go through the office); officials and admins see them;
@@ -17,16 +21,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from matcher.config import get_settings
+from matcher.domain.offices import office_tree
 from matcher.domain.privacy import ConsentState, releases_contact
 from matcher.domain.vocabulary import DemandStatus, Role
 from matcher.domain.workflow import APPROVED_OR_LATER
 from matcher.errors import Forbidden, NotFound, Unauthorized
 from matcher.services.people.users import DEMO_PREFIX, hash_token, is_demo_database
-from matcher.storage.models import Demand, DuplicatePair, Match, PersonalDataAccess, Talent, User
+from matcher.storage.models import (
+    Demand,
+    DuplicatePair,
+    Enterprise,
+    Intermediary,
+    Match,
+    PersonalDataAccess,
+    Talent,
+    User,
+)
 from matcher.views import TalentView
 
 
@@ -38,9 +52,13 @@ class Actor:
     intermediary_id: int | None = None
     name: str = ""
     talent_id: int | None = None  # role "talent": the record this account is
+    office_code: str | None = None  # role "official": the office's code (None: the province)
+    area_code: str | None = None  # role "intermediary": the area it is registered for (None: the province)
 
     @property
     def sees_everything(self) -> bool:
+        """Officials and admins see every talent and the workflow's full detail — of the demands in their
+        office's area (``demand_scope``)."""
         return self.role in (Role.OFFICIAL, Role.ADMIN)
 
 
@@ -55,11 +73,14 @@ def authenticate(session: Session, token: str | None) -> Actor:
         raise Unauthorized("invalid or revoked token")
     if token.startswith(DEMO_PREFIX) and not is_demo_database(session):
         raise Unauthorized("demo tokens work only in a database created by the demo seed")
-    return actor_of(user)
+    return actor_of(session, user)
 
 
-def actor_of(user: User) -> Actor:
-    return Actor(user.id, user.role, user.enterprise_id, user.intermediary_id, user.display_name, user.talent_id)
+def actor_of(session: Session, user: User) -> Actor:
+    area = (session.scalar(select(Intermediary.area_code).where(Intermediary.id == user.intermediary_id))
+            if user.intermediary_id is not None else None)
+    return Actor(user.id, user.role, user.enterprise_id, user.intermediary_id, user.display_name, user.talent_id,
+                 office_code=user.office_code if user.role == Role.OFFICIAL else None, area_code=area)
 
 
 def require(actor: Actor, *roles: str) -> None:
@@ -67,22 +88,59 @@ def require(actor: Actor, *roles: str) -> None:
         raise Forbidden(f"this action needs role {' or '.join(roles)}; you are '{actor.role}'")
 
 
-def can_see_demand(actor: Actor, d: Demand) -> bool:
+# ------------------------------------------------------------------ offices and areas: the one scope
+def in_area(code: str | None) -> ColumnElement[bool] | None:
+    """Demands of enterprises located in the area of the office (or registration) ``code``; None when the
+    area is the whole province (no restriction). An enterprise whose county is not known is only in the
+    province's area."""
+    prefix = office_tree().area_prefix(code) if code else None
+    if prefix is None:
+        return None
+    return Demand.enterprise_id.in_(select(Enterprise.id).where(Enterprise.county_code.startswith(prefix)))
+
+
+def demand_scope(actor: Actor) -> ColumnElement[bool]:
+    """The demands ``actor`` may see: the one predicate behind lists, single reads, statistics and rounds."""
     if actor.sees_everything:
-        return True
+        area = in_area(actor.office_code)
+        return true() if area is None else area
     if actor.role == Role.ENTERPRISE:
-        return d.enterprise_id == actor.enterprise_id
+        return Demand.enterprise_id == (actor.enterprise_id or -1)
     if actor.role == Role.INTERMEDIARY:
-        return d.status == DemandStatus.OPEN or d.intermediary_id == actor.intermediary_id
-    return False
+        board = Demand.status == DemandStatus.OPEN
+        area = in_area(actor.area_code)
+        own = Demand.intermediary_id == (actor.intermediary_id or -1)
+        return or_(board if area is None else and_(board, area), own)
+    return false()
+
+
+def match_scope(actor: Actor) -> ColumnElement[bool]:
+    """The matches ``actor`` may see (the query joins ``Demand``): an office's, on demands of its area; an
+    enterprise's, on its demands; an intermediary's, its own."""
+    if actor.sees_everything:
+        return demand_scope(actor)
+    if actor.role == Role.ENTERPRISE:
+        return Demand.enterprise_id == (actor.enterprise_id or -1)
+    if actor.role == Role.INTERMEDIARY:
+        return Match.intermediary_id == (actor.intermediary_id or -1)
+    return false()
 
 
 def visible_demand(session: Session, actor: Actor, demand_id: int) -> Demand:
     """The demand, or 404 — also when it exists but the caller may not know it does."""
-    d = session.get(Demand, demand_id)
-    if d is None or not can_see_demand(actor, d):
+    d = session.scalar(select(Demand).where(Demand.id == demand_id, demand_scope(actor)))
+    if d is None:
         raise NotFound(f"demand {demand_id} not found", field="demand_id")
     return d
+
+
+def visible_match(session: Session, actor: Actor, match_id: int) -> tuple[Match, Demand]:
+    """The match and its demand, or 404 — also when it exists but the caller may not know it does."""
+    row = session.execute(select(Match, Demand).join(Demand, Demand.id == Match.demand_id)
+                          .where(Match.id == match_id, match_scope(actor))).first()
+    if row is None:
+        raise NotFound(f"match {match_id} not found", field="match_id")
+    return row[0], row[1]
 
 
 def approved_for(session: Session, actor: Actor, talent_ids: Iterable[int]) -> dict[int, int]:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from matcher.config import Settings
+from matcher.domain.offices import office_tree
+from matcher.domain.programmes import programmes
 from matcher.engine.pool import TalentPool
 from matcher.services import jobs
 from matcher.services.access import Actor
@@ -98,6 +100,10 @@ class Runtime:
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:
+        # The region's offices and the programmes' rules are read and checked before anything runs: a bad
+        # file stops the start with the file and the key named, never a request later.
+        office_tree()
+        programmes()
         self.db.upgrade()
         jobs.sweep(self.db)  # work a dead process left behind; a live worker's jobs are kept
         uploads.remove_orphans(self.db, self.settings.upload_dir)

@@ -51,6 +51,9 @@ class Enterprise(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
     city: Mapped[str] = mapped_column(String(50), default="")
+    # The county (GB/T 2260 code from the region file) the enterprise is located in: the city and county
+    # offices whose area holds it see and act on its demands (``access.in_office_area``); None: the province.
+    county_code: Mapped[str | None] = mapped_column(String(6), index=True)
     industry_code: Mapped[str] = mapped_column(String(8), default="")
     # An enterprise with an R&D centre or a provincial lab can host a 双聘 post.
     can_host_joint_post: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -65,6 +68,8 @@ class Intermediary(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     city: Mapped[str] = mapped_column(String(50), default="")
+    # The area it is registered for (a city or county code); None: the whole province.
+    area_code: Mapped[str | None] = mapped_column(String(6))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -157,6 +162,8 @@ class User(Base):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     intermediary_id: Mapped[int | None] = mapped_column(ForeignKey("intermediaries.id"))
     talent_id: Mapped[int | None] = mapped_column(ForeignKey("talents.id"), index=True)  # role "talent"
+    # An official's office (province, city or county code); None: the province office.
+    office_code: Mapped[str | None] = mapped_column(String(6))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -19,11 +19,17 @@ from matcher.config import Settings
 from matcher.demo import duplicates as dup_gen
 from matcher.demo import generator
 from matcher.domain.demand import COLUMNS as DEMAND_COLUMNS
+from matcher.domain.offices import office_tree
 from matcher.domain.talent import COLUMNS as TALENT_COLUMNS
 from matcher.services.audit import record
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, InstanceFlag, Intermediary, Talent
 from matcher.tabular import format_row
+
+
+def here(county_code: str | None) -> str | None:
+    """The demo company's county where the deployment's region has it (the demo is modelled on Shanxi)."""
+    return county_code if county_code and county_code in office_tree() else None
 
 
 def prepare_database(settings: Settings, demo: bool = False,
@@ -67,7 +73,8 @@ def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size
         ents = {}
         for c in companies:
             e = Enterprise(name=c["name"], credit_code=c["credit_code"], city=c["city"],
-                           industry_code=c["industry_code"], can_host_joint_post=c["can_host_joint_post"])
+                           county_code=here(c["county_code"]), industry_code=c["industry_code"],
+                           can_host_joint_post=c["can_host_joint_post"])
             s.add(e)
             ents[c["name"]] = e
         for m in generator.intermediaries():

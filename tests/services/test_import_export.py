@@ -142,3 +142,30 @@ def test_cli_import_prints_row_report_and_fails(tmp_path: Path, settings) -> Non
     result = CliRunner().invoke(app, ["import", "talents", str(path)])
     assert result.exit_code == 1
     assert "row 2, column 'name': required but empty" in result.output
+
+
+def test_the_enterprise_s_county_is_imported_exported_and_checked(db, tmp_path: Path) -> None:
+    """所在区县 locates the enterprise (which offices' area holds its demands): a name as people write it,
+    stored as its code, exported as 太原市小店区 and read back unchanged; a name two cities share (城区) or
+    no county at all is a row error naming the column, and nothing is written."""
+    bad = tmp_path / "bad.csv"
+    pd.concat([GOOD_DEMANDS.assign(county="城区"), GOOD_DEMANDS.assign(external_id="D-2", county="火星区")]
+              ).to_csv(bad, index=False)
+    report = import_file(db, "demands", bad)
+    assert [(e.row, e.column) for e in report.errors] == [(2, "county"), (3, "county")]
+    assert _count(db, Demand) == 0 and _count(db, Enterprise) == 0
+    path = tmp_path / "d.csv"
+    GOOD_DEMANDS.rename(columns={"enterprise": "企业名称"}).assign(所在区县="小店区").to_csv(path, index=False)
+    assert import_file(db, "demands", path).ok
+    with db.session() as s:
+        assert s.scalar(select(Enterprise.county_code)) == "140105"
+    out = tmp_path / "export.xlsx"
+    export_xlsx(db, out)
+    assert set(pd.read_excel(out, sheet_name="demands", dtype=str)["county"]) == {"太原市小店区"}
+    report = import_file(db, "demands", out)
+    assert report.ok and (report.created, report.updated) == (0, 0)
+    moved = tmp_path / "moved.csv"
+    GOOD_DEMANDS.assign(county="阳泉市城区").to_csv(moved, index=False)  # with its city, 城区 is one county
+    assert import_file(db, "demands", moved).ok
+    with db.session() as s:
+        assert s.scalar(select(Enterprise.county_code)) == "140302"

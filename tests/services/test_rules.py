@@ -8,13 +8,15 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from sqlalchemy import select
 
 from matcher.domain.vocabulary import DemandStatus, MatchStatus, Role
 from matcher.domain.workflow import DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
 from matcher.errors import Conflict, Forbidden, NotFound
-from matcher.services.access import can_see_demand, contacts_visible, talent_view
+from matcher.services.access import contacts_visible, demand_scope, talent_view
 from matcher.services.workflow import demands as demand_svc
 from matcher.services.workflow import matches as match_svc
+from matcher.storage.models import Demand
 from tests.services import factories as f
 
 ROLES = [r.value for r in Role]
@@ -57,7 +59,8 @@ def test_who_sees_a_demand(db, status: str) -> None:  # type: ignore[no-untyped-
         taken = status != "open"
         d = f.demand(s, w.ent, status=status, intermediary_id=w.agency.id if taken else None)
         for who, sees in DEMAND_VISIBILITY[status].items():
-            assert can_see_demand(w.actors[who], d) is sees, (status, who)
+            seen = s.scalar(select(Demand.id).where(Demand.id == d.id, demand_scope(w.actors[who])))
+            assert (seen == d.id) is sees, (status, who)
     for who, sees in DEMAND_VISIBILITY[status].items():
         if sees:
             assert demand_svc.get_demand(db, w.actors[who], d.id).id == d.id

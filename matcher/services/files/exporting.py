@@ -36,6 +36,7 @@ def demands_frame(db: Database) -> pd.DataFrame:
             values = {c.name: getattr(d, c.name, None) for c in DEMAND_COLUMNS}
             values["enterprise"] = d.enterprise.name
             values["credit_code"] = d.enterprise.credit_code
+            values["county"] = d.enterprise.county_code
             row = format_row(DEMAND_COLUMNS, values)
             row["status"] = d.status
             rows.append(row)

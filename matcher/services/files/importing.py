@@ -267,13 +267,14 @@ def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], repo
     for n, row in rows:
         values = dict(row)
         name, code = values.pop("enterprise"), values.pop("credit_code", None)
+        county = values.pop("county", None)  # where the company is: which offices' area holds its demands
         company = companies.get(name)
         if code and code in by_code and by_code[code].name != name:
             errors.append(RowError(n, "credit_code", f"already belongs to '{by_code[code].name}'"))
             continue
         if company is None:
             company = Enterprise(name=name, credit_code=code, city=values.get("city", ""),
-                                 industry_code=values.get("industry_code", ""))
+                                 industry_code=values.get("industry_code", ""), county_code=county)
             session.add(company)
             companies[name] = company
             if code:
@@ -284,11 +285,14 @@ def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], repo
         elif code and company.credit_code != code:
             errors.append(RowError(n, "credit_code", f"'{name}' is registered with {company.credit_code}"))
             continue
+        if county and company.county_code != county:  # a cell the file holds; an empty one leaves it
+            company.county_code = county
         obj = existing.get(values["external_id"])
         if obj is None:
             values = with_defaults(DEMAND_COLUMNS, values)
             values.pop("enterprise", None)
             values.pop("credit_code", None)
+            values.pop("county", None)
         if values.get("industry_code") and not row.get("sector"):
             values["sector"] = sector_for_industry(values["industry_code"])
         elif obj is None and values.get("sector") is None:

@@ -52,7 +52,7 @@ def current(db: Database, session_id: str | None) -> SignedIn:
         expires = sess.expires_at if sess.expires_at.tzinfo else sess.expires_at.replace(tzinfo=UTC)
         if sess.revoked or not user.active or expires < datetime.now(UTC):
             raise Unauthorized("session ended; sign in again")
-        return SignedIn(actor_of(user), sess.csrf)
+        return SignedIn(actor_of(s, user), sess.csrf)
 
 
 def csrf_ok(signed_in: SignedIn, sent: str | None) -> bool:

@@ -16,7 +16,7 @@ from matcher.engine.explain import Explanation
 from matcher.engine.pool import Filters, TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.reference import industry_codes, sector_for_industry
-from matcher.services.access import Actor, require, talent_views, visible_demand
+from matcher.services.access import Actor, demand_scope, require, talent_views, visible_demand
 from matcher.services.audit import record
 from matcher.services.learning.decisions import ImpressionBuffer
 from matcher.services.pool.facts import demand_facts, demand_text, ready, refresh_talents, require_ready
@@ -184,11 +184,7 @@ def get_demand(db: Database, actor: Actor, demand_id: int) -> DemandView:
 def list_demands(db: Database, actor: Actor, *, status: str | None = None, sector: str | None = None,
                  city: str | None = None, mode: str | None = None, q: str | None = None, limit: int = 20,
                  offset: int = 0) -> tuple[list[DemandView], int]:
-    stmt = select(Demand)
-    if actor.role == Role.ENTERPRISE:
-        stmt = stmt.where(Demand.enterprise_id == actor.enterprise_id)
-    elif actor.role == Role.INTERMEDIARY:
-        stmt = stmt.where(or_(Demand.status == DemandStatus.OPEN, Demand.intermediary_id == actor.intermediary_id))
+    stmt = select(Demand).where(demand_scope(actor))
     for col, value in ((Demand.status, status), (Demand.sector, sector), (Demand.city, city)):
         if value:
             stmt = stmt.where(col == value)

@@ -16,13 +16,14 @@ from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.services.access import (
     Actor,
-    can_see_demand,
     log_access,
+    match_scope,
     proposable_ids,
     require,
     talent_view,
     talent_views,
     visible_demand,
+    visible_match,
 )
 from matcher.services.audit import record
 from matcher.services.learning.decisions import record_decision
@@ -43,19 +44,6 @@ def match_view(m: Match, talent: TalentView | None = None) -> MatchView:
         explanation=m.explanation or {}, plan=m.plan, contact_log=m.contact_log or {},
         review_reason=m.review_reason, outcome=m.outcome, outcome_text=m.outcome_text,
         reward_amount=m.reward_amount, talent=talent, created_at=iso(m.created_at), updated_at=iso(m.updated_at))
-
-
-def _visible_match(s: Any, actor: Actor, match_id: int) -> tuple[Match, Demand]:
-    m = s.get(Match, match_id)
-    if m is None:
-        raise NotFound(f"match {match_id} not found", field="match_id")
-    d = s.get(Demand, m.demand_id)
-    ok = d is not None and (actor.sees_everything
-                            or (actor.role == Role.ENTERPRISE and d.enterprise_id == actor.enterprise_id)
-                            or (actor.role == Role.INTERMEDIARY and m.intermediary_id == actor.intermediary_id))
-    if not ok:
-        raise NotFound(f"match {match_id} not found", field="match_id")
-    return m, d
 
 
 def _refresh_talent(s: Any, pool: TalentPool | None, talent_id: int) -> None:
@@ -113,7 +101,7 @@ def record_contact(db: Database, actor: Actor, match_id: int, note: str, answer:
     if answer is not None and answer not in ANSWERS:
         raise Invalid(f"answer must be one of {', '.join(ANSWERS)}", field="answer")
     with db.session() as s:
-        m, _ = _visible_match(s, actor, match_id)
+        m, _ = visible_match(s, actor, match_id)
         log = dict(m.contact_log or {"attempts": [], "answer": "pending"})
         if answer and log.get("answered_by") == "talent" and answer != log.get("answer"):
             # the talent's own answer is theirs: a note may be added, the answer cannot be changed for them
@@ -140,7 +128,7 @@ def submit(db: Database, actor: Actor, match_id: int, plan: str) -> MatchView:
     if not plan.strip():
         raise Invalid("a short plan is required", field="plan")
     with db.session() as s:
-        m, _ = _visible_match(s, actor, match_id)
+        m, _ = visible_match(s, actor, match_id)
         if (m.contact_log or {}).get("answer") == "declined":
             raise Conflict("the talent declined; a declined match cannot be submitted", field="contact_log")
         action = "resubmit" if m.status == "rejected" else "submit"
@@ -162,7 +150,7 @@ def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, d
     if decision == "reject" and not reason.strip():
         raise Invalid("a rejection needs a reason", field="reason")
     with db.session() as s:
-        m, d = _visible_match(s, actor, match_id)
+        m, d = visible_match(s, actor, match_id)
         before = m.status
         target = change_state(s, Match, m.id, MATCH_TRANSITIONS, decision, actor.role, m.status,
                               {"review_reason": reason})
@@ -212,7 +200,7 @@ def _mark_demand_matched(s: Any, actor: Actor, d: Demand) -> None:
 
 def confirm(db: Database, actor: Actor, match_id: int) -> MatchView:
     with db.session() as s:
-        m, _ = _visible_match(s, actor, match_id)
+        m, _ = visible_match(s, actor, match_id)
         target = change_state(s, Match, m.id, MATCH_TRANSITIONS, "confirm", actor.role, m.status)
         record(s, action="confirm", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
                actor_role=actor.role, before={"status": "approved"}, after={"status": target})
@@ -225,7 +213,7 @@ def report_outcome(db: Database, actor: Actor, match_id: int, result: str, text:
     if result not in OUTCOMES:
         raise Invalid(f"result must be one of {', '.join(OUTCOMES)}", field="result")
     with db.session() as s:
-        m, _ = _visible_match(s, actor, match_id)
+        m, _ = visible_match(s, actor, match_id)
         target = change_state(s, Match, m.id, MATCH_TRANSITIONS, "report_outcome", actor.role, m.status,
                               {"outcome": result, "outcome_text": text})
         record(s, action="report_outcome", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
@@ -241,7 +229,7 @@ def decide_reward(db: Database, pool: TalentPool | None, actor: Actor, match_id:
     if qualifies and (amount is None or amount <= 0):
         raise Invalid("a qualifying match needs a positive amount (万元)", field="amount")
     with db.session() as s:
-        m, _ = _visible_match(s, actor, match_id)
+        m, _ = visible_match(s, actor, match_id)
         action = "reward" if qualifies else "no_reward"
         paid = amount if qualifies else None
         target = change_state(s, Match, m.id, MATCH_TRANSITIONS, action, actor.role, m.status,
@@ -259,7 +247,7 @@ def decide_reward(db: Database, pool: TalentPool | None, actor: Actor, match_id:
 
 def get_match(db: Database, actor: Actor, match_id: int) -> MatchView:
     with db.session() as s:
-        m, _ = _visible_match(s, actor, match_id)
+        m, _ = visible_match(s, actor, match_id)
         t = s.get(Talent, m.talent_id)
         return match_view(m, talent_view(s, actor, t) if t else None)
 
@@ -267,20 +255,14 @@ def get_match(db: Database, actor: Actor, match_id: int) -> MatchView:
 def list_matches(db: Database, actor: Actor, *, status: str | None = None, demand_id: int | None = None,
                  mode: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[MatchView], int]:
     require(actor, Role.ENTERPRISE, Role.INTERMEDIARY, Role.OFFICIAL, Role.ADMIN)
-    stmt = select(Match).join(Demand, Demand.id == Match.demand_id)
-    if actor.role == Role.ENTERPRISE:
-        stmt = stmt.where(Demand.enterprise_id == actor.enterprise_id)
-    elif actor.role == Role.INTERMEDIARY:
-        stmt = stmt.where(Match.intermediary_id == actor.intermediary_id)
+    stmt = select(Match).join(Demand, Demand.id == Match.demand_id).where(match_scope(actor))
     if status == "awaiting_review":
         stmt = stmt.where(Match.status.in_(AWAITING_REVIEW))
     elif status:
         stmt = stmt.where(Match.status == status)
     if demand_id is not None:
         with db.session() as s:
-            d = s.get(Demand, demand_id)
-            if d is None or not can_see_demand(actor, d):
-                raise NotFound(f"demand {demand_id} not found", field="demand_id")
+            visible_demand(s, actor, demand_id)
         stmt = stmt.where(Match.demand_id == demand_id)
     if mode:
         stmt = stmt.where(Match.mode == mode)

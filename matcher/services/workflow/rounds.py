@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from matcher.engine.assignment.problem import hard_errors
 from matcher.engine.pool import Filters, TalentPool
 from matcher.errors import Invalid, NotReady
 from matcher.services import jobs
-from matcher.services.access import Actor, proposable_ids, require
+from matcher.services.access import Actor, in_area, proposable_ids, require
 from matcher.services.audit import record
 from matcher.services.pool.facts import current_loads, demand_facts, modes_covered, ready, same_person_map
 from matcher.storage.db import Database, insert_unless_exists
@@ -47,6 +47,7 @@ class RoundParams:
     alternates: int = 3
     time_limit: float = 120.0
     solver: str = solvers.DEFAULT
+    office_code: str | None = None  # the office that started it: its area's demands only (None: the province)
 
 
 def start_round(db: Database, actor: Actor, params: RoundParams) -> RoundView:
@@ -56,6 +57,7 @@ def start_round(db: Database, actor: Actor, params: RoundParams) -> RoundView:
         raise Invalid("proposals_wanted must be between 1 and 20", field="proposals_wanted")
     if params.solver not in solvers.SOLVERS:
         raise Invalid(f"unknown solver '{params.solver}' (one of {', '.join(solvers.SOLVERS)})", field="solver")
+    params = replace(params, office_code=actor.office_code)  # a city's round covers the city's demands
     return round_view(jobs.create(db, actor, KIND, _jsonable(params)))
 
 
@@ -147,6 +149,9 @@ def build_problem(db: Database, pool: TalentPool, p: RoundParams,
     """Score every open demand against the pool in each mode it wants; collect capacities and conflicts."""
     with db.session() as s:
         stmt = select(Demand).where(Demand.status.in_(LIVE_DEMANDS)).order_by(Demand.id)
+        area = in_area(p.office_code)
+        if area is not None:
+            stmt = stmt.where(area)
         if p.sector:
             stmt = stmt.where(Demand.sector == p.sector)
         if p.city:

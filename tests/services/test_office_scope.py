@@ -1,0 +1,155 @@
+"""Offices at three levels: who sees and acts on what, table-driven over role × office level × area.
+
+A county or city official sees the demands, matches and figures of enterprises located in their own area
+(others are 404, as another enterprise's demand is to an enterprise); the province sees everything; an
+intermediary registered for an area sees the open demands there (and the ones it took up); an enterprise
+whose county is not known is in the province's area only. One predicate (``access.demand_scope``) decides
+every list, single read, action and figure — this test asks each of them."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from matcher.errors import NotFound
+from matcher.services.access import Actor, in_area
+from matcher.services.people.users import create_user, resolve_office
+from matcher.services.workflow import demands as demand_svc
+from matcher.services.workflow import matches as match_svc
+from matcher.services.workflow import stats
+from matcher.storage.models import Demand, User
+from tests.services import factories as f
+
+# Where each enterprise is: two counties of 太原, one of 大同, and one whose county nobody recorded.
+LOCATED = {"xiaodian": "140105", "yingze": "140106", "pingcheng": "140213", "unknown": None}
+
+OFFICIALS = {
+    "province": None,  # an official without an office is the province's
+    "province_by_code": "140000",
+    "taiyuan": "140100",
+    "xiaodian": "140105",
+    "yingze": "140106",
+    "datong": "140200",
+}
+AGENCIES = {"agency_province": None, "agency_taiyuan": "140100", "agency_datong": "140200"}
+
+# Which enterprises' demands each actor sees (open demands; the intermediaries see the board of their area).
+SEES = {
+    "province": {"xiaodian", "yingze", "pingcheng", "unknown"},
+    "province_by_code": {"xiaodian", "yingze", "pingcheng", "unknown"},
+    "taiyuan": {"xiaodian", "yingze"},
+    "xiaodian": {"xiaodian"},
+    "yingze": {"yingze"},
+    "datong": {"pingcheng"},
+    "agency_province": {"xiaodian", "yingze", "pingcheng", "unknown"},
+    "agency_taiyuan": {"xiaodian", "yingze"},
+    "agency_datong": {"pingcheng"},
+}
+
+
+@pytest.fixture()
+def world(db):  # type: ignore[no-untyped-def]
+    with db.session() as s:
+        ents = {k: f.enterprise(s, county_code=code) for k, code in LOCATED.items()}
+        agencies = {k: f.intermediary(s, area_code=code) for k, code in AGENCIES.items()}
+        open_ = {k: f.demand(s, e).id for k, e in ents.items()}
+        # a demand of 小店区 taken up by the 大同 agency (taken up before its area was narrowed, say)
+        taken = f.demand(s, ents["xiaodian"], status="taken_up", intermediary_id=agencies["agency_datong"].id)
+        talent = f.talent(s)
+        submitted = f.match(s, taken, talent, status="submitted", intermediary_id=agencies["agency_datong"].id)
+        actors = {k: Actor(None, "official", office_code=code) for k, code in OFFICIALS.items()}
+        actors |= {k: Actor(None, "intermediary", intermediary_id=a.id, area_code=a.area_code)
+                   for k, a in agencies.items()}
+        return {"actors": actors, "open": open_, "taken": taken.id, "match": submitted.id}
+
+
+@pytest.mark.parametrize("who", sorted(SEES))
+def test_each_actor_sees_the_demands_of_its_area(db, world, who: str) -> None:  # type: ignore[no-untyped-def]
+    actor = world["actors"][who]
+    listed, _ = demand_svc.list_demands(db, actor, status="open", limit=100)
+    by_id = {v: k for k, v in world["open"].items()}
+    assert {by_id[d.id] for d in listed if d.id in by_id} == SEES[who]
+    for place, demand_id in world["open"].items():
+        if place in SEES[who]:
+            assert demand_svc.get_demand(db, actor, demand_id).id == demand_id
+        else:
+            with pytest.raises(NotFound):  # outside the area: as if it did not exist
+                demand_svc.get_demand(db, actor, demand_id)
+
+
+@pytest.mark.parametrize("who, sees", [("province", True), ("taiyuan", True), ("xiaodian", True),
+                                       ("yingze", False), ("datong", False)])
+def test_only_the_offices_above_the_enterprise_review_its_match(db, world, who: str, sees: bool) -> None:  # type: ignore[no-untyped-def]
+    actor = world["actors"][who]
+    listed, total = match_svc.list_matches(db, actor, status="awaiting_review")
+    assert (world["match"] in {m.id for m in listed}) is sees and total == int(sees)
+    if sees:
+        assert match_svc.review(db, None, actor, world["match"], "approve", "").status == "approved"
+    else:
+        with pytest.raises(NotFound):
+            match_svc.get_match(db, actor, world["match"])
+        with pytest.raises(NotFound):  # and cannot act on it
+            match_svc.review(db, None, actor, world["match"], "approve", "")
+
+
+@pytest.mark.parametrize("who, ok", [("agency_province", True), ("agency_taiyuan", True), ("agency_datong", False)])
+def test_an_intermediary_takes_up_demands_of_its_area_only(db, world, who: str, ok: bool) -> None:  # type: ignore[no-untyped-def]
+    actor, demand_id = world["actors"][who], world["open"]["yingze"]
+    if ok:
+        assert demand_svc.take_up(db, actor, demand_id).status == "taken_up"
+    else:
+        with pytest.raises(NotFound):
+            demand_svc.take_up(db, actor, demand_id)
+
+
+def test_an_intermediary_keeps_the_demand_it_took_up(db, world) -> None:  # type: ignore[no-untyped-def]
+    """The 大同 agency took up a 小店区 demand: it still sees it and its match; the 太原 agency does not
+    (not open, not its own)."""
+    datong, taiyuan = world["actors"]["agency_datong"], world["actors"]["agency_taiyuan"]
+    assert demand_svc.get_demand(db, datong, world["taken"]).id == world["taken"]
+    assert match_svc.get_match(db, datong, world["match"]).id == world["match"]
+    with pytest.raises(NotFound):
+        demand_svc.get_demand(db, taiyuan, world["taken"])
+
+
+@pytest.mark.parametrize("who, demands, matches", [("province", 5, 1), ("taiyuan", 3, 1), ("xiaodian", 2, 1),
+                                                   ("yingze", 1, 0), ("datong", 1, 0)])
+def test_statistics_count_the_office_s_area(db, world, who: str, demands: int, matches: int) -> None:  # type: ignore[no-untyped-def]
+    figures = stats.summary(db, world["actors"][who])
+    assert figures.demands.total == demands
+    assert sum(c.count for c in figures.demands.by_status) == demands
+    assert figures.matches.total == matches == sum(c.count for c in figures.matches.by_status)
+
+
+def test_a_round_of_a_county_takes_its_area_s_demands(db, world) -> None:  # type: ignore[no-untyped-def]
+    """A round started by an office covers the demands of its area (``RoundParams.office_code``)."""
+    with db.session() as s:
+        def ids(code: str | None) -> set[int]:
+            area = in_area(code)
+            stmt = select(Demand.id).where(Demand.status == "open")
+            return set(s.scalars(stmt if area is None else stmt.where(area)))
+
+        assert ids("140105") == {world["open"]["xiaodian"]}
+        assert ids("140100") == {world["open"]["xiaodian"], world["open"]["yingze"]}
+        assert ids(None) == ids("140000") == set(world["open"].values())
+
+
+@pytest.mark.parametrize("text, code", [("140105", "140105"), ("太原市小店区", "140105"), ("小店区", "140105"),
+                                        ("太原", "140100"), ("太原市", "140100"), ("山西省", "140000"),
+                                        ("山西", "140000")])
+def test_an_official_is_created_in_an_office(db, text: str, code: str) -> None:  # type: ignore[no-untyped-def]
+    assert resolve_office(text) == code
+    create_user(db, f"o{code}{len(text)}", "official", office=text)
+    with db.session() as s:
+        assert s.scalar(select(User.office_code).where(User.username == f"o{code}{len(text)}")) == code
+
+
+@pytest.mark.parametrize("text", ["城区", "火星区", "999999", "北京"])
+def test_an_unknown_or_ambiguous_office_is_refused(db, text: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="no office"):
+        create_user(db, "nobody", "official", office=text)
+
+
+def test_only_an_official_belongs_to_an_office(db) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="only an official"):
+        create_user(db, "admin2", "admin", office="140105")
