@@ -284,7 +284,9 @@ def test_import_through_api_reports_rows_and_updates_index(client: TestClient, t
     r = client.post("/api/v1/imports/talents", files={"file": ("t.csv", good.encode(), "text/csv")},
                     headers=h("official"))
     job = wait_job(client, r.json())
-    assert job["result"]["ok"] and job["result"]["created"] == 1 and job["result"]["index"]["upserted"] >= 1
+    assert job["result"]["ok"] and job["result"]["created"] == 1
+    # In the pool at once — through the job's own sync or, when the change feed's follower (1 s) applied the
+    # new row first, through the feed (the sync then finds it current: ``upserted`` 0). Either way, indexed:
     assert client.get("/ready").json()["talents_indexed"] == 221
     assert client.get(f"/api/v1/jobs/{job['id']}", headers=h("enterprise")).status_code == 404
     assert client.post("/api/v1/imports/talents", files={"file": ("t.csv", good.encode(), "text/csv")},
