@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from matcher.config import PROJECT_ROOT, get_settings
+from matcher.errors import Invalid
 from matcher.storage.db import Database
 
 app = typer.Typer(help="Industry–talent matching service: database, demo data, import/export, eval, serve.",
@@ -25,6 +26,9 @@ events_app = typer.Typer(help="Decision events (feedback for learning to rank)."
 app.add_typer(events_app, name="events")
 app.add_typer(users_app, name="users")
 app.add_typer(model_app, name="model")
+holidays_app = typer.Typer(help="The official calendar: years of holidays and working weekends (调休).",
+                           no_args_is_help=True)
+app.add_typer(holidays_app, name="holidays")
 
 
 def _db() -> Database:
@@ -191,6 +195,33 @@ def _prepare_model() -> str:
         return f"model ready at {model_dir}"
     onnx_file = onnx_backend.ensure_onnx(model_dir, int8=s.embedding_backend != "onnx")
     return f"model ready at {model_dir}; ONNX graph {onnx_file}"
+
+
+@holidays_app.command("add")
+def holidays_add(path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV: date,kind,name"),
+                 year: int = typer.Option(..., help="the year the file enters (every row must be in it)")) -> None:
+    """Enter a year of the State Council's holiday notice (kind: holiday = a weekday off, workday = a weekend
+    day worked); all rows or none, every problem reported by row. Re-entering a year replaces it."""
+    from matcher.services.access import Actor
+    from matcher.services.programme.calendar import add_year
+
+    try:
+        added = add_year(_db(), Actor(None, "admin", name="command line"), path.read_text(encoding="utf-8-sig"),
+                         year)
+    except Invalid as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"{added.year}: {added.holidays} holidays and {added.workdays} working weekend days entered"
+               + (f" (replacing {added.replaced} rows)" if added.replaced else ""))
+
+
+@holidays_app.command("years")
+def holidays_years() -> None:
+    """The years the calendar knows (the shipped table's and the entered ones); others count Monday–Friday
+    and are marked provisional."""
+    from matcher.services.programme.calendar import entered_years
+
+    typer.echo(" ".join(str(y) for y in entered_years(_db())))
 
 
 @model_app.command("prepare")

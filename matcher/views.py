@@ -329,6 +329,13 @@ class RewardStatsView(View):
     total_amount: float
 
 
+class CalendarYearsView(View):
+    """The years the official calendar knows (the shipped table's and those officials entered); a date in
+    any other year counts Monday–Friday and is marked provisional."""
+
+    years: list[int]
+
+
 class StatsView(View):
     """The officials' summary: demands and matches by their dimensions, time to approval, rewards."""
 

@@ -189,7 +189,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, settings) -> Iterator[
 
 
 TOKENS = {"official": "demo-official", "admin": "demo-admin", "enterprise": "demo-enterprise",
-          "intermediary": "demo-intermediary", "talent": "demo-talent"}
+          "intermediary": "demo-intermediary", "talent": "demo-talent", "city_official": "demo-city_official",
+          "county_official": "demo-county_official"}
 
 
 def auth(role: str) -> dict[str, str]:

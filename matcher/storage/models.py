@@ -363,3 +363,18 @@ class DuplicatePair(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HolidayDay(Base):
+    """A day of a year an official entered into the official calendar (the State Council's notice for a year
+    the shipped table, data/reference/holidays.csv, does not know yet): a weekday off or a weekend worked.
+    An entered year replaces that year of the table as a whole (``services/programme/calendar.py``)."""
+
+    __tablename__ = "holiday_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # holiday | workday
+    name: Mapped[str] = mapped_column(String(50), default="")
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    added_by: Mapped[int | None] = mapped_column(Integer)  # the user who entered it (None: the command line)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
