@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,13 @@ def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size
         for m in generator.intermediaries():
             s.add(Intermediary(**m))
         rows, _ = generator.demands(seed, demands, companies)
-        for r in rows:
+        now = datetime.now(UTC)
+        for i, r in enumerate(rows):
             r = dict(r)
-            s.add(Demand(enterprise=ents[r.pop("enterprise")], **r))
+            # Posted over the last four weeks (a fixed spread, no random draw): on first start some demands
+            # wait past their time limit to be taken up, so the 督查 list has items in it.
+            posted = now - timedelta(days=(i * 7) % 29, hours=(i * 5) % 24)
+            s.add(Demand(enterprise=ents[r.pop("enterprise")], created_at=posted, updated_at=posted, **r))
         s.flush()
         employer_ids = {name: e.id for name, e in ents.items()}
         s.add(InstanceFlag(key="demo", value=str(seed)))  # demo accounts exist only in such a database
