@@ -1,25 +1,31 @@
-"""Officials: the statistics dashboard, imports with their progress and report, matching rounds, probable
-duplicates (merge or keep apart) and invitations for talents."""
+"""Officials: the statistics dashboard, the 督查 list of time limits, imports with their progress and
+report, matching rounds, probable duplicates (merge or keep apart) and invitations for talents."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from api import forms
 from api.console.web import actor, back, page
 from api.deps import JobId, RoundId, RuntimeDep
 from api.schemas import RoundIn
+from matcher.domain.offices import office_tree
 from matcher.domain.vocabulary import Sector
 from matcher.errors import Invalid
 from matcher.reference import region
 from matcher.services import jobs
 from matcher.services.people import duplicates as dup_svc
 from matcher.services.people import invitations
+from matcher.services.programme import deadlines
 from matcher.services.workflow import rounds as round_svc
 from matcher.services.workflow import stats
 from matcher.validation import MAX_ID
@@ -33,6 +39,32 @@ def dashboard(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     s = stats.summary(runtime.db, who)
     by_month = [{"label": r.key, "count": r.count} for r in s.demands.by_month]
     return page(request, "dashboard.html", who, title="统计看板", s=s, by_month=by_month)
+
+
+@router.get("/console/oversight", response_class=HTMLResponse)
+def oversight_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """督查: the open items of the official's area past or near their time limit, per office and unit."""
+    who = actor(request)
+    o = deadlines.oversight(runtime.db, who)
+    tree = office_tree()
+    office_name = tree.get(who.office_code).display_name if who.office_code else tree.province.display_name
+    overdue = deadlines.open_items(runtime.db, who, status="overdue")
+    return page(request, "oversight.html", who, title="督查", o=o, overdue=overdue, office_name=office_name,
+                unit_labels=deadlines.UNIT_KIND_LABELS)
+
+
+@router.get("/console/oversight.xlsx", response_class=FileResponse)
+def oversight_xlsx(request: Request, runtime: RuntimeDep) -> FileResponse:
+    who = actor(request)
+    fd, name = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    try:
+        deadlines.export_oversight(runtime.db, who, FilePath(name))
+    except BaseException:
+        FilePath(name).unlink(missing_ok=True)
+        raise
+    return FileResponse(name, filename="oversight.xlsx", background=BackgroundTask(FilePath(name).unlink),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @router.get("/console/import", response_class=HTMLResponse)

@@ -272,3 +272,26 @@ def test_the_talents_own_page(browser: Browser, live_server: str, shots: Path) -
     expect(off.locator(".flash")).to_contain_text("已合并为一条记录")
     me.close()
     off.close()
+
+
+def test_the_oversight_list_per_office(browser: Browser, live_server: str, shots: Path) -> None:
+    """督查: the province's official opens the list from the menu, sees overdue items (the demo posts its
+    demands over four weeks) and follows one to its demand; the county official's page names the county and
+    holds no more than the province's."""
+    page = login(browser, live_server, "demo-official")
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="督查").click()
+    expect(page.locator("h1")).to_have_text("督查 · 办理时限")
+    province = int(page.locator("#overdue-count").inner_text())
+    assert province > 0
+    expect(page.locator("#offices tbody tr").first).to_contain_text("山西省")
+    page.screenshot(path=str(shots / "oversight.png"), full_page=True)
+    first = page.locator("#overdue tbody tr").first
+    title = first.locator("a").inner_text()
+    first.locator("a").click()
+    expect(page.locator("h1")).to_contain_text(title[:8])
+    page.close()
+    county = login(browser, live_server, "demo-county_official")
+    county.goto(live_server + "/console/oversight")
+    expect(county.locator("p.muted").first).not_to_contain_text("山西省 ·")  # its own county's name instead
+    assert int(county.locator("#overdue-count").inner_text()) <= province
+    county.close()
