@@ -130,7 +130,7 @@ def export(db: DbDep, actor: ActorDep, with_contact: bool = False) -> Any:
     require(actor, Role.OFFICIAL, Role.ADMIN)
     fd, name = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
-    export_xlsx(db, Path(name), with_contact=with_contact)
+    export_xlsx(db, Path(name), with_contact=with_contact, actor=actor)
     return FileResponse(
         name,
         filename="matcher-export.xlsx",

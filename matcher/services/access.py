@@ -99,6 +99,16 @@ def in_area(code: str | None) -> ColumnElement[bool] | None:
     return Demand.enterprise_id.in_(select(Enterprise.id).where(Enterprise.county_code.startswith(prefix)))
 
 
+def office_covers(actor: Actor, code: str | None) -> bool:
+    """Whether the actor's office area holds what belongs to office ``code`` (None: the province's) — for
+    records that carry an office rather than an enterprise (rounds, import jobs). Admins and the province
+    hold everything."""
+    if actor.role == Role.ADMIN or actor.office_code is None:
+        return True
+    tree = office_tree()
+    return tree.contains(actor.office_code, code or tree.province.code)
+
+
 def demand_scope(actor: Actor) -> ColumnElement[bool]:
     """The demands ``actor`` may see: the one predicate behind lists, single reads, statistics and rounds."""
     if actor.sees_everything:

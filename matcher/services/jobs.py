@@ -37,7 +37,7 @@ from matcher.config import Settings
 from matcher.domain.vocabulary import Role
 from matcher.engine.pool import TalentPool
 from matcher.errors import NotFound
-from matcher.services.access import Actor
+from matcher.services.access import Actor, office_covers
 from matcher.services.audit import record
 from matcher.storage.db import Database
 from matcher.storage.models import Job, iso
@@ -128,20 +128,31 @@ def create_in(s: Session, actor: Actor, kind: str, params: dict[str, Any]) -> Jo
     return job
 
 
+def visible_to(actor: Actor, job: Job) -> bool:
+    """Admins see every job; an official the jobs of their office's area (a job records the office that
+    started it, ``params.office_code``: a city sees its counties' rounds, not another city's); anyone their
+    own."""
+    if job.created_by is not None and job.created_by == actor.user_id:
+        return True
+    if actor.role not in (Role.OFFICIAL, Role.ADMIN):
+        return False
+    return office_covers(actor, (job.params or {}).get("office_code"))
+
+
 def get(db: Database, actor: Actor, job_id: int, kind: str | None = None) -> JobView:
-    """Officials and admins see every job; others only their own (and 404 for the rest)."""
+    """The job if the actor may see it (``visible_to``), else 404."""
     with db.session() as s:
         job = s.get(Job, job_id)
-        if job is None or (kind is not None and job.kind != kind) or not (
-                actor.role in (Role.OFFICIAL, Role.ADMIN) or job.created_by == actor.user_id):
+        if job is None or (kind is not None and job.kind != kind) or not visible_to(actor, job):
             raise NotFound(f"{kind or 'job'} {job_id} not found", field=f"{kind or 'job'}_id")
         return job_view(job)
 
 
-def recent(db: Database, kind: str, limit: int = 100) -> list[JobView]:
+def recent(db: Database, actor: Actor, kind: str, limit: int = 100) -> list[JobView]:
+    """The newest jobs of this kind the actor may see."""
     with db.session() as s:
-        return [job_view(j) for j in s.scalars(select(Job).where(Job.kind == kind).order_by(Job.id.desc())
-                                                 .limit(limit))]
+        rows = s.scalars(select(Job).where(Job.kind == kind).order_by(Job.id.desc()).limit(limit * 4))
+        return [job_view(j) for j in rows if visible_to(actor, j)][:limit]
 
 
 def _ours(job_id: int) -> Any:

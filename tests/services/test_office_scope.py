@@ -11,13 +11,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from matcher.errors import NotFound
+from matcher.errors import Conflict, Forbidden, NotFound
 from matcher.services.access import Actor, in_area
 from matcher.services.people.users import create_user, resolve_office
 from matcher.services.workflow import demands as demand_svc
 from matcher.services.workflow import matches as match_svc
 from matcher.services.workflow import stats
-from matcher.storage.models import Demand, User
+from matcher.storage.models import Demand, Enterprise, User
 from tests.services import factories as f
 
 # Where each enterprise is: two counties of 太原, one of 大同, and one whose county nobody recorded.
@@ -153,3 +153,53 @@ def test_an_unknown_or_ambiguous_office_is_refused(db, text: str) -> None:  # ty
 def test_only_an_official_belongs_to_an_office(db) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="only an official"):
         create_user(db, "admin2", "admin", office="140105")
+
+
+# ------------------------------------------------------------------ the paths a review of the seam found
+def test_an_export_holds_the_demands_of_the_office_s_area(db, world) -> None:  # type: ignore[no-untyped-def]
+    from matcher.services.files.exporting import demands_frame
+
+    every = len(demands_frame(db))
+    assert len(demands_frame(db, world["actors"]["province"])) == every == 5
+    assert len(demands_frame(db, world["actors"]["taiyuan"])) == 3  # 小店区 (two) and 迎泽区
+    assert len(demands_frame(db, world["actors"]["datong"])) == 1
+
+
+def test_rounds_and_jobs_of_another_area_are_not_shown(db, world) -> None:  # type: ignore[no-untyped-def]
+    from matcher.services import jobs
+
+    made = {}
+    for who in ("province", "datong", "xiaodian"):
+        a = world["actors"][who]
+        made[who] = jobs.create(db, Actor(None, "official", office_code=a.office_code), "round",
+                                {"office_code": a.office_code}).id
+    seen = {who: {j.id for j in jobs.recent(db, world["actors"][who], "round")} for who in OFFICIALS}
+    assert seen["province"] == set(made.values())
+    assert seen["taiyuan"] == {made["xiaodian"]}  # its county's round, not the province's or 大同's
+    assert seen["datong"] == {made["datong"]}
+    assert seen["yingze"] == set()
+    with pytest.raises(NotFound):
+        jobs.get(db, world["actors"]["taiyuan"], made["datong"])
+    assert jobs.get(db, world["actors"]["taiyuan"], made["xiaodian"]).id == made["xiaodian"]
+
+
+def test_a_demand_of_another_area_taken_up_answers_404_not_409(db, world) -> None:  # type: ignore[no-untyped-def]
+    """Whether another area's demand exists, and who took it, is not told to an intermediary."""
+    with db.session() as s:
+        ent = s.scalar(select(Enterprise).where(Enterprise.county_code == "140213"))
+        far = f.demand(s, ent, status="taken_up", intermediary_id=world["actors"]["agency_province"].intermediary_id)
+    with pytest.raises(NotFound):
+        demand_svc.take_up(db, world["actors"]["agency_taiyuan"], far.id)
+    with pytest.raises(Conflict):  # on its own board's area it is told the demand was taken
+        demand_svc.take_up(db, world["actors"]["agency_datong"], far.id)
+
+
+def test_demand_lists_are_imported_by_the_province(db, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from matcher.services.files import uploads
+
+    with pytest.raises(Forbidden):
+        uploads.start_import(db, world["actors"]["xiaodian"], "demands", "d.csv", io.BytesIO(b"x"), tmp_path)
+    job = uploads.start_import(db, world["actors"]["xiaodian"], "talents", "t.csv", io.BytesIO(b"x"), tmp_path)
+    assert job.params["office_code"] == "140105"  # the talents' pool is shared: any office may add to it

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from matcher.domain.demand import COLUMNS as DEMAND_COLUMNS
 from matcher.domain.talent import COLUMNS as TALENT_COLUMNS
+from matcher.services.access import Actor, demand_scope
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Talent
 from matcher.tabular import format_row
@@ -29,10 +30,14 @@ def talents_frame(db: Database, with_contact: bool = False) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def demands_frame(db: Database) -> pd.DataFrame:
+def demands_frame(db: Database, actor: Actor | None = None) -> pd.DataFrame:
+    """Every demand (the command line), or those ``actor``'s office sees (``access.demand_scope``)."""
+    stmt = select(Demand).options(joinedload(Demand.enterprise)).order_by(Demand.id)
+    if actor is not None:
+        stmt = stmt.where(demand_scope(actor))
     with db.session() as s:
         rows = []
-        for d in s.scalars(select(Demand).options(joinedload(Demand.enterprise)).order_by(Demand.id)):
+        for d in s.scalars(stmt):
             values = {c.name: getattr(d, c.name, None) for c in DEMAND_COLUMNS}
             values["enterprise"] = d.enterprise.name
             values["credit_code"] = d.enterprise.credit_code
@@ -77,8 +82,8 @@ def write_sheet(wb: Workbook, name: str, frame: pd.DataFrame) -> None:
         ws.append([safe_cell(ws, v) for v in row])
 
 
-def export_xlsx(db: Database, path: Path, with_contact: bool = False) -> dict[str, int]:
-    talents, demands = talents_frame(db, with_contact), demands_frame(db)
+def export_xlsx(db: Database, path: Path, with_contact: bool = False, actor: Actor | None = None) -> dict[str, int]:
+    talents, demands = talents_frame(db, with_contact), demands_frame(db, actor)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)
     write_sheet(wb, "demands", demands)

@@ -13,9 +13,9 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 
 from matcher.domain.vocabulary import Role
-from matcher.errors import Invalid, NotFound
+from matcher.errors import Forbidden, Invalid, NotFound
 from matcher.services import jobs
-from matcher.services.access import Actor, require
+from matcher.services.access import Actor, office_covers, require
 from matcher.services.files.importing import MAX_UPLOAD, import_file
 from matcher.services.people import duplicates
 from matcher.services.pool.facts import ready, sync_pool
@@ -33,6 +33,10 @@ def start_import(db: Database, actor: Actor, kind: str, filename: str, source: B
     require(actor, Role.OFFICIAL, Role.ADMIN)
     if kind not in KINDS:
         raise NotFound(f"unknown import kind '{kind}' (talents or demands)", field="kind")
+    if kind == "demands" and not office_covers(actor, None):
+        # A file's rows may name any enterprise and county: a city or county office imports its demands
+        # through the province until an import checks each row against the office's area.
+        raise Forbidden("demand lists are imported by the province office", field="kind")
     suffix = Path(filename).suffix.lower()
     if suffix not in SUFFIXES:
         raise Invalid("only .csv and .xlsx files can be imported", field="file")
@@ -44,7 +48,8 @@ def start_import(db: Database, actor: Actor, kind: str, filename: str, source: B
         path.unlink()
         raise Invalid(f"file larger than {MAX_UPLOAD // 2**20} MiB; split it", field="file")
     return jobs.create(db, actor, "import", {"kind": kind, "filename": Path(filename).name, "path": str(path),
-                                             "actor_user_id": actor.user_id, "actor_role": actor.role})
+                                             "actor_user_id": actor.user_id, "actor_role": actor.role,
+                                             "office_code": actor.office_code})
 
 
 def remove_orphans(db: Database, upload_dir: Path) -> int:

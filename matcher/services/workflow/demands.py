@@ -16,7 +16,7 @@ from matcher.engine.explain import Explanation
 from matcher.engine.pool import Filters, TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.reference import industry_codes, sector_for_industry
-from matcher.services.access import Actor, demand_scope, require, talent_views, visible_demand
+from matcher.services.access import Actor, demand_scope, in_area, require, talent_views, visible_demand
 from matcher.services.audit import record
 from matcher.services.learning.decisions import ImpressionBuffer
 from matcher.services.pool.facts import demand_facts, demand_text, ready, refresh_talents, require_ready
@@ -150,7 +150,9 @@ def take_up(db: Database, actor: Actor, demand_id: int) -> DemandView:
     with db.session() as s:
         d = s.get(Demand, demand_id)
         taken = (DemandStatus.TAKEN_UP, DemandStatus.MATCHED)
-        if (d is not None and actor.role == Role.INTERMEDIARY and d.intermediary_id is not None
+        area = in_area(actor.area_code) if actor.role == Role.INTERMEDIARY else None
+        on_my_board = area is None or s.scalar(select(Demand.id).where(Demand.id == demand_id, area)) is not None
+        if (d is not None and on_my_board and actor.role == Role.INTERMEDIARY and d.intermediary_id is not None
                 and d.intermediary_id != actor.intermediary_id and d.status in taken):
             # It was on the open board a moment ago: say it was taken, not that it does not exist.
             raise Conflict("demand was taken up by another intermediary", field="status")

@@ -90,7 +90,7 @@ def get_round(db: Database, actor: Actor, round_id: int) -> RoundView:
 
 def list_rounds(db: Database, actor: Actor) -> list[RoundView]:
     require(actor, Role.OFFICIAL, Role.ADMIN)
-    return [round_view(j) for j in jobs.recent(db, KIND)]
+    return [round_view(j) for j in jobs.recent(db, actor, KIND)]
 
 
 def score_candidates(pool: TalentPool, items: list[tuple[DemandFacts, list[str]]], per_mode: int,
