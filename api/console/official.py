@@ -3,20 +3,17 @@ report, matching rounds, probable duplicates (merge or keep apart) and invitatio
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from api import forms
 from api.console.web import actor, back, page
 from api.deps import JobId, RoundId, RuntimeDep
+from api.downloads import xlsx_download
 from api.schemas import RoundIn
 from matcher.domain.offices import office_tree
 from matcher.domain.vocabulary import Sector
@@ -56,15 +53,7 @@ def oversight_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 @router.get("/console/oversight.xlsx", response_class=FileResponse)
 def oversight_xlsx(request: Request, runtime: RuntimeDep) -> FileResponse:
     who = actor(request)
-    fd, name = tempfile.mkstemp(suffix=".xlsx")
-    os.close(fd)
-    try:
-        deadlines.export_oversight(runtime.db, who, FilePath(name))
-    except BaseException:
-        FilePath(name).unlink(missing_ok=True)
-        raise
-    return FileResponse(name, filename="oversight.xlsx", background=BackgroundTask(FilePath(name).unlink),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return xlsx_download(lambda path: deadlines.export_oversight(runtime.db, who, path), "oversight.xlsx")
 
 
 @router.get("/console/import", response_class=HTMLResponse)

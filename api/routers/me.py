@@ -3,16 +3,13 @@ answer proposals, withdraw — and how a talent gets an account (invitations).""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from api.deps import ActorDep, DbDep, MatchId, PoolDep, TalentActorDep, TalentId
+from api.downloads import xlsx_download
 from api.schemas import AnswerIn, ConsentIn, InvitationAcceptIn, InviteIn, TalentSelfPatch
 from matcher.services.people import invitations, me
 from matcher.views import (
@@ -67,11 +64,7 @@ def export_json(db: DbDep, actor: TalentActorDep) -> Any:
 
 @router.get("/me/export.xlsx", response_class=FileResponse, summary="Download everything held about me (XLSX)")
 def export_xlsx(db: DbDep, actor: TalentActorDep) -> Any:
-    fd, name = tempfile.mkstemp(suffix=".xlsx")
-    os.close(fd)
-    me.export_xlsx(db, actor, Path(name))
-    return FileResponse(name, filename="my-data.xlsx", background=BackgroundTask(Path(name).unlink),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return xlsx_download(lambda path: me.export_xlsx(db, actor, path), "my-data.xlsx")
 
 
 @router.post("/me/withdraw", response_model=MyRecordView,

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from api.deps import ActorDep, DbDep, Limit, Offset
+from api.downloads import xlsx_download
 from api.schemas import Page
 from matcher.services.programme import calendar, deadlines
 from matcher.services.programme.deadlines import DueItem, Oversight
@@ -39,16 +36,7 @@ def oversight(db: DbDep, actor: ActorDep) -> Any:
 
 @router.get("/oversight.xlsx", response_class=FileResponse, summary="The 督查 list as a workbook — officials")
 def oversight_xlsx(db: DbDep, actor: ActorDep) -> Any:
-    fd, name = tempfile.mkstemp(suffix=".xlsx")
-    os.close(fd)
-    try:
-        deadlines.export_oversight(db, actor, Path(name))
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return FileResponse(name, filename="oversight.xlsx",
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        background=BackgroundTask(Path(name).unlink))
+    return xlsx_download(lambda path: deadlines.export_oversight(db, actor, path), "oversight.xlsx")
 
 
 @router.get("/calendar/years", response_model=CalendarYearsView,

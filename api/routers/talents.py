@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import ActorDep, DbDep, JobId, Limit, Offset, PairId, PoolDep, RuntimeDep, TalentId
+from api.downloads import xlsx_download
 from api.schemas import DuplicateDecisionIn, Page, UserIn
 from matcher.domain.vocabulary import Role, Sector
 from matcher.errors import Invalid
@@ -128,15 +125,8 @@ def get_job(db: DbDep, actor: ActorDep, job_id: JobId) -> Any:
 )
 def export(db: DbDep, actor: ActorDep, with_contact: bool = False) -> Any:
     require(actor, Role.OFFICIAL, Role.ADMIN)
-    fd, name = tempfile.mkstemp(suffix=".xlsx")
-    os.close(fd)
-    export_xlsx(db, Path(name), with_contact=with_contact, actor=actor)
-    return FileResponse(
-        name,
-        filename="matcher-export.xlsx",
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        background=BackgroundTask(Path(name).unlink),
-    )
+    return xlsx_download(lambda path: export_xlsx(db, path, with_contact=with_contact, actor=actor),
+                         "matcher-export.xlsx")
 
 
 @router.get("/duplicates", response_model=Page[DuplicatePairView],
