@@ -203,3 +203,26 @@ def test_demand_lists_are_imported_by_the_province(db, world, tmp_path) -> None:
         uploads.start_import(db, world["actors"]["xiaodian"], "demands", "d.csv", io.BytesIO(b"x"), tmp_path)
     job = uploads.start_import(db, world["actors"]["xiaodian"], "talents", "t.csv", io.BytesIO(b"x"), tmp_path)
     assert job.params["office_code"] == "140105"  # the talents' pool is shared: any office may add to it
+
+
+def test_the_loser_of_a_take_up_race_hears_409_not_404(db, world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The interleaving the suite once met over HTTP, made deterministic: the loser reads the demand while it
+    is open, the winner takes it up and commits, then the loser's scoped read no longer finds it on the open
+    board. The loser must be told the demand was taken (409), not that it does not exist (404)."""
+    winner, loser = world["actors"]["agency_province"], world["actors"]["agency_taiyuan"]
+    with db.session() as s:
+        ent = s.scalar(select(Enterprise).where(Enterprise.county_code == "140105"))
+        demand_id = f.demand(s, ent).id
+    real = demand_svc.visible_demand
+    raced: list[bool] = []
+
+    def winner_first(session, actor, did):  # type: ignore[no-untyped-def]
+        if actor is loser and not raced:
+            raced.append(True)
+            demand_svc.take_up(db, winner, did)  # commits in its own session, between the loser's reads
+        return real(session, actor, did)
+
+    monkeypatch.setattr(demand_svc, "visible_demand", winner_first)
+    with pytest.raises(Conflict, match="taken up by another"):
+        demand_svc.take_up(db, loser, demand_id)
+    assert raced and demand_svc.get_demand(db, winner, demand_id).status == "taken_up"

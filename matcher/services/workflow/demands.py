@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from matcher.domain import demand as demand_fields
 from matcher.domain.vocabulary import DemandStatus, Role
@@ -144,19 +145,31 @@ def withdraw(db: Database, actor: Actor, demand_id: int, pool: TalentPool | None
     return _transition(db, actor, demand_id, "withdraw", pool)
 
 
+def _taken_by_another(s: Session, actor: Actor, demand_id: int) -> bool:
+    """Whether an intermediary asks for a demand of its board's area that another one has taken (read afresh:
+    column values, not the session's cached row). Outside its area it is told nothing (404 follows)."""
+    if actor.role != Role.INTERMEDIARY:
+        return False
+    stmt = select(Demand.status, Demand.intermediary_id).where(Demand.id == demand_id)
+    area = in_area(actor.area_code)
+    row = s.execute(stmt if area is None else stmt.where(area)).first()
+    return (row is not None and row.intermediary_id not in (None, actor.intermediary_id)
+            and row.status in (DemandStatus.TAKEN_UP, DemandStatus.MATCHED))
+
+
 def take_up(db: Database, actor: Actor, demand_id: int) -> DemandView:
     """揭榜: one intermediary per demand. A conditional UPDATE makes two simultaneous attempts safe:
     exactly one changes the row, the other sees zero rows changed and gets a 409."""
     with db.session() as s:
-        d = s.get(Demand, demand_id)
-        taken = (DemandStatus.TAKEN_UP, DemandStatus.MATCHED)
-        area = in_area(actor.area_code) if actor.role == Role.INTERMEDIARY else None
-        on_my_board = area is None or s.scalar(select(Demand.id).where(Demand.id == demand_id, area)) is not None
-        if (d is not None and on_my_board and actor.role == Role.INTERMEDIARY and d.intermediary_id is not None
-                and d.intermediary_id != actor.intermediary_id and d.status in taken):
+        if _taken_by_another(s, actor, demand_id):
             # It was on the open board a moment ago: say it was taken, not that it does not exist.
             raise Conflict("demand was taken up by another intermediary", field="status")
-        d = visible_demand(s, actor, demand_id)
+        try:
+            d = visible_demand(s, actor, demand_id)
+        except NotFound:
+            if _taken_by_another(s, actor, demand_id):  # taken between the two reads (a race): the same answer
+                raise Conflict("demand was taken up by another intermediary", field="status") from None
+            raise
         check(DEMAND_TRANSITIONS, "take_up", d.status, actor.role, "demand")
         result = s.execute(update(Demand).where(Demand.id == demand_id, Demand.status == DemandStatus.OPEN,
                                                 Demand.intermediary_id.is_(None))
