@@ -26,6 +26,7 @@ TalentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 RoundId = Annotated[int, Path(ge=1, le=MAX_ID)]  # a round is a job of kind 'round'
 JobId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PairId = Annotated[int, Path(ge=1, le=MAX_ID)]
+IntermediaryId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from matcher.domain import modes
 from matcher.domain import talent as talent_fields
+from matcher.domain.demand import MAX_PART
 from matcher.domain.vocabulary import FlexibleForm, Sector
 from matcher.validation import MAX_BUDGET, MAX_MONTHS, MAX_REWARD, Id, Line, ModeCode, Text
 
@@ -57,7 +58,8 @@ class DemandIn(RequestModel):
         "modes": ["tech_vp", "flexible"], "budget_min": 50, "budget_max": 100, "duration_months": 12,
         "deadline": "2027-06-30"}]})
 
-    not_null = ("title", "description", "industry_code", "keywords", "modes", "city", "proposals_wanted")
+    not_null = ("title", "description", "industry_code", "keywords", "modes", "city", "proposals_wanted",
+                "current_state", "target_indicators", "site_conditions")
 
     external_id: Line | None = Field(default=None, min_length=1, max_length=64)
     title: Line = Field(min_length=4, max_length=200)
@@ -72,6 +74,13 @@ class DemandIn(RequestModel):
     duration_months: int | None = Field(default=None, ge=1, le=MAX_MONTHS)
     deadline: date | None = None
     proposals_wanted: int = Field(default=3, ge=1, le=20)
+    current_state: Text = Field(default="", max_length=MAX_PART,
+                                description="现状: process, parameters, what was tried")
+    target_indicators: Text = Field(default="", max_length=MAX_PART, description="目标指标: measurable targets")
+    site_conditions: Text = Field(default="", max_length=MAX_PART,
+                                  description="现场条件: equipment, data, samples, working conditions")
+    programme: Line | None = Field(default=None, min_length=1, max_length=40,
+                                   description="programme key (data/programmes); none: the modes' default")
 
 
 class DemandPatch(RequestModel):
@@ -79,7 +88,7 @@ class DemandPatch(RequestModel):
     others may not (a demand always has a title, a description, modes …)."""
 
     not_null = ("title", "description", "sector", "industry_code", "keywords", "modes", "city",
-                "proposals_wanted")
+                "proposals_wanted", "current_state", "target_indicators", "site_conditions")
 
     title: Line | None = Field(default=None, min_length=4, max_length=200)
     description: Text | None = Field(default=None, min_length=10, max_length=20000)
@@ -93,6 +102,56 @@ class DemandPatch(RequestModel):
     duration_months: int | None = Field(default=None, ge=1, le=MAX_MONTHS)
     deadline: date | None = None
     proposals_wanted: int | None = Field(default=None, ge=1, le=20)
+    current_state: Text | None = Field(default=None, max_length=MAX_PART)
+    target_indicators: Text | None = Field(default=None, max_length=MAX_PART)
+    site_conditions: Text | None = Field(default=None, max_length=MAX_PART)
+    programme: Line | None = Field(default=None, min_length=1, max_length=40)
+
+
+class DemandDraftIn(RequestModel):
+    """A demand as it is being typed, for the live completeness check (``POST /demands/assess``): every
+    field optional and no minimum length — half a sentence is still worth a score and hints — but the
+    same bounds and text rules as a post, so nothing a post would refuse is read."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": "气化炉渣口堵渣频繁导致非计划停车",
+        "description": "渣口堵渣每季度导致两到三次非计划停车。",
+        "current_state": "目前采用高灰熔点煤粉煤加压气化，已试过添加助熔剂，效果有限",
+        "target_indicators": "非计划停车由每季度3次降低到1次以下",
+        "site_conditions": "可提供近3年的DCS运行数据和灰渣样品",
+        "modes": ["tech_vp"], "budget_min": 50, "budget_max": 100, "deadline": "2027-06-30"}]})
+    not_null = ("title", "description", "current_state", "target_indicators", "site_conditions", "modes")
+
+    title: Line = Field(default="", max_length=200)
+    description: Text = Field(default="", max_length=20000)
+    current_state: Text = Field(default="", max_length=MAX_PART)
+    target_indicators: Text = Field(default="", max_length=MAX_PART)
+    site_conditions: Text = Field(default="", max_length=MAX_PART)
+    modes: list[ModeCode] = Field(default_factory=list, max_length=20)
+    budget_min: float | None = Field(default=None, ge=0, le=MAX_BUDGET)
+    budget_max: float | None = Field(default=None, ge=0, le=MAX_BUDGET)
+    duration_months: int | None = Field(default=None, ge=1, le=MAX_MONTHS)
+    deadline: date | None = None
+
+
+class DemandReturnIn(RequestModel):
+    """An official sends a 待完善 demand back to its enterprise: the note says what to add."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"note": "请补充可量化的目标指标和现场可提供的数据、样品"}]})
+    not_null = ("note",)
+
+    note: Text = Field(min_length=1, max_length=2000)
+
+
+class DemandExtendIn(RequestModel):
+    """An official extends the 揭榜 deadline of an open or expired demand (later than today and than the old
+    deadline)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"deadline": "2027-09-30"}]})
+    not_null = ("deadline",)
+
+    deadline: date
 
 
 class ShortlistIn(RequestModel):
@@ -120,12 +179,37 @@ class SubmitIn(RequestModel):
 
 
 class ReviewIn(RequestModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"decision": "approve", "reason": "专业方向吻合，服务方案可行"}]})
-    not_null = ("decision", "reason")
+    """A decision at the step the match waits at: ``recommend`` / ``send_back`` at a first review (初审),
+    ``approve`` / ``reject`` at the final one (终审, or 审核 where the programme has one step). 容缺: with
+    ``recommend`` or ``approve``, the items still missing and the date they are promised for."""
 
-    decision: Literal["approve", "reject"]
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"decision": "recommend", "reason": "专业方向吻合，建议省级终审"},
+        {"decision": "approve", "reason": "服务方案可行", "missing_items": ["派出单位同意函"],
+         "promised_by": "2027-01-15"}]})
+    not_null = ("decision", "reason", "missing_items")
+
+    decision: Literal["recommend", "send_back", "approve", "reject"]
     reason: Text = Field(default="", max_length=2000)
+    missing_items: list[Line] = Field(default_factory=list, max_length=20,
+                                      description="容缺: named items accepted as missing for now")
+    promised_by: date | None = Field(default=None, description="容缺: the date the missing items are promised for")
+
+
+class SupplyIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": ["派出单位同意函"]}]})
+    not_null = ("items",)
+
+    items: list[Line] = Field(min_length=1, max_length=20, description="the missing items now supplied")
+
+
+class AreaIn(RequestModel):
+    """The area an intermediary is registered for: an office's code or name (太原, 太原市小店区, 140105);
+    null, or the province: the whole province."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"area": "太原"}, {"area": None}]})
+
+    area: Line | None = Field(max_length=50)
 
 
 class OutcomeIn(RequestModel):
@@ -237,3 +321,53 @@ class DuplicateDecisionIn(RequestModel):
                     "kept record takes; default: the value the talent corrected most recently, else the kept one's")
     relink_account: bool = Field(default=False, description="for a merge: move the merged record's talent account "
                                                              "to the kept record (only when it is the same person)")
+
+
+# ------------------------------------------------------------ conflicts of interest (services/people/conflicts.py)
+RelationKindIn = Literal["founded", "shareholder", "employed", "family"]
+OrganisationKindIn = Literal["enterprise", "university", "institute", "other"]
+
+
+class RelationIn(RequestModel):
+    """A declared relation to an organisation. The organisation is named by the first of ``organisation_id``,
+    ``enterprise_id``, or ``credit_code`` and/or the name ``organisation`` (matched after normalisation and
+    through its aliases; an unknown name is recorded as a new organisation of ``organisation_kind``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"kind": "shareholder", "organisation": "太原重型机械集团有限公司", "started_on": "2021-03-01"},
+        {"kind": "employed", "organisation": "太原理工大学", "organisation_kind": "university",
+         "started_on": "2015-09-01", "ended_on": "2022-08-31"}]})
+    not_null = ("kind", "note")
+
+    kind: RelationKindIn = Field(description="founded 创办, shareholder 入股, employed 任职, family 亲属任职")
+    organisation: Line | None = Field(default=None, max_length=200, description="the organisation's name")
+    credit_code: str | None = Field(default=None, min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$",
+                                    description="unified social credit code (统一社会信用代码)")
+    organisation_id: Id | None = None
+    enterprise_id: Id | None = None
+    organisation_kind: OrganisationKindIn | None = Field(default=None,
+                                                         description="for an organisation recorded by this call")
+    started_on: date | None = None
+    ended_on: date | None = Field(default=None, description="an employment, shares or post that ended before "
+                                                            "today no longer conflicts; founding always does")
+    note: Text = Field(default="", max_length=1000)
+
+
+class OrganisationIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "太原理工大学", "kind": "university"}]})
+    not_null = ("name", "kind")
+
+    name: Line = Field(min_length=1, max_length=200)
+    credit_code: str | None = Field(default=None, min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$")
+    kind: OrganisationKindIn = "other"
+    enterprise_id: Id | None = Field(default=None, description="the enterprise this organisation is")
+
+
+class AliasIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"alias": "太原理工"}]})
+    not_null = ("alias", "merge")
+
+    alias: Line = Field(min_length=1, max_length=200)
+    merge: bool = Field(default=False, description="when the alias names another organisation: they are one "
+                                                    "institution, move its relations and names here")

@@ -29,6 +29,8 @@ app.add_typer(model_app, name="model")
 holidays_app = typer.Typer(help="The official calendar: years of holidays and working weekends (调休).",
                            no_args_is_help=True)
 app.add_typer(holidays_app, name="holidays")
+demands_app = typer.Typer(help="Demands: their 揭榜 deadlines.", no_args_is_help=True)
+app.add_typer(demands_app, name="demands")
 
 
 def _db() -> Database:
@@ -195,6 +197,16 @@ def _prepare_model() -> str:
         return f"model ready at {model_dir}"
     onnx_file = onnx_backend.ensure_onnx(model_dir, int8=s.embedding_backend != "onnx")
     return f"model ready at {model_dir}; ONNX graph {onnx_file}"
+
+
+@demands_app.command("expire")
+def demands_expire() -> None:
+    """Close every open demand past its 揭榜 deadline (Asia/Shanghai), each audited; the serving processes do
+    this at start and every MATCHER_EXPIRY_INTERVAL_SECONDS — running it beside them is safe."""
+    from matcher.services.workflow.demands import expire_overdue_demands
+
+    closed = expire_overdue_demands(_db())
+    typer.echo(json.dumps({"closed": len(closed), "demand_ids": closed}))
 
 
 @holidays_app.command("add")

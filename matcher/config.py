@@ -57,6 +57,14 @@ class Settings(BaseSettings):
                             "office, time limits in working days (matcher/domain/programmes.py).")
     due_soon_days: int = Field(default=2, ge=0, description="A time limit is 'due soon' when at most this many "
                                "working days remain (0: on the due date only); after the due date it is overdue.")
+    completeness_threshold: int = Field(default=70, ge=0, le=100, description="A demand whose completeness score "
+                                        "(matcher/engine/completeness.py, 0–100) is below this goes to an office's "
+                                        "待完善 queue instead of the board; the engine's THRESHOLD, set on the "
+                                        "hand-graded demands (matcher.tools.completeness_eval).")
+    expiry_interval_seconds: float = Field(default=3600.0, gt=0, description="Seconds between the sweeps that close "
+                                           "open demands past their 揭榜 deadline (also run at start and by "
+                                           "`matcher demands expire`); a compare-and-set, so several workers may "
+                                           "sweep and each demand is closed once.")
     demo_talents: int = 2000
     demo_demands: int = 300
     demo_seed: int = 20261126

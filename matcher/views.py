@@ -67,6 +67,22 @@ class DemandView(View):
     status: str
     intermediary_id: int | None
     created_at: str | None
+    programme: str | None = None
+    current_state: str = ""
+    target_indicators: str = ""
+    site_conditions: str = ""
+    completeness: int | None = Field(default=None, description="completeness score 0–100 at the last post or edit")
+    hints: list[str] = Field(default_factory=list, description="what the demand still lacks, in Chinese")
+    office_note: str = Field(default="", description="the office's note when it sent the demand back")
+    closed_reason: str | None = Field(default=None, description="'expired': closed past its 揭榜 deadline")
+    overdue: bool = Field(default=False, description="taken up, and past its 揭榜 deadline")
+
+
+class MissingItemView(View):
+    """One item a submission was accepted without (容缺), and when it was supplied."""
+
+    item: str
+    supplied_at: str | None = None
 
 
 class FeatureView(View):
@@ -122,6 +138,15 @@ class MatchView(View):
     talent: TalentView | None
     created_at: str | None
     updated_at: str | None
+    programme: str | None = Field(default=None, description="programme@version the match was submitted under")
+    review_step: int = Field(default=0, description="0-based review step the match waits at")
+    review_stage: str | None = Field(default=None, description="the step awaited, e.g. 市级初审, while in review")
+    awaiting_office: str | None = Field(default=None, description="code of the office whose step it awaits")
+    review_actions: list[str] = Field(default_factory=list, description="what the awaited step may decide")
+    approved_by_office: str | None = None
+    graded_by_office: str | None = None
+    missing_items: list[MissingItemView] = Field(default_factory=list)
+    promised_by: str | None = Field(default=None, description="容缺: date the missing items were promised for")
 
 
 JobStatusLiteral = Literal["queued", "running", "done", "failed"]
@@ -336,13 +361,51 @@ class CalendarYearsView(View):
     years: list[int]
 
 
+class OfficeView(View):
+    """An office of the region: province, city or county."""
+
+    code: str
+    name: str
+    display_name: str
+    level: str
+    level_label: str
+    parent: str | None
+
+
+class IntermediaryView(View):
+    """An intermediary and the area it is registered for (None: the whole province)."""
+
+    id: int
+    name: str
+    city: str
+    area_code: str | None
+    area_name: str
+
+
+class OfficeStatsView(View):
+    """One office's line under the caller's: the figures of enterprises located in its area, and the review
+    steps that office itself took (初审 recommendations and send-backs, approvals and rejections)."""
+
+    code: str
+    name: str
+    level: str
+    demands: int
+    matches: int
+    approved: int
+    rewarded_amount: float
+    decisions_taken: int
+    awaiting_its_review: int
+
+
 class StatsView(View):
-    """The officials' summary: demands and matches by their dimensions, time to approval, rewards."""
+    """The officials' summary: demands and matches by their dimensions, time to approval, rewards, and the
+    same by office (the caller's office, then each office directly below it)."""
 
     demands: DemandStatsView
     matches: MatchStatsView
     time_to_approval_days: DurationView
     rewards: RewardStatsView
+    by_office: list[OfficeStatsView] = Field(default_factory=list)
 
 
 class UserTokenView(View):

@@ -188,6 +188,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, settings) -> Iterator[
     assert "demo-official" in output and "serving on" in output
 
 
+#: The structured parts of a demand that pass the completeness check (``engine/completeness.py``: current
+#: state, measurable targets, site conditions score 68, the wanted mode 7) whatever its description says. A
+#: test that posts a demand to work on it — take it up, shortlist, review — merges these into its body, so
+#: the demand goes to the board instead of the office's 待完善 queue; the check itself is tested in
+#: ``tests/services/test_demand_quality.py``.
+COMPLETE_PARTS: dict[str, str] = {
+    "current_state": "目前采用现有工艺，关键工序合格率约85%，已尝试调整工艺参数，效果有限",
+    "target_indicators": "关键工序合格率由85%提高到95%以上",
+    "site_conditions": "可提供近3年的生产运行数据和样品，可安排停车检修窗口进行现场测试",
+}
+
+
 TOKENS = {"official": "demo-official", "admin": "demo-admin", "enterprise": "demo-enterprise",
           "intermediary": "demo-intermediary", "talent": "demo-talent", "city_official": "demo-city_official",
           "county_official": "demo-county_official"}

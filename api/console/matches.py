@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from api import forms
 from api.console.web import actor, back, page
 from api.deps import MatchId, RuntimeDep
-from api.schemas import ContactIn, OutcomeIn, ReviewIn, RewardIn, SubmitIn
+from api.schemas import ContactIn, OutcomeIn, ReviewIn, RewardIn, SubmitIn, SupplyIn
 from matcher.domain.vocabulary import Role
 from matcher.errors import Invalid, NotFound
 from matcher.services.access import require
@@ -21,7 +21,9 @@ router = APIRouter()
 
 ACTIONS: dict[str, type[BaseModel] | None] = {
     "contacts": ContactIn, "submit": SubmitIn, "review": ReviewIn, "confirm": None, "outcome": OutcomeIn,
-    "reward": RewardIn}
+    "reward": RewardIn, "supply": SupplyIn}
+#: The page's message after each review decision.
+DECIDED = {"approve": "approved", "reject": "rejected", "recommend": "recommended", "send_back": "sent_back"}
 
 
 @router.get("/console/matches", response_class=HTMLResponse)
@@ -34,10 +36,15 @@ def matches_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 
 @router.get("/console/reviews", response_class=HTMLResponse)
 def reviews(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """The office's queue: what waits for a step this office takes; ``?scope=area``: every match in review
+    in the office's area, whichever office's step it awaits."""
     who = actor(request)
     require(who, Role.OFFICIAL)
-    items, total = match_svc.list_matches(runtime.db, who, status="awaiting_review", limit=200)
-    return page(request, "matches.html", who, title="待审核匹配", items=items, total=total)
+    area = request.query_params.get("scope") == "area"
+    items, total = match_svc.list_matches(runtime.db, who, status="awaiting_review" if area else "awaiting_my_review",
+                                          limit=200)
+    return page(request, "matches.html", who, title="本辖区在审匹配" if area else "待本级审核", items=items,
+                total=total, review_queue=True, area=area)
 
 
 @router.get("/console/matches/{match_id}", response_class=HTMLResponse)
@@ -57,7 +64,7 @@ async def match_action(request: Request, runtime: RuntimeDep, match_id: MatchId,
     db, pool = runtime.db, runtime.ready_pool()
     if action not in ACTIONS:
         raise NotFound(f"未知操作 {action}")
-    values = forms.form_values(await request.form())
+    values = forms.form_values(await request.form(), split=("missing_items", "items"))
     if action == "contacts":
         values.setdefault("note", "联络")
     if action == "reward" and values.get("qualifies") == "0":
@@ -75,8 +82,11 @@ async def match_action(request: Request, runtime: RuntimeDep, match_id: MatchId,
         match_svc.submit(db, who, match_id, body.plan)
         msg = "submitted"
     elif isinstance(body, ReviewIn):
-        match_svc.review(db, pool, who, match_id, body.decision, body.reason)
-        msg = "approved" if body.decision == "approve" else "rejected"
+        match_svc.review(db, pool, who, match_id, body.decision, body.reason, body.missing_items, body.promised_by)
+        msg = DECIDED[body.decision]
+    elif isinstance(body, SupplyIn):
+        match_svc.supply(db, who, match_id, body.items)
+        msg = "supplied"
     elif isinstance(body, OutcomeIn):
         match_svc.report_outcome(db, who, match_id, body.result, body.text)
         msg = "outcome"

@@ -1,5 +1,6 @@
-"""Officials: the statistics dashboard, the 督查 list of time limits, imports with their progress and
-report, matching rounds, probable duplicates (merge or keep apart) and invitations for talents."""
+"""Officials: the statistics dashboard, the 督查 list of time limits, the 待完善 queue of demands below the
+completeness threshold (publish, return with a note) and the expired ones (extend), imports with their
+progress and report, matching rounds, probable duplicates (merge or keep apart) and invitations for talents."""
 
 from __future__ import annotations
 
@@ -12,17 +13,19 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from api import forms
 from api.console.web import actor, back, page
-from api.deps import JobId, RoundId, RuntimeDep
+from api.deps import DemandId, JobId, RoundId, RuntimeDep
 from api.downloads import xlsx_download
-from api.schemas import RoundIn
+from api.schemas import DemandExtendIn, DemandReturnIn, RoundIn
 from matcher.domain.offices import office_tree
-from matcher.domain.vocabulary import Sector
+from matcher.domain.vocabulary import DemandStatus, Role, Sector
 from matcher.errors import Invalid
 from matcher.reference import region
 from matcher.services import jobs
+from matcher.services.access import require
 from matcher.services.people import duplicates as dup_svc
 from matcher.services.people import invitations
 from matcher.services.programme import deadlines
+from matcher.services.workflow import demands as demand_svc
 from matcher.services.workflow import rounds as round_svc
 from matcher.services.workflow import stats
 from matcher.validation import MAX_ID
@@ -54,6 +57,55 @@ def oversight_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 def oversight_xlsx(request: Request, runtime: RuntimeDep) -> FileResponse:
     who = actor(request)
     return xlsx_download(lambda path: deadlines.export_oversight(runtime.db, who, path), "oversight.xlsx")
+
+
+@router.get("/console/incomplete", response_class=HTMLResponse)
+def incomplete_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """待完善: the area's demands below the completeness threshold, each with its score, what it lacks and
+    the note already sent; and the demands the system closed past their 揭榜 deadline, to extend."""
+    who = actor(request)
+    require(who, Role.OFFICIAL)
+    items, total = demand_svc.list_demands(runtime.db, who, status=DemandStatus.INCOMPLETE, limit=200)
+    expired, expired_total = demand_svc.list_demands(runtime.db, who, status=DemandStatus.CLOSED,
+                                                     closed_reason=demand_svc.EXPIRED, limit=200)
+    return page(request, "incomplete.html", who, title="待完善需求", items=items, total=total, expired=expired,
+                expired_total=expired_total, threshold=demand_svc.threshold(),
+                today=deadlines.shanghai_today().isoformat())
+
+
+def _back_to(form_next: str, demand_id: int) -> str:
+    """Where an action returns: the queue it was taken from, or the demand's page (never another site)."""
+    return "/console/incomplete" if form_next == "queue" else f"/console/demands/{demand_id}"
+
+
+@router.post("/console/demands/{demand_id}/publish", response_model=None)
+async def publish_demand(request: Request, runtime: RuntimeDep, demand_id: DemandId) -> Response:
+    form = await request.form()
+    demand_svc.publish(runtime.db, actor(request), demand_id)
+    return back(_back_to(str(form.get("next") or ""), demand_id), "demand_published")
+
+
+@router.post("/console/demands/{demand_id}/return", response_model=None)
+async def return_demand(request: Request, runtime: RuntimeDep, demand_id: DemandId) -> Response:
+    form = await request.form()
+    body, _ = forms.parse(DemandReturnIn, {"note": str(form.get("note") or "").strip()})
+    if body is None:
+        raise Invalid("请填写退回意见，说明需求还缺少哪些内容", field="note")
+    demand_svc.return_demand(runtime.db, actor(request), demand_id, body.note)
+    return back(_back_to(str(form.get("next") or ""), demand_id), "demand_returned")
+
+
+@router.post("/console/demands/{demand_id}/extend", response_model=None)
+async def extend_demand(request: Request, runtime: RuntimeDep, demand_id: DemandId) -> Response:
+    form = await request.form()
+    body, _ = forms.parse(DemandExtendIn, {k: v for k, v in forms.form_values(form).items() if k == "deadline"})
+    if body is None:
+        raise Invalid("请选择新的揭榜截止日期", field="deadline")
+    try:
+        demand_svc.extend(runtime.db, actor(request), demand_id, body.deadline)
+    except Invalid:
+        raise Invalid("新的揭榜截止日期须晚于今天，也须晚于原截止日期", field="deadline") from None
+    return back(_back_to(str(form.get("next") or ""), demand_id), "demand_extended")
 
 
 @router.get("/console/import", response_class=HTMLResponse)

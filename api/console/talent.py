@@ -1,30 +1,35 @@
 """The talent's own page (role ``talent``): the record as held, corrections, consents, proposals to
-answer, downloads, the access log, withdrawal — and signing in with an invitation code."""
+answer, declared relations (conflicts of interest) and the enterprises they keep the talent away from,
+downloads, the access log, withdrawal — and signing in with an invitation code."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
 from api import forms
 from api.console.web import COOKIE, actor, back, page
 from api.deps import MatchId, RuntimeDep, get_settings
-from api.schemas import TalentSelfPatch
+from api.schemas import RelationIn, TalentSelfPatch
 from matcher.domain import modes
+from matcher.domain.conflicts import RELATION_LABELS
 from matcher.domain.privacy import LABELS as PRIVACY_LABELS
 from matcher.domain.vocabulary import FlexibleForm, Role, TieKind
-from matcher.errors import Invalid, Unauthorized
+from matcher.errors import Conflict, Invalid, Unauthorized
 from matcher.services.access import require
-from matcher.services.people import invitations, me, sessions
+from matcher.services.people import conflicts, invitations, me, sessions
 from matcher.tabular import split_list
+from matcher.validation import MAX_ID
 
 router = APIRouter()
+RelationId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
 def _me(request: Request) -> Any:
@@ -54,13 +59,18 @@ def invite_redeem(request: Request, runtime: RuntimeDep, code: str = Form(..., m
 
 
 def _render(request: Request, runtime: RuntimeDep, status: int = 200, errors: dict[str, str] | None = None,
-            values: dict[str, Any] | None = None) -> HTMLResponse:
+            values: dict[str, Any] | None = None, relation_errors: dict[str, str] | None = None,
+            relation_values: dict[str, Any] | None = None) -> HTMLResponse:
     who = _me(request)
     rec = me.get_record(runtime.db, who, runtime.ready_pool())
     return page(request, "me.html", who, status=status, title="我的信息", rec=rec, t=rec.talent,
                 proposals=me.proposals(runtime.db, who), log=me.access_log(runtime.db, who), errors=errors or {},
                 values=values or {}, modes=list(modes.codes()), forms_all=[f.value for f in FlexibleForm],
-                ties_all=[x.value for x in TieKind], labels=PRIVACY_LABELS)
+                ties_all=[x.value for x in TieKind], labels=PRIVACY_LABELS,
+                relations=conflicts.list_mine(runtime.db, who),
+                conflicts=conflicts.talent_conflicts_view(runtime.db, who),
+                relation_kinds=RELATION_LABELS, relation_errors=relation_errors or {},
+                relation_values=relation_values or {})
 
 
 @router.get("/console/me", response_class=HTMLResponse)
@@ -112,6 +122,47 @@ def answer(request: Request, runtime: RuntimeDep, match_id: MatchId, reply: str 
            note: str = Form("", max_length=1000)) -> Response:
     me.answer(runtime.db, _me(request), match_id, reply, note.strip())
     return back("/console/me", "answered")
+
+
+#: The relation form's fields as the page names them (``api/forms.py`` knows the workflow's, where ``note`` is a
+#: contact note), and the service's refusals in the page's words.
+_RELATION_FIELDS = {"kind": "关系", "organisation": "单位名称", "credit_code": "统一社会信用代码",
+                    "started_on": "起始日期", "ended_on": "结束日期", "note": "说明"}
+_RELATION_REFUSALS = {"organisation": "请填写单位名称（或统一社会信用代码）", "credit_code": "统一社会信用代码不正确",
+                      "ended_on": "结束日期不能早于起始日期", "kind": "请选择关系类型"}
+
+
+def _relation_errors(errors: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for field, message in errors.items():
+        detail = message.split("：", 1)[-1]
+        out[field] = f"{_RELATION_FIELDS[field]}：{detail}" if field in _RELATION_FIELDS else message
+    return out
+
+
+@router.post("/console/me/relations", response_model=None)
+async def declare_relation(request: Request, runtime: RuntimeDep) -> Response:
+    """Declare a relation from the page: the form parses into the API's ``RelationIn`` (one validation, two
+    doors); a refusal is shown beside the form, in Chinese, with what was typed kept."""
+    who = _me(request)
+    values = forms.form_values(await request.form())
+    body, errors = forms.parse(RelationIn, values)
+    if body is not None:
+        try:
+            conflicts.declare_mine(runtime.db, who, conflicts.RelationSpec(**body.model_dump()))
+            return back("/console/me", "saved")
+        except Invalid as exc:
+            field = exc.field or "organisation"
+            errors = {field: f"{_RELATION_FIELDS.get(field, field)}：{_RELATION_REFUSALS.get(field, exc.message)}"}
+        except Conflict:
+            errors = {"kind": "该关系已申报过"}
+    return _render(request, runtime, status=422, relation_errors=_relation_errors(errors), relation_values=values)
+
+
+@router.post("/console/me/relations/{relation_id}/delete", response_model=None)
+def delete_relation(request: Request, runtime: RuntimeDep, relation_id: RelationId) -> Response:
+    conflicts.delete_relation(runtime.db, _me(request), relation_id, mine=True)
+    return back("/console/me", "saved")
 
 
 @router.get("/console/me/export.json", response_model=None)

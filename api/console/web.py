@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import get_db
 from matcher.domain.labels import label
+from matcher.domain.offices import office_tree
 from matcher.domain.vocabulary import Role
 from matcher.errors import DomainError, Forbidden, Unauthorized
 from matcher.reference import region
@@ -23,6 +24,8 @@ from matcher.services.people import sessions
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 TEMPLATES.env.filters["zh"] = lambda v: label(v) if v else ""
 TEMPLATES.env.globals["region"] = region  # the region's wording in pages: {{ region().ties_title }}
+# the province office's code: an official with no office acts for it ({{ actor.office_code or region_office() }})
+TEMPLATES.env.globals["region_office"] = lambda: office_tree().province.code
 COOKIE = "matcher_session"
 ROLE_HOME: dict[str, str] = {Role.ENTERPRISE: "/console/demands", Role.INTERMEDIARY: "/console/board",
                              Role.OFFICIAL: "/console/reviews", Role.ADMIN: "/console/import",
@@ -86,13 +89,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "posted": ("需求已发布", "ok"), "demand_withdrawn": ("需求已撤回", "ok"),
     "taken_up": ("揭榜成功，可从推荐人才中加入候选", "ok"), "shortlisted": ("已加入候选，请联络人才并提交审核", "ok"),
     "contacted": ("已记录联络", "ok"), "submitted": ("已提交审核", "ok"), "approved": ("审核通过", "ok"),
-    "rejected": ("已驳回", "ok"), "outcome": ("已报告成效", "ok"), "reward_decided": ("已作出奖补决定", "ok"),
+    "rejected": ("已驳回", "ok"), "recommended": ("已推荐上报，等待下一级审核", "ok"),
+    "sent_back": ("已退回中介机构修改", "ok"), "supplied": ("已登记补齐的材料", "ok"),
+    "outcome": ("已报告成效", "ok"), "reward_decided": ("已作出奖补决定", "ok"),
     "confirmed": ("已确认开展合作", "ok"), "round_started": ("已开始匹配，刷新查看进度", "ok"),
     "scanned": ("已检查 {records} 条记录，新发现 {new_pairs} 对疑似重复", "ok"),
     "merged": ("已合并为一条记录", "ok"), "distinct": ("已标记为不同的人", "ok"),
     "saved": ("已保存，推荐将按新资料进行", "ok"), "consent_granted": ("授权已更新", "ok"),
     "consent_withdrawn": ("已撤回该项授权", "ok"), "answered": ("已答复，中介机构会看到您的答复", "ok"),
     "withdraw_unconfirmed": ("请在确认框中输入“撤回”二字", "error"),
+    "posted_incomplete": ("需求已保存，但完整度未达到发布要求，已进入“待完善”：请按提示补充后保存", "error"),
+    "demand_saved": ("需求已修改", "ok"), "demand_published": ("需求已发布到揭榜大厅", "ok"),
+    "demand_returned": ("已退回企业完善，企业会看到您的意见", "ok"), "demand_extended": ("揭榜期限已延长", "ok"),
 }
 
 

@@ -1,16 +1,21 @@
-"""Demands: post (出榜), edit, withdraw, take up (揭榜), proposals, shortlist, history."""
+"""Demands: post (出榜), edit, withdraw, take up (揭榜), proposals, shortlist, history; the completeness
+check as the enterprise types (assess), the office's 待完善 queue (publish, return with a note) and the
+揭榜 deadline (extend)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from api.deps import ActorDep, DbDep, DemandId, Limit, Offset, PoolDep, RuntimeDep
-from api.schemas import DemandIn, DemandPatch, Page, ShortlistIn
+from api.schemas import DemandDraftIn, DemandExtendIn, DemandIn, DemandPatch, DemandReturnIn, Page, ShortlistIn
 from matcher.domain import modes
-from matcher.domain.vocabulary import InstitutionType, Sector
+from matcher.domain.vocabulary import DemandStatus, InstitutionType, Role, Sector
+from matcher.engine.completeness import Completeness
 from matcher.engine.pool import Filters
+from matcher.services.access import require
 from matcher.services.workflow import demands as svc
 from matcher.services.workflow import matches as match_svc
 from matcher.validation import ModeCode
@@ -19,16 +24,54 @@ from matcher.views import DemandView, HistoryEventView, MatchView, ProposalView
 router = APIRouter(prefix="/api/v1/demands", tags=["demands"])
 
 
+class CompletenessElementView(BaseModel):
+    """One of the seven things a demand should say, and the evidence that counted (or why it is missing)."""
+
+    name: str
+    label: str
+    present: bool
+    where: Literal["field", "description"] | None
+    evidence: str
+
+
+class CompletenessView(BaseModel):
+    """The completeness check of a draft: what the live form shows. (Kept beside its route: ``views.py`` is
+    another area's file for now; it belongs there with the other views.)"""
+
+    score: int = Field(description="0–100")
+    threshold: int = Field(description="below it the demand waits in the office's 待完善 queue")
+    ready: bool = Field(description="score ≥ threshold: the demand would go to the board")
+    elements: list[CompletenessElementView]
+    hints: list[str] = Field(description="what to add, in Chinese, most important first")
+    boilerplate: list[str] = Field(description="slogan phrases found (they cost points)")
+
+
+def completeness_view(c: Completeness) -> CompletenessView:
+    return CompletenessView(score=c.score, threshold=c.threshold, ready=c.ready,
+                            elements=[CompletenessElementView(name=e.name, label=e.label, present=e.present,
+                                                              where=e.where, evidence=e.evidence)
+                                      for e in c.elements],
+                            hints=list(c.hints), boilerplate=list(c.boilerplate))
+
+
 @router.post("", status_code=201, response_model=DemandView, summary="Post a demand (出榜) — enterprise")
 def post_demand(db: DbDep, pool: PoolDep, actor: ActorDep, body: DemandIn) -> Any:
     return svc.create_demand(db, actor, body.model_dump(), pool)
 
 
-@router.get("", response_model=Page[DemandView], summary="Demands visible to the caller")
+@router.post("/assess", response_model=CompletenessView,
+             summary="Completeness score and hints for a draft (the live form) — enterprise; nothing is written")
+def assess(actor: ActorDep, body: DemandDraftIn) -> Any:
+    require(actor, Role.ENTERPRISE)
+    return completeness_view(svc.assess(body.model_dump()))
+
+
+@router.get("", response_model=Page[DemandView],
+            summary="Demands visible to the caller (status=incomplete: an office's 待完善 queue)")
 def list_demands(
     db: DbDep,
     actor: ActorDep,
-    status: str | None = None,
+    status: DemandStatus | None = None,
     sector: Sector | None = None,
     city: str | None = None,
     mode: ModeCode | None = None,
@@ -50,6 +93,24 @@ def get_demand(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
 @router.patch("/{demand_id}", response_model=DemandView, summary="Edit an open demand — its enterprise")
 def patch_demand(db: DbDep, pool: PoolDep, actor: ActorDep, demand_id: DemandId, body: DemandPatch) -> Any:
     return svc.update_demand(db, actor, demand_id, body.model_dump(exclude_unset=True), pool)
+
+
+@router.post("/{demand_id}/publish", response_model=DemandView,
+             summary="Put a 待完善 demand on the board — an official (or its enterprise once it passes the check)")
+def publish(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
+    return svc.publish(db, actor, demand_id)
+
+
+@router.post("/{demand_id}/return", response_model=DemandView,
+             summary="Send a 待完善 demand back to its enterprise with a note — official")
+def return_demand(db: DbDep, actor: ActorDep, demand_id: DemandId, body: DemandReturnIn) -> Any:
+    return svc.return_demand(db, actor, demand_id, body.note)
+
+
+@router.post("/{demand_id}/extend", response_model=DemandView,
+             summary="Extend the 揭榜 deadline of an open or expired demand — official")
+def extend(db: DbDep, actor: ActorDep, demand_id: DemandId, body: DemandExtendIn) -> Any:
+    return svc.extend(db, actor, demand_id, body.deadline)
 
 
 @router.post("/{demand_id}/withdraw", response_model=DemandView, summary="Withdraw — its enterprise")
@@ -111,6 +172,6 @@ def shortlist(db: DbDep, pool: PoolDep, actor: ActorDep, demand_id: DemandId, bo
 
 
 @router.get("/{demand_id}/history", response_model=list[HistoryEventView],
-            summary="Full audit history of a demand and its matches — officials")
+            summary="Audit history: a demand and its matches for officials; its own events for the enterprise")
 def history(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
     return svc.history(db, actor, demand_id)

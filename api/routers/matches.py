@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import ActorDep, DbDep, Limit, MatchId, Offset, OptionalId, PoolDep
-from api.schemas import ContactIn, OutcomeIn, Page, ReviewIn, RewardIn, SubmitIn
+from api.schemas import ContactIn, OutcomeIn, Page, ReviewIn, RewardIn, SubmitIn, SupplyIn
 from matcher.domain.vocabulary import Role
 from matcher.services.access import require
 from matcher.services.workflow import matches as svc
@@ -33,10 +33,14 @@ def list_matches(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/reviews/queue", response_model=Page[MatchView], summary="Matches awaiting review — officials")
-def review_queue(db: DbDep, actor: ActorDep, limit: Limit = 20, offset: Offset = 0) -> Any:
+@router.get("/reviews/queue", response_model=Page[MatchView],
+            summary="Matches awaiting a review step the caller's office takes — officials")
+def review_queue(db: DbDep, actor: ActorDep, limit: Limit = 20, offset: Offset = 0, every_office: bool = False) -> Any:
+    """The office's queue: matches whose current step (初审 / 终审 / 审核) is the caller's office's. With
+    ``every_office=true``: every match in review in the office's area, whichever office's step it awaits."""
     require(actor, Role.OFFICIAL)
-    items, total = svc.list_matches(db, actor, status="awaiting_review", limit=limit, offset=offset)
+    status = "awaiting_review" if every_office else "awaiting_my_review"
+    items, total = svc.list_matches(db, actor, status=status, limit=limit, offset=offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
@@ -63,9 +67,16 @@ def submit(db: DbDep, actor: ActorDep, match_id: MatchId, body: SubmitIn) -> Any
     return svc.submit(db, actor, match_id, body.plan)
 
 
-@router.post("/matches/{match_id}/review", response_model=MatchView, summary="Approve or reject — officials")
+@router.post("/matches/{match_id}/review", response_model=MatchView,
+             summary="Decide the review step the match waits at (recommend, send back, approve, reject) — officials")
 def review(db: DbDep, pool: PoolDep, actor: ActorDep, match_id: MatchId, body: ReviewIn) -> Any:
-    return svc.review(db, pool, actor, match_id, body.decision, body.reason)
+    return svc.review(db, pool, actor, match_id, body.decision, body.reason, body.missing_items, body.promised_by)
+
+
+@router.post("/matches/{match_id}/supply", response_model=MatchView,
+             summary="Supply items accepted as missing (容缺) — the intermediary")
+def supply(db: DbDep, actor: ActorDep, match_id: MatchId, body: SupplyIn) -> Any:
+    return svc.supply(db, actor, match_id, body.items)
 
 
 @router.post(

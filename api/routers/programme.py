@@ -7,17 +7,18 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from api.deps import ActorDep, DbDep, Limit, Offset
+from api.deps import ActorDep, DbDep, IntermediaryId, Limit, Offset
 from api.downloads import xlsx_download
-from api.schemas import Page
+from api.schemas import AreaIn, Page
+from matcher.services.people import intermediaries
 from matcher.services.programme import calendar, deadlines
 from matcher.services.programme.deadlines import DueItem, Oversight
-from matcher.views import CalendarYearsView
+from matcher.views import CalendarYearsView, IntermediaryView, OfficeView
 
 router = APIRouter(prefix="/api/v1", tags=["programme"])
 
 Status = Literal["due", "due_soon", "overdue"]
-Stage = Literal["take_up", "first_contact", "review", "reward_decision"]
+Stage = Literal["take_up", "first_contact", "review", "reward_decision", "promised_items"]
 
 
 @router.get("/deadlines", response_model=Page[DueItem],
@@ -43,3 +44,20 @@ def oversight_xlsx(db: DbDep, actor: ActorDep) -> Any:
             summary="The years of the official calendar that are entered (others count Monday–Friday, provisional)")
 def calendar_years(db: DbDep, actor: ActorDep) -> Any:
     return CalendarYearsView(years=calendar.entered_years(db))
+
+
+@router.get("/offices", response_model=list[OfficeView], summary="The region's offices: province, cities, counties")
+def list_offices(actor: ActorDep) -> Any:
+    return intermediaries.offices()
+
+
+@router.get("/intermediaries", response_model=list[IntermediaryView],
+            summary="Intermediaries and the area each is registered for — officials")
+def list_intermediaries(db: DbDep, actor: ActorDep) -> Any:
+    return intermediaries.list_intermediaries(db, actor)
+
+
+@router.patch("/intermediaries/{intermediary_id}", response_model=IntermediaryView,
+              summary="Register an intermediary for an area (null: the whole province) — the province's officials")
+def set_intermediary_area(db: DbDep, actor: ActorDep, intermediary_id: IntermediaryId, body: AreaIn) -> Any:
+    return intermediaries.set_area(db, actor, intermediary_id, body.area)

@@ -77,6 +77,10 @@ DEMAND_EXPECT = {
 }
 
 
+#: The day the demo's deadlines are drawn from (30–210 days after it). Seeding moves them by the days between
+#: this and the seeding day (``tools/seeding.py``), so a demo seeded in any year has its deadlines ahead.
+DEADLINE_BASE = date(2026, 12, 1)
+
 def credit_code(rng: random.Random, region: str = "140000") -> str:
     """A well-formed unified social credit code (valid check digit) for an enterprise in Shanxi (14)."""
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -345,7 +349,7 @@ def demands(seed: int, n: int, companies: list[dict[str, Any]]) -> tuple[list[di
     schedule = _problem_schedule(seed, n)
     seen: dict[tuple[str, int], int] = {}
     out, labels = [], []
-    base = date(2026, 12, 1)
+    base = DEADLINE_BASE
     for j, (topic, k) in enumerate(schedule):
         rng = _rng(seed, "demand", j)
         problem = topic.problems[k]

@@ -27,6 +27,8 @@ class DemandField:
 
 
 C = tab.column
+#: Characters per structured part (current state, target indicators, site conditions).
+MAX_PART = 5000
 
 FIELDS: tuple[DemandField, ...] = (
     DemandField("external_id", "需求编号", C("external_id", "编号 需求编号 榜单编号", tab.line_or_text(64),
@@ -41,6 +43,16 @@ FIELDS: tuple[DemandField, ...] = (
                                                      default=None), editable=False, stored=False),
     DemandField("county", "所在区县", C("county", "区县 所在区县 县区 企业所在区县", tab.county, default=None,
                                         fmt=tab.fmt_county), editable=False, stored=False),
+    # The structured parts of a demand worth posting (``engine/completeness.py`` reads them beside the
+    # description); optional import columns, blank on older rows.
+    DemandField("current_state", "现状", C("current_state", "现状 目前现状 现状描述", tab.line_or_text(
+        MAX_PART, multiline=True), default=""), editable=True),
+    DemandField("target_indicators", "目标指标", C("target_indicators", "目标指标 考核指标 目标", tab.line_or_text(
+        MAX_PART, multiline=True), default=""), editable=True),
+    DemandField("site_conditions", "现场条件", C("site_conditions", "现场条件 现场条件与资源 现场", tab.line_or_text(
+        MAX_PART, multiline=True), default=""), editable=True),
+    # The programme the demand is posted into (``data/programmes``); none: its modes' default programme.
+    DemandField("programme", "所属项目", None, editable=True),
     DemandField("sector", "产业领域", C("sector", "领域 产业领域", tab.enum_value(Sector), default=None),
                 editable=True),
     DemandField("industry_code", "行业代码", C("industry_code", "行业代码 国民经济行业代码", tab.industry, default=""),

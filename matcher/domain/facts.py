@@ -8,6 +8,7 @@ rest are derived by the service (text, load, duplicates, consented modes).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -39,6 +40,37 @@ class TalentFacts:
     consented_modes: frozenset[str] | None = None
 
 
+class Reasons(Mapping[int, str]):
+    """An immutable, hashable talent id → reason map: ``DemandFacts`` is frozen and hashable (every other
+    field is), and a plain dict would break both."""
+
+    __slots__ = ("_hash", "_items")
+
+    def __init__(self, items: Mapping[int, str] | Iterable[tuple[int, str]] = ()) -> None:
+        self._items: dict[int, str] = dict(items)
+        self._hash: int | None = None
+
+    def __getitem__(self, key: int) -> str:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._items.items()))
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"Reasons({self._items!r})"
+
+
+NO_REASONS = Reasons()
+
+
 @dataclass(frozen=True)
 class DemandFacts:
     id: int
@@ -49,3 +81,6 @@ class DemandFacts:
     enterprise_id: int | None = None
     can_host_joint_post: bool = False
     declined_talent_ids: frozenset[int] = frozenset()
+    # Talents with a conflict of interest with the demand's enterprise (``domain/conflicts.py``): talent id →
+    # the reason users read. Filled by ``services/pool/facts.demand_facts`` from the declared relations.
+    conflicted_talents: Mapping[int, str] = NO_REASONS

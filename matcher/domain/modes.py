@@ -95,6 +95,13 @@ def not_own_employer(d: DemandFacts, t: TalentFacts, ctx: RuleContext) -> str | 
     return None
 
 
+def no_conflict_of_interest(d: DemandFacts, t: TalentFacts, ctx: RuleContext) -> str | None:
+    """A declared relation ties the talent, or the talent's university or institute, to the demand's
+    enterprise (``domain/conflicts.py``: founded, shares, employment, a family member's post). The demand's
+    facts carry the reasons, computed per demand from the relations, so the rule is a lookup."""
+    return d.conflicted_talents.get(t.id)
+
+
 def available(d: DemandFacts, t: TalentFacts, ctx: RuleContext) -> str | None:
     today = date.today()
     if t.available_from is not None and today < t.available_from:
@@ -104,7 +111,7 @@ def available(d: DemandFacts, t: TalentFacts, ctx: RuleContext) -> str | None:
     return None
 
 
-COMMON_RULES: tuple[Rule, ...] = (not_own_employer, available)
+COMMON_RULES: tuple[Rule, ...] = (not_own_employer, no_conflict_of_interest, available)
 
 
 def consented_to(code: str, label: str) -> Rule:

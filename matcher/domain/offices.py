@@ -133,6 +133,20 @@ class OfficeTree:
         self.get(ancestor_code)
         return code == ancestor_code or any(o.code == ancestor_code for o in self.ancestors(code))
 
+    def office_at(self, county_code: str | None, level: OfficeLevel) -> Office:
+        """The office at ``level`` whose area holds the county ``county_code`` (the county itself, its city,
+        the province) — who takes a review step or owes a time limit for an enterprise located there. The
+        province when the county is unknown (not recorded, or not a county of this region), whatever the
+        level: no lower office can be named, and the province's area holds everything."""
+        if not county_code or county_code not in self._offices:
+            return self.province
+        county = self._offices[county_code]
+        if county.level != OfficeLevel.COUNTY:
+            return self.province
+        if level == OfficeLevel.COUNTY:
+            return county
+        return next((o for o in self.ancestors(county.code) if o.level == level), self.province)
+
     def area_prefix(self, code: str) -> str | None:
         """The prefix every county code in this office's area starts with (the city's four digits, a county's
         six) — what a query matches locations against; None for the province, whose area is everything."""

@@ -179,9 +179,10 @@ class ProgrammeSet:
     ``version`` is the file's own, at least that of its newest programme."""
 
     def __init__(self, source: str, version: str, programmes: tuple[Programme, ...],
-                 defaults: Mapping[str, str]) -> None:
+                 defaults: Mapping[str, str], time_limits: TimeLimits | None = None) -> None:
         self.source = source
         self.version = version
+        self.time_limits = time_limits or TimeLimits(10, 5, 5, 20)
         self._programmes = {p.key: p for p in programmes}
         self._defaults = dict(defaults)  # mode → programme key (only modes that have a default)
 
@@ -216,6 +217,16 @@ class ProgrammeSet:
         every programme of the mode requires membership (the demand must then name one)."""
         key = self._defaults.get(mode)
         return self._programmes[key] if key is not None else None
+
+    def unconfigured(self, mode: str) -> Programme:
+        """The rules of a mode no programme of the file covers (a mode registered after the file was
+        written): one 审核 by the province, the file's default time limits, graded by the province — the
+        workflow of a deployment without steps, rather than a match nobody may review. Named ``unconfigured``
+        so every decision taken under it says so."""
+        step = ReviewStep(OfficeLevel.PROVINCE, SOLE_REVIEW, FINAL_ACTIONS, self.time_limits.review)
+        rules = ModeRules(mode, (step,), OfficeLevel.PROVINCE, self.time_limits)
+        return Programme("unconfigured", "未配置项目", self.version, (mode,), False, (rules,),
+                         "no programme of the file covers this mode")
 
     def review_steps(self, programme: ProgrammeRef, mode: str) -> tuple[ReviewStep, ...]:
         return self._programme(programme).rules_for(mode).review
@@ -504,7 +515,7 @@ def load_programmes(name_or_path: str) -> ProgrammeSet:
     chosen = reader.defaults(top.get("default_programme", {}), found)
     if "note" in top:
         reader.text(top["note"], "note")
-    return ProgrammeSet(reader.shown, version, tuple(found.values()), chosen)
+    return ProgrammeSet(reader.shown, version, tuple(found.values()), chosen, defaults)
 
 
 @lru_cache(maxsize=8)

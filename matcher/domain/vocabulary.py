@@ -49,6 +49,7 @@ class Role(StrEnum):
 
 
 class DemandStatus(StrEnum):
+    INCOMPLETE = "incomplete"  # 待完善: below the completeness threshold, in the office's queue, not on the board
     OPEN = "open"
     TAKEN_UP = "taken_up"
     MATCHED = "matched"
@@ -61,6 +62,7 @@ class MatchStatus(StrEnum):
     SUBMITTED = "submitted"
     APPROVED = "approved"
     REJECTED = "rejected"
+    RETURNED = "returned"  # sent back by a first review (初审) to be revised and resubmitted
     RESUBMITTED = "resubmitted"
     ENGAGED = "engaged"
     OUTCOME_REPORTED = "outcome_reported"
@@ -113,6 +115,7 @@ LABELS: dict[str, str] = {
     MatchStatus.SUBMITTED: "待审核",
     MatchStatus.APPROVED: "审核通过",
     MatchStatus.REJECTED: "已驳回",
+    MatchStatus.RETURNED: "退回修改",
     MatchStatus.RESUBMITTED: "重新提交",
     MatchStatus.ENGAGED: "合作中",
     MatchStatus.OUTCOME_REPORTED: "已报成效",
@@ -129,6 +132,13 @@ LABELS: dict[str, str] = {
     "resubmit": "重新提交",
     "approve": "审核通过",
     "reject": "驳回",
+    "recommend": "初审推荐",
+    "send_back": "退回修改",
+    "supply": "补齐容缺材料",
+    "publish": "发布到榜单",
+    "return_demand": "退回完善",
+    "expire": "到期自动关闭",
+    "extend": "延长揭榜期限",
     "match": "需求匹配成功",
     "confirm": "确认合作",
     "report_outcome": "报告成效",
@@ -143,6 +153,7 @@ LABELS: dict[str, str] = {
     "invite": "发出邀请",
     "merge": "合并重复记录",
     "distinct": "确认非同一人",
+    DemandStatus.INCOMPLETE: "待完善",
     DemandStatus.OPEN: "已出榜",
     DemandStatus.TAKEN_UP: "已揭榜",
     DemandStatus.MATCHED: "已匹配",

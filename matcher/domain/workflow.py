@@ -1,8 +1,12 @@
 """The workflow in one place: states, allowed transitions, and which role may take each.
 
-Demand: open → taken_up → matched → closed, or withdrawn (from open or taken_up).
-Match: shortlisted → submitted → approved | rejected (→ resubmitted → approved | rejected)
-       → engaged → outcome_reported → rewarded | not_rewarded.
+Demand: (incomplete →) open → taken_up → matched → closed, or withdrawn (from incomplete, open or taken_up);
+        an open demand past its 揭榜 deadline is closed by the system (``expire``) and an official may
+        extend it (``extend``: open again with a later deadline).
+Match: shortlisted → submitted → [recommend at each first review step] → approved | rejected | returned
+       (→ resubmitted → …) → engaged → outcome_reported → rewarded | not_rewarded.
+       ``recommend`` keeps the state and advances ``review_step`` (a compare-and-set on that column, in
+       ``services/workflow/review.py``); which office takes each step is the programme's rule.
 Services call ``check`` before every change; an illegal transition raises ``Conflict`` naming the
 current state, a role that may not act raises ``Forbidden``.
 """
@@ -16,6 +20,9 @@ from matcher.domain.vocabulary import MatchStatus as M
 from matcher.domain.vocabulary import Role
 from matcher.errors import Conflict, Forbidden
 
+#: The actor of what the service does by itself (a demand expiring): no user, audited as 系统.
+SYSTEM = "system"
+
 
 @dataclass(frozen=True)
 class Transition:
@@ -26,20 +33,32 @@ class Transition:
 
 
 DEMAND_TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
-    Transition("edit", (D.OPEN,), D.OPEN, (Role.ENTERPRISE,)),
-    Transition("withdraw", (D.OPEN, D.TAKEN_UP), D.WITHDRAWN, (Role.ENTERPRISE,)),
+    Transition("edit", (D.OPEN, D.INCOMPLETE), "", (Role.ENTERPRISE,)),
+    # an incomplete demand reaches the board: the enterprise's edit passed the threshold, or an official
+    # lets it on as it is
+    Transition("publish", (D.INCOMPLETE,), D.OPEN, (Role.ENTERPRISE, Role.OFFICIAL)),
+    # the office sends it back to the enterprise with a note (it stays incomplete)
+    Transition("return_demand", (D.INCOMPLETE,), "", (Role.OFFICIAL,)),
+    Transition("withdraw", (D.OPEN, D.TAKEN_UP, D.INCOMPLETE), D.WITHDRAWN, (Role.ENTERPRISE,)),
+    Transition("expire", (D.OPEN,), D.CLOSED, (SYSTEM,)),
+    Transition("extend", (D.OPEN, D.CLOSED), D.OPEN, (Role.OFFICIAL,)),
     Transition("take_up", (D.OPEN,), D.TAKEN_UP, (Role.INTERMEDIARY,)),
     Transition("match", (D.TAKEN_UP, D.MATCHED), D.MATCHED, (Role.OFFICIAL,)),
     Transition("close", (D.MATCHED, D.TAKEN_UP, D.OPEN), D.CLOSED, (Role.ENTERPRISE, Role.OFFICIAL)),
 )}
 
 MATCH_TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
-    Transition("contact", (M.SHORTLISTED, M.REJECTED), "", (Role.INTERMEDIARY,)),  # "" = state unchanged
-    Transition("answer", (M.SHORTLISTED, M.REJECTED), "", (Role.TALENT,)),  # the talent's own answer
+    Transition("contact", (M.SHORTLISTED, M.REJECTED, M.RETURNED), "", (Role.INTERMEDIARY,)),  # "": unchanged
+    Transition("answer", (M.SHORTLISTED, M.REJECTED, M.RETURNED), "", (Role.TALENT,)),  # the talent's own answer
     Transition("submit", (M.SHORTLISTED,), M.SUBMITTED, (Role.INTERMEDIARY,)),
-    Transition("resubmit", (M.REJECTED,), M.RESUBMITTED, (Role.INTERMEDIARY,)),
+    Transition("resubmit", (M.REJECTED, M.RETURNED), M.RESUBMITTED, (Role.INTERMEDIARY,)),
+    Transition("recommend", (M.SUBMITTED, M.RESUBMITTED), "", (Role.OFFICIAL,)),
+    Transition("send_back", (M.SUBMITTED, M.RESUBMITTED), M.RETURNED, (Role.OFFICIAL,)),
     Transition("approve", (M.SUBMITTED, M.RESUBMITTED), M.APPROVED, (Role.OFFICIAL,)),
     Transition("reject", (M.SUBMITTED, M.RESUBMITTED), M.REJECTED, (Role.OFFICIAL,)),
+    # 容缺: the intermediary supplies a missing item named at the review (any later state)
+    Transition("supply", (M.SUBMITTED, M.RESUBMITTED, M.APPROVED, M.ENGAGED, M.OUTCOME_REPORTED), "",
+               (Role.INTERMEDIARY,)),
     Transition("confirm", (M.APPROVED,), M.ENGAGED, (Role.ENTERPRISE,)),
     Transition("report_outcome", (M.ENGAGED,), M.OUTCOME_REPORTED, (Role.ENTERPRISE, Role.INTERMEDIARY)),
     Transition("reward", (M.OUTCOME_REPORTED,), M.REWARDED, (Role.OFFICIAL,)),

@@ -9,7 +9,9 @@ Threads, each with one job so a slow one cannot starve another:
   so a long encode or feed poll can never let a live job's lease expire;
 - ``maintenance``: every few seconds writes the buffered shown lists, compacts and saves the index when
   edits call for it, swaps the ranker when ``matcher learn`` adopted another model, and sweeps jobs
-  whose owner is gone.
+  whose owner is gone;
+- ``expiry``: at start and every ``expiry_interval_seconds`` closes the open demands past their 揭榜
+  deadline (a compare-and-set per demand, so every worker may sweep and each demand closes once).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from matcher.services.people import duplicates
 from matcher.services.pool import feed
 from matcher.services.pool.facts import build_pool, ready, require_ready, warm_open_demands
 from matcher.services.pool.follower import FeedFollower
-from matcher.services.workflow import rounds
+from matcher.services.workflow import demands, rounds
 from matcher.storage.db import Database
 from matcher.views import JobView, ReadyView, RoundView
 
@@ -112,6 +114,7 @@ class Runtime:
         self._thread("feed", self._every(self.settings.feed_interval, self._follow))
         self._thread("heartbeat", self._every(HEARTBEAT_EVERY, lambda: jobs.heartbeat(self.db)))
         self._thread("maintenance", self._every(MAINTENANCE_EVERY, self._maintain))
+        self._thread("expiry", self._every(self.settings.expiry_interval_seconds, self._expire, at_once=True))
 
     def stop(self) -> None:
         self._stopping.set()
@@ -124,15 +127,25 @@ class Runtime:
     def _thread(self, name: str, target: Callable[[], None]) -> None:
         threading.Thread(target=target, daemon=True, name=name).start()
 
-    def _every(self, seconds: float, step: Callable[[], Any]) -> Callable[[], None]:
+    def _every(self, seconds: float, step: Callable[[], Any], at_once: bool = False) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                step()
+            except Exception:  # never dies on an error: logged, tried again next time
+                log.exception("background %s failed; retrying", threading.current_thread().name)
+
         def loop() -> None:
+            if at_once and not self._stopping.is_set():
+                run()
             while not self._stopping.wait(seconds):
-                try:
-                    step()
-                except Exception:  # never dies on an error: logged, tried again next time
-                    log.exception("background %s failed; retrying", threading.current_thread().name)
+                run()
 
         return loop
+
+    def _expire(self) -> None:
+        closed = demands.expire_overdue_demands(self.db)
+        if closed:
+            log.info("closed %d demand(s) past their 揭榜 deadline: %s", len(closed), closed[:20])
 
     def _load_pool(self) -> None:
         try:

@@ -93,6 +93,19 @@ class Demand(Base):
     proposals_wanted: Mapped[int] = mapped_column(Integer, default=3)
     status: Mapped[str] = mapped_column(String(20), default=DemandStatus.OPEN.value, index=True)
     intermediary_id: Mapped[int | None] = mapped_column(ForeignKey("intermediaries.id"))
+    # The programme (``data/programmes/*.json`` key) the demand was posted into; None: its modes' defaults.
+    programme: Mapped[str | None] = mapped_column(String(40))
+    # Structured parts of a demand worth posting, beside the description (``engine/completeness.py``).
+    current_state: Mapped[str] = mapped_column(Text, default="", server_default="")
+    target_indicators: Mapped[str] = mapped_column(Text, default="", server_default="")
+    site_conditions: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The completeness score (0–100) at the last post or edit; below the threshold the demand waits in
+    # the office's 待完善 queue (status ``incomplete``) instead of the board.
+    completeness: Mapped[int | None] = mapped_column(Integer)
+    # The official's note when sending a demand back to be completed, shown to the enterprise.
+    office_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Why a demand is closed when the enterprise did not close it: ``expired`` (past its 揭榜 deadline).
+    closed_reason: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -191,8 +204,67 @@ class Match(Base):
     outcome: Mapped[str | None] = mapped_column(String(20))  # solved / partly / not
     outcome_text: Mapped[str] = mapped_column(Text, default="")
     reward_amount: Mapped[float | None] = mapped_column(Float)  # 万元
+    # Review in steps (``domain/programmes.py``): the programme and version the match was submitted under,
+    # the 0-based step it waits at (advanced by a compare-and-set on this column), the office that gave the
+    # final approval and the office that grades the engagement later.
+    programme_key: Mapped[str | None] = mapped_column(String(40))
+    programme_version: Mapped[str | None] = mapped_column(String(20))
+    review_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    approved_by_office: Mapped[str | None] = mapped_column(String(6))
+    graded_by_office: Mapped[str | None] = mapped_column(String(6))
+    # 容缺: a submission accepted with named missing items ({"item", "supplied_at"}) and a promised date.
+    missing_items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    promised_by: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Organisation(Base):
+    """An organisation relations point at (an enterprise, a university, an institute …), matched by its
+    unified social credit code where known and by its names (``OrganisationAlias``): one institution under
+    two names must be one organisation, or a conflict of interest is missed."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="other")  # enterprise university institute other
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OrganisationAlias(Base):
+    """Another name of an organisation (太原理工 for 太原理工大学), kept normalised and unique, maintained
+    by officials."""
+
+    __tablename__ = "organisation_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    alias: Mapped[str] = mapped_column(String(200), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Relation(Base):
+    """A declared relation of a person or organisation to an organisation: a talent, an intermediary or an
+    official (``subject_kind`` talent / intermediary / user, ``subject_id`` that row) or an organisation
+    (``organisation``: a university that founded or holds shares in an enterprise). ``kind``: founded,
+    shareholder, employed (``started_on``/``ended_on``), family (a family member works there)."""
+
+    __tablename__ = "relations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(20), index=True)
+    subject_id: Mapped[int] = mapped_column(Integer, index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    started_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    declared_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditEvent(Base):

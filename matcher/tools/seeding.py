@@ -87,6 +87,8 @@ def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size
             # Posted over the last four weeks (a fixed spread, no random draw): on first start some demands
             # wait past their time limit to be taken up, so the 督查 list has items in it.
             posted = now - timedelta(days=(i * 7) % 29, hours=(i * 5) % 24)
+            if r.get("deadline"):  # ahead of the seeding day as of the generator's base day (no expiry at start)
+                r["deadline"] = r["deadline"] + (now.date() - generator.DEADLINE_BASE)
             s.add(Demand(enterprise=ents[r.pop("enterprise")], created_at=posted, updated_at=posted, **r))
         s.flush()
         employer_ids = {name: e.id for name, e in ents.items()}
@@ -117,8 +119,12 @@ def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size
         _insert_talents(db, batch)
         bar.update(len(batch))
     bar.close()
+    from matcher.demo.workflow import seed_work_in_progress
+    from matcher.services.people.users import DEMO_USERS
+
+    in_review = seed_work_in_progress(db, DEMO_USERS[2][3], DEMO_USERS[3][4], log)
     return {"talents": talents + len(extra), "demands": demands, "seeded": 1, "duplicates": duplicates,
-            "namesakes": namesakes}
+            "namesakes": namesakes, "in_review": in_review}
 
 
 def _insert_talents(db: Database, batch: list[dict[str, Any]]) -> None:

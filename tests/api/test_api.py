@@ -16,7 +16,7 @@ from api.app import create_app
 from matcher.config import Settings
 from matcher.services.people.users import create_user
 from matcher.storage.db import Database
-from tests.conftest import api_client, auth, fresh_database_url, talent_signs_in
+from tests.conftest import COMPLETE_PARTS, api_client, auth, fresh_database_url, talent_signs_in
 
 pytestmark = pytest.mark.db
 
@@ -37,7 +37,7 @@ DEMAND = {"title": "气化炉渣口堵渣频繁导致非计划停车",
           "description": "我公司使用高灰熔点煤进行粉煤加压气化，渣口堵渣每季度导致两到三次非计划停车，"
                          "希望改善灰渣黏温特性。",
           "industry_code": "2522", "keywords": ["煤气化", "灰渣"], "modes": ["tech_vp", "flexible"],
-          "budget_min": 50, "budget_max": 100, "duration_months": 12}
+          "budget_min": 50, "budget_max": 100, "duration_months": 12, **COMPLETE_PARTS}
 
 
 def post_demand(client: TestClient, **extra: Any) -> dict[str, Any]:
@@ -157,12 +157,23 @@ def test_full_story(client: TestClient) -> None:
     r = client.post(f"/api/v1/matches/{mid}/submit", json={"plan": "每月驻企6天，半年完成配煤试验"},
                     headers=h("intermediary"))
     assert r.json()["status"] == "submitted"
-    queue = client.get("/api/v1/reviews/queue", headers=h("official")).json()
-    assert mid in [x["id"] for x in queue["items"]]
-    assert client.post(f"/api/v1/matches/{mid}/review", json={"decision": "reject"},
-                       headers=h("official")).status_code == 422  # reason required
+    # 科技副总: the enterprise's city (长治市) reviews first (初审), the province decides (终审).
+    def queue(role: str) -> list[int]:
+        return [x["id"] for x in client.get("/api/v1/reviews/queue", headers=h(role)).json()["items"]]
+
+    assert mid in queue("city_official") and mid not in queue("official")
+    assert mid in [x["id"] for x in client.get("/api/v1/reviews/queue?every_office=true",
+                                               headers=h("official")).json()["items"]]
+    assert client.post(f"/api/v1/matches/{mid}/review", json={"decision": "send_back"},
+                       headers=h("city_official")).status_code == 422  # reason required
     assert client.post(f"/api/v1/matches/{mid}/review", json={"decision": "approve"},
                        headers=h("intermediary")).status_code == 403
+    early = client.post(f"/api/v1/matches/{mid}/review", json={"decision": "approve"}, headers=h("official"))
+    assert early.status_code == 409 and "市级初审" in early.json()["error"]["message"]
+    r = client.post(f"/api/v1/matches/{mid}/review", json={"decision": "recommend", "reason": "方向吻合"},
+                    headers=h("city_official"))
+    assert (r.json()["status"], r.json()["review_stage"]) == ("submitted", "山西省 省级终审")
+    assert mid in queue("official") and mid not in queue("city_official")
     r = client.post(f"/api/v1/matches/{mid}/review", json={"decision": "reject", "reason": "服务方案不够具体"},
                     headers=h("official"))
     assert r.json()["status"] == "rejected"
@@ -173,9 +184,11 @@ def test_full_story(client: TestClient) -> None:
     talent_url = f"/api/v1/talents/{tid}"
     assert client.get(talent_url, headers=h("enterprise")).json()["contact_masked"]
     assert client.get(talent_url, headers=h("intermediary")).json()["contact_masked"]
+    assert client.post(f"/api/v1/matches/{mid}/review", json={"decision": "recommend", "reason": "已补充节点"},
+                       headers=h("city_official")).status_code == 200
     r = client.post(f"/api/v1/matches/{mid}/review", json={"decision": "approve", "reason": "方向吻合"},
                     headers=h("official"))
-    assert r.json()["status"] == "approved"
+    assert r.json()["status"] == "approved" and r.json()["graded_by_office"] == "140000"
     assert client.get(f"/api/v1/demands/{did}", headers=h("enterprise")).json()["status"] == "matched"
     # The talent consents to the release (after the approval here; before it works the same way).
     assert client.get(talent_url, headers=h("enterprise")).json()["contact_via_office"]
@@ -201,11 +214,13 @@ def test_full_story(client: TestClient) -> None:
 
     hist = client.get(f"/api/v1/demands/{did}/history", headers=h("official")).json()
     actions = [e["action"] for e in hist]
-    assert actions == ["post", "take_up", "shortlist", "contact", "submit", "reject", "resubmit", "approve",
-                       "match", "confirm", "report_outcome", "reward"]
+    assert actions == ["post", "take_up", "shortlist", "contact", "submit", "recommend", "reject", "resubmit",
+                       "recommend", "approve", "match", "confirm", "report_outcome", "reward"]
     assert all(e["actor_role"] in ("enterprise", "intermediary", "official") for e in hist)
-    assert hist[5]["after"]["reason"] == "服务方案不够具体"
-    assert client.get(f"/api/v1/demands/{did}/history", headers=h("enterprise")).status_code == 403
+    assert hist[6]["after"]["reason"] == "服务方案不够具体"
+    assert hist[5]["after"]["office"] == hist[8]["after"]["office"] != hist[9]["after"]["office"] == "140000"
+    own = client.get(f"/api/v1/demands/{did}/history", headers=h("enterprise")).json()  # its demand's events only
+    assert [e["action"] for e in own] == ["post", "take_up", "match"]
     stats = client.get("/api/v1/stats", headers=h("official")).json()
     assert stats["matches"]["total"] >= 1 and stats["time_to_approval_days"]["count"] >= 1
     assert stats["rewards"]["total_amount"] >= 20
@@ -315,7 +330,7 @@ def test_every_endpoint_denies_the_wrong_roles(client: TestClient) -> None:
         ("PATCH", f"/api/v1/demands/{other}", {"budget_max": 120}, {"enterprise2"}, {403, 404}),
         ("GET", f"/api/v1/demands/{did}/matches?mode=flexible&k=2", None,
          {"official", "admin", "enterprise", "intermediary"}, {404}),
-        ("GET", f"/api/v1/demands/{did}/history", None, {"official", "admin"}, {403, 404}),
+        ("GET", f"/api/v1/demands/{did}/history", None, {"official", "admin", "enterprise"}, {403, 404}),
         ("GET", f"/api/v1/matches/{mid}", None, {"official", "admin", "enterprise", "intermediary"}, {404}),
         ("POST", f"/api/v1/matches/{mid}/contacts", {"note": "再次联系"}, {"intermediary"}, {403, 404}),
         ("GET", "/api/v1/matches", None, set(roles), set()),
@@ -439,8 +454,11 @@ def test_talent_accounts_reach_only_their_own_record(client: TestClient) -> None
         assert r.status_code == 422 and r.json()["error"]["field"].startswith(field), (body, r.text)
     assert client.post("/api/v1/invitations/accept", json={"code": "inv_not_a_code"}).status_code == 401
     assert client.post("/api/v1/talents/1/invitations", headers=h("enterprise")).status_code == 403
-    assert client.post("/api/v1/me/proposals/1/answer", headers=h("talent"),
-                       json={"answer": "accepted"}).status_code == 404
+    others = [m["id"] for m in client.get("/api/v1/matches?limit=100", headers=h("official")).json()["items"]
+              if m["talent_id"] != who["talent_id"]]
+    assert others  # the demo starts with matches in review
+    assert client.post(f"/api/v1/me/proposals/{others[0]}/answer", headers=h("talent"),
+                       json={"answer": "accepted"}).status_code == 404  # another talent's proposal
     x = client.get("/api/v1/me/export.xlsx", headers=h("talent"))
     assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert client.get("/api/v1/duplicates", headers=h("official")).json()["total"] >= 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import talent_signs_in
+from tests.conftest import COMPLETE_PARTS, talent_signs_in
 
 pytestmark = pytest.mark.once("sqlite")
 
@@ -21,7 +21,7 @@ def test_story_over_http(live_server: str) -> None:
     r = call("POST", "/api/v1/demands", "enterprise", json={
         "title": "费托合成催化剂消耗高",
         "description": "煤制油装置铁基催化剂吨油消耗高于设计值约30%，浆态床中催化剂磨损细粉增多。",
-        "industry_code": "2523", "modes": ["flexible"]})
+        "industry_code": "2523", "modes": ["flexible"], **COMPLETE_PARTS})
     assert r.status_code == 201, r.text
     did = r.json()["id"]
     props = call("GET", f"/api/v1/demands/{did}/matches?mode=flexible&k=3", "enterprise").json()
@@ -33,7 +33,7 @@ def test_story_over_http(live_server: str) -> None:
     mid = m.json()["id"]
     assert call("POST", f"/api/v1/matches/{mid}/submit", "intermediary",
                 json={"plan": "项目合作，三个月内完成催化剂磨损分析"}).json()["status"] == "submitted"
-    assert call("POST", f"/api/v1/matches/{mid}/review", "official",
+    assert call("POST", f"/api/v1/matches/{mid}/review", "city_official",  # 柔性引才: the city's 审核
                 json={"decision": "approve", "reason": "方向吻合"}).json()["status"] == "approved"
     # Approved, but the talent has not agreed to release contact data: the enterprise goes via the office.
     masked = call("GET", f"/api/v1/talents/{tid}", "enterprise").json()

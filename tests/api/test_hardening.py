@@ -16,14 +16,15 @@ from fastapi.testclient import TestClient
 
 from matcher.config import Settings, get_settings
 from matcher.services.access import mask_phone
-from tests.conftest import api_client, auth, fresh_database_url
+from tests.conftest import COMPLETE_PARTS, api_client, auth, fresh_database_url
 
 pytestmark = pytest.mark.db
 
 DEMAND = {"title": "焦炉煤气制氢提纯装置氢气纯度波动",
           "description": "我公司焦炉煤气变压吸附制氢装置产品氢纯度在99.5%到99.95%之间波动，"
                          "影响下游加氢工序，希望专家诊断吸附剂与程控。",
-          "industry_code": "2521", "modes": ["tech_vp", "flexible"], "budget_min": 30, "budget_max": 90}
+          "industry_code": "2521", "modes": ["tech_vp", "flexible"], "budget_min": 30, "budget_max": 90,
+          **COMPLETE_PARTS}
 
 
 @pytest.fixture(scope="module")
@@ -259,8 +260,9 @@ def test_approve_and_reject_race_has_one_winner(client: TestClient, attempt: int
     did, mid = submitted_match(client)
     url = f"/api/v1/matches/{mid}/review"
     approve, reject = race(
-        lambda: client.post(url, json={"decision": "approve", "reason": "可行"}, headers=auth("official")),
-        lambda: client.post(url, json={"decision": "reject", "reason": "不可行"}, headers=auth("official")))
+        # 柔性引才: one 审核, by the enterprise's city office
+        lambda: client.post(url, json={"decision": "approve", "reason": "可行"}, headers=auth("city_official")),
+        lambda: client.post(url, json={"decision": "reject", "reason": "不可行"}, headers=auth("city_official")))
     assert sorted([approve.status_code, reject.status_code]) == [200, 409], (approve.text, reject.text)
     winner = "approved" if approve.status_code == 200 else "rejected"
     assert client.get(f"/api/v1/matches/{mid}", headers=auth("official")).json()["status"] == winner
@@ -272,7 +274,7 @@ def test_approve_and_reject_race_has_one_winner(client: TestClient, attempt: int
 def _to_outcome(client: TestClient) -> tuple[int, int]:
     did, mid = submitted_match(client)
     client.post(f"/api/v1/matches/{mid}/review", json={"decision": "approve", "reason": "可行"},
-                headers=auth("official"))
+                headers=auth("city_official"))
     client.post(f"/api/v1/matches/{mid}/confirm", headers=auth("enterprise"))
     r = client.post(f"/api/v1/matches/{mid}/outcome", json={"result": "solved", "text": "纯度稳定"},
                     headers=auth("intermediary"))
@@ -283,8 +285,9 @@ def _to_outcome(client: TestClient) -> tuple[int, int]:
 def test_reward_twice_pays_once(client: TestClient) -> None:
     did, mid = _to_outcome(client)
     url = f"/api/v1/matches/{mid}/reward"
-    a, b = race(lambda: client.post(url, json={"qualifies": True, "amount": 20}, headers=auth("official")),
-                lambda: client.post(url, json={"qualifies": True, "amount": 35}, headers=auth("official")))
+    # graded by the office that approved it (the city's)
+    a, b = race(lambda: client.post(url, json={"qualifies": True, "amount": 20}, headers=auth("city_official")),
+                lambda: client.post(url, json={"qualifies": True, "amount": 35}, headers=auth("city_official")))
     assert sorted([a.status_code, b.status_code]) == [200, 409]
     paid = (a if a.status_code == 200 else b).json()["reward_amount"]
     assert client.get(f"/api/v1/matches/{mid}", headers=auth("official")).json()["reward_amount"] == paid
@@ -296,7 +299,7 @@ def test_approve_and_withdraw_race_leaves_a_consistent_demand(client: TestClient
     did, mid = submitted_match(client)
     approve, withdraw = race(
         lambda: client.post(f"/api/v1/matches/{mid}/review", json={"decision": "approve", "reason": "可行"},
-                            headers=auth("official")),
+                            headers=auth("city_official")),
         lambda: client.post(f"/api/v1/demands/{did}/withdraw", headers=auth("enterprise")))
     assert sorted([approve.status_code, withdraw.status_code]) == [200, 409], (approve.text, withdraw.text)
     demand = client.get(f"/api/v1/demands/{did}", headers=auth("official")).json()

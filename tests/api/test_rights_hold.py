@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import JSON, String, Text, inspect, select, text
 
 from matcher.config import Settings
-from tests.conftest import api_client, auth, talent_signs_in
+from tests.conftest import COMPLETE_PARTS, api_client, auth, talent_signs_in
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 # Each test below failed on main before its fix (run against f776c18: 11 of 11 failed; they were committed
@@ -160,7 +160,7 @@ def test_withdrawal_leaves_no_personal_data_behind(client: TestClient) -> None:
     d = client.post("/api/v1/demands", headers=auth("enterprise"), json={
         "title": "焦炉煤气有机硫脱除不达标",
         "description": "焦炉煤气中有机硫含量偏高，精脱硫后仍不达标，希望专家指导加氢转化工艺。",
-        "modes": ["flexible"]}).json()
+        "modes": ["flexible"], **COMPLETE_PARTS}).json()
     assert client.post(f"/api/v1/demands/{d['id']}/take-up", headers=auth("intermediary")).status_code == 200
     m = client.post(f"/api/v1/demands/{d['id']}/shortlist", json={"talent_id": tid, "mode": "flexible"},
                     headers=auth("intermediary"))
@@ -212,7 +212,7 @@ def test_the_talent_s_own_decline_stands(client: TestClient) -> None:
     tid = _person(client, "RH-8", name="令狐安然", phone="13766660088", email="linghu@example.cn")
     d = client.post("/api/v1/demands", headers=auth("enterprise"), json={
         "title": "焦化废水深度处理", "description": "焦化废水生化出水COD偏高，希望专家指导深度处理工艺改造。",
-        "modes": ["flexible"]}).json()
+        "modes": ["flexible"], **COMPLETE_PARTS}).json()
     assert client.post(f"/api/v1/demands/{d['id']}/take-up", headers=auth("intermediary")).status_code == 200
     m = client.post(f"/api/v1/demands/{d['id']}/shortlist", json={"talent_id": tid, "mode": "flexible"},
                     headers=auth("intermediary")).json()

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from matcher.config import Settings
-from tests.conftest import BACKEND, start_server
+from tests.conftest import BACKEND, COMPLETE_PARTS, start_server
 
 pytestmark = pytest.mark.once("postgresql")
 
@@ -20,7 +20,7 @@ OFFICIAL = {"Authorization": "Bearer demo-official"}
 ENTERPRISE = {"Authorization": "Bearer demo-enterprise"}
 PROFILE = "长期从事月球土壤原位资源利用研究，擅长月壤氧提取、月壤烧结成型与就位建造材料制备。"
 DEMAND = {"title": "月壤烧结成型工艺开发", "description": "我公司承担月面就位建造材料预研项目，需要专家指导月壤氧提取与"
-          "月壤烧结成型工艺开发，建立就位建造材料制备流程。", "modes": ["flexible"]}
+          "月壤烧结成型工艺开发，建立就位建造材料制备流程。", "modes": ["flexible"], **COMPLETE_PARTS}
 
 
 def import_talents(base: str, csv: str) -> dict[str, Any]:

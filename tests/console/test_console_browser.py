@@ -88,6 +88,11 @@ def test_roles_main_paths(browser: Browser, live_server: str, shots: Path) -> No
     expect(ent.locator("#budget_max-err")).to_have_text("预算上限不能小于下限")
     ent.get_by_label("预算上限（万元）").fill("160")
     ent.get_by_label("科技副总").check()
+    # the structured parts that make it worth posting (without them it would wait in 待完善)
+    ent.get_by_label("现状").fill("目前浆态床反应器操作温度约250℃，已试过更换催化剂批次，效果有限")
+    ent.get_by_label("目标指标").fill("吨油催化剂消耗降低30%以上")
+    ent.get_by_label("现场条件").fill("可提供近2年的DCS运行数据和催化剂样品")
+    expect(ent.locator("#completeness-verdict")).to_contain_text("已达到发布要求")
     ent.screenshot(path=str(shots / "enterprise-post-demand.png"), full_page=True)
     ent.get_by_role("button", name="发布需求").click()
     expect(ent.locator(".flash")).to_have_text("需求已发布")
@@ -123,17 +128,28 @@ def test_roles_main_paths(browser: Browser, live_server: str, shots: Path) -> No
     match_url = mid.url.split("?")[0]
     assert not re.fullmatch(r"1\d{10}", mid.locator("#talent-phone").inner_text().strip())  # masked (or none)
 
+    # --- 科技副总 is reviewed in two steps: the enterprise's city first (初审), then the province (终审)
+    city = login(browser, base, "demo-city_official")
+    expect(city.locator("h1")).to_have_text("待本级审核")
+    city.locator(f"tbody a[href='{match_url.removeprefix(base)}']").click()
+    expect(city.locator("#review-stage")).to_contain_text("长治市 市级初审")
+    city.get_by_label("审核意见（退回、驳回时必填）").fill("方向吻合，推荐上报")
+    city.get_by_role("button", name="初审通过，推荐上报").click()
+    expect(city.locator(".flash")).to_have_text("已推荐上报，等待下一级审核")
+    expect(city.locator("#awaits-other")).to_contain_text("山西省 省级终审")
+    city.close()
+
     # --- official: the queue, everything on one screen, approve with a reason; the dashboard
     off = login(browser, base, "demo-official")
-    expect(off.locator("h1")).to_have_text("待审核匹配")
-    off.locator("tbody a[href^='/console/matches/']").first.click()
+    expect(off.locator("h1")).to_have_text("待本级审核")
+    off.locator(f"tbody a[href='{match_url.removeprefix(base)}']").click()
     assert off.url.split("?")[0] == match_url
     assert "****" not in off.locator("#talent-phone").inner_text()  # officials always see contacts
     expect(off.locator("body")).to_contain_text("专家每月驻企4天")
     expect(off.locator("body")).to_contain_text("得分构成")
     expect(off.locator("body")).to_contain_text("全流程记录")
     off.screenshot(path=str(shots / "official-review.png"), full_page=True)
-    off.get_by_label("审核意见（驳回时必填）").fill("专业方向吻合，方案可行")
+    off.get_by_label("审核意见（退回、驳回时必填）").fill("专业方向吻合，方案可行")
     off.get_by_role("button", name="审核通过").click()
     expect(off.locator("h1 .badge")).to_have_text("审核通过")
     off.get_by_role("link", name="统计看板").click()

@@ -24,6 +24,7 @@ from matcher.services.workflow import demands as demand_svc
 from matcher.services.workflow import matches as match_svc
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Match
+from tests.conftest import COMPLETE_PARTS
 from tests.services import factories as f
 
 PROVINCE = Actor(None, "official")
@@ -207,7 +208,7 @@ def test_the_services_record_the_actions_each_stage_starts_with(db) -> None:  # 
     owner = Actor(None, "enterprise", enterprise_id=ent_id)
     broker = Actor(None, "intermediary", intermediary_id=agency_id)
     demand_id = demand_svc.create_demand(db, owner, {"title": "焦炉煤气精脱硫", "description": "有机硫偏高。",
-                                                     "modes": ["flexible"]}).id
+                                                     "modes": ["flexible"], **COMPLETE_PARTS}).id
     new = match_svc.shortlist(db, None, broker, taken_id, talent_id, "flexible").id
     match_svc.submit(db, broker, shortlisted_id, "先做小试")
     match_svc.submit(db, broker, rejected_id, "补充方案")

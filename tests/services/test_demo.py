@@ -120,3 +120,25 @@ def test_prepare_seeds_the_demo_only_into_a_database_it_creates(settings, tmp_pa
     assert tokens == {}
     _, tokens = prepare_database(configured, demo=True, log=lambda m: None)  # asked for explicitly
     assert tokens["official"] == "demo-official"
+
+
+def test_the_demo_has_work_in_review_at_every_office(db) -> None:  # type: ignore[no-untyped-def]
+    """On first start each office's queue holds something: the city's 初审, the province's 终审, the
+    county's 初审 of a 科技特派员 engagement, and a 容缺 approval still owing an item."""
+    from matcher.services.access import Actor
+    from matcher.services.programme import deadlines
+    from matcher.services.workflow import matches as match_svc
+
+    made = seed_demo(db, talents=400, demands=300, seed=SEED, progress=False, log=lambda m: None)["in_review"]
+    assert made == 4
+    city, county = "140400", "140406"  # 长治市, 潞城区: the demo enterprise's
+
+    def queue(office: str | None) -> list[str | None]:
+        return [m.review_stage for m in match_svc.list_matches(db, Actor(None, "official", office_code=office),
+                                                               status="awaiting_my_review")[0]]
+
+    assert queue(city) == ["长治市 市级初审"]
+    assert queue(None) == ["山西省 省级终审"]
+    assert queue(county) == ["长治市潞城区 县级初审"]
+    promised = deadlines.open_items(db, Actor(None, "official"), stage="promised_items")
+    assert len(promised) == 1 and promised[0].status != "overdue" and promised[0].unit_kind == "intermediary"

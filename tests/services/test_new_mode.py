@@ -26,7 +26,7 @@ from matcher.services.learning import training
 from matcher.services.learning.decisions import training_lists, write_events
 from matcher.services.pool.facts import refresh_talents
 from matcher.storage.models import Talent
-from tests.conftest import api_client, auth, talent_signs_in
+from tests.conftest import COMPLETE_PARTS, api_client, auth, talent_signs_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 
@@ -44,7 +44,7 @@ JOINT_POSTDOC = modes.EngagementMode(
 DEMAND = {"title": "焦炉煤气制氢装置吸附剂寿命短",
           "description": "我公司焦炉煤气变压吸附制氢装置吸附剂寿命偏短，希望与高校联合培养博士后，"
                          "研究吸附剂失活机理并开发再生工艺。",
-          "industry_code": "2522", "modes": ["joint_postdoc", "flexible"]}
+          "industry_code": "2522", "modes": ["joint_postdoc", "flexible"], **COMPLETE_PARTS}
 
 
 @pytest.fixture(scope="module")

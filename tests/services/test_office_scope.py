@@ -77,14 +77,23 @@ def test_each_actor_sees_the_demands_of_its_area(db, world, who: str) -> None:  
                 demand_svc.get_demand(db, actor, demand_id)
 
 
-@pytest.mark.parametrize("who, sees", [("province", True), ("taiyuan", True), ("xiaodian", True),
-                                       ("yingze", False), ("datong", False)])
-def test_only_the_offices_above_the_enterprise_review_its_match(db, world, who: str, sees: bool) -> None:  # type: ignore[no-untyped-def]
+# The match is 柔性引才 under 产业人才对接: one 审核 by the enterprise's city (太原). Offices above the enterprise
+# see it; only the city's takes the step (the others get 409 naming the office whose step it is).
+@pytest.mark.parametrize("who, sees, decides", [("province", True, False), ("taiyuan", True, True),
+                                                ("xiaodian", True, False), ("yingze", False, False),
+                                                ("datong", False, False)])
+def test_only_the_offices_above_the_enterprise_review_its_match(db, world, who: str, sees: bool,  # type: ignore[no-untyped-def]
+                                                                decides: bool) -> None:
     actor = world["actors"][who]
     listed, total = match_svc.list_matches(db, actor, status="awaiting_review")
     assert (world["match"] in {m.id for m in listed}) is sees and total == int(sees)
-    if sees:
+    queue, _ = match_svc.list_matches(db, actor, status="awaiting_my_review")
+    assert (world["match"] in {m.id for m in queue}) is decides
+    if decides:
         assert match_svc.review(db, None, actor, world["match"], "approve", "").status == "approved"
+    elif sees:
+        with pytest.raises(Conflict, match="太原市 市级审核"):
+            match_svc.review(db, None, actor, world["match"], "approve", "")
     else:
         with pytest.raises(NotFound):
             match_svc.get_match(db, actor, world["match"])

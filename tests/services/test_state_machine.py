@@ -78,6 +78,7 @@ from matcher.services.workflow import demands, matches, rounds
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Base, Demand, DuplicatePair, Match, PersonalDataAccess, Talent
 from matcher.views import TalentView
+from tests.conftest import COMPLETE_PARTS
 from tests.services import factories as f
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
@@ -294,6 +295,16 @@ class MatchState:
     status: str = "shortlisted"
     answer: str = "pending"
     by_talent: bool = False  # the answer is the talent's own
+    step: int = 0  # the review step it waits at (the programme's; the enterprises here have no county, so
+    # the province takes every step: 初审 then 终审 for 科技副总 and 双聘, one 审核 for 柔性引才)
+
+
+def review_steps(mode: str) -> tuple[Any, ...]:
+    """The review steps of a match in ``mode`` under the programme it falls under (the demands here name none)."""
+    from matcher.domain.programmes import programmes
+    from matcher.services.workflow.review import programme_for
+
+    return programme_for(programmes(), None, mode).rules_for(mode).review
 
 
 @dataclass
@@ -559,7 +570,8 @@ class ServiceMachine(RuleBasedStateMachine):
         actor = self.actors[owner]
         what = f"demands.create_demand({owner}, {title!r}, modes={list(wanted)})"
         out = self._run(what, lambda: demands.create_demand(
-            self.db, actor, {"title": title, "description": text, "modes": list(wanted)}, self.pool))
+            self.db, actor, {"title": title, "description": text, "modes": list(wanted), **COMPLETE_PARTS},
+            self.pool))
         assert out.ok and actor.enterprise_id is not None
         self.model.demands[out.value.id] = DemandState(actor.enterprise_id, wanted)
         self._audit(out, {"post": 1}, what)
@@ -660,7 +672,7 @@ class ServiceMachine(RuleBasedStateMachine):
                  stray: bool) -> None:
         if step == "next":  # the furthest the programme can go now: review, submit, shortlist, take up, post
             submitted = self.model.matches_where(lambda m: m.status in ("submitted", "resubmitted"))
-            ready = self.model.matches_where(lambda m: m.status in ("shortlisted", "rejected")
+            ready = self.model.matches_where(lambda m: m.status in ("shortlisted", "rejected", "returned")
                                              and m.answer != "declined" and m.intermediary_id is not None)
             step = "approve" if submitted else "submit" if ready else "shortlist"
             if step == "shortlist" and not self.model.demands_in("taken_up"):
@@ -702,7 +714,7 @@ class ServiceMachine(RuleBasedStateMachine):
             self._check_views(actor, [out.value.talent], what, out.value, out.access_mark)
 
     def _contact(self, pick: int, answer: str | None, stray: bool) -> None:
-        fitting = self.model.matches_where(lambda m: m.status in ("shortlisted", "rejected")
+        fitting = self.model.matches_where(lambda m: m.status in ("shortlisted", "rejected", "returned")
                                            and m.intermediary_id is not None)
         mid = _pick(fitting if not stray else self.model.matches, pick, fallback=self.model.matches)
         m = self.model.matches[mid]
@@ -717,7 +729,7 @@ class ServiceMachine(RuleBasedStateMachine):
             self._audit(out, {"contact": 1}, what)
 
     def _answer(self, pick: int, reply: str, stray: bool) -> None:
-        open_ = self.model.matches_where(lambda m: m.status in ("shortlisted", "rejected")
+        open_ = self.model.matches_where(lambda m: m.status in ("shortlisted", "rejected", "returned")
                                          and m.answer not in ("accepted", "declined"))
         mid = _pick(open_ if not stray else self.model.matches, pick, fallback=self.model.matches)
         m = self.model.matches[mid]
@@ -731,43 +743,53 @@ class ServiceMachine(RuleBasedStateMachine):
             self._audit(out, {"answer": 1}, what)
 
     def _submit(self, pick: int, stray: bool) -> None:
-        ready = self.model.matches_where(lambda m: m.status in ("shortlisted", "rejected") and m.answer != "declined"
+        ready = self.model.matches_where(lambda m: m.status in ("shortlisted", "rejected", "returned")
+                                         and m.answer != "declined"
                                          and m.intermediary_id is not None)
         mid = _pick(ready if not stray else self.model.matches, pick, fallback=self.model.matches)
         m = self.model.matches[mid]
         actor = self._agency(m.intermediary_id, stray)
-        action = "resubmit" if m.status == "rejected" else "submit"
+        action = "resubmit" if m.status in ("rejected", "returned") else "submit"
         what = f"matches.submit(intermediary #{actor.intermediary_id}, match={mid}) [{action}]"
         out = self._run(what, lambda: matches.submit(self.db, actor, mid, "每月驻企服务四天，三个月内完成诊断"))
         if m.answer == "declined":
             assert not out.ok, f"{what} submitted a match the talent declined"
         if out.ok:
             m.status = "resubmitted" if action == "resubmit" else "submitted"
+            m.step = 0
             self._audit(out, {action: 1}, what)
 
     def _review(self, pick: int, approve: bool, stray: bool) -> None:
         waiting = self.model.matches_where(lambda m: m.status in ("submitted", "resubmitted"))
         mid = _pick(waiting if not stray else self.model.matches, pick, fallback=self.model.matches)
         m = self.model.matches[mid]
-        decision = "approve" if approve else "reject"
+        first = m.step < len(review_steps(m.mode)) - 1  # a first review recommends or sends back
+        decision = ("recommend" if approve else "send_back") if first else "approve" if approve else "reject"
         what = f"matches.review(official, match={mid}, {decision})"
         out = self._run(what, lambda: matches.review(self.db, self.pool, OFFICIAL, mid, decision,
                                                      "方向吻合" if approve else "计划节点不明确"))
         d = self.model.demands[m.demand_id]
-        if approve and (self.model.talents[m.talent_id].withdrawn or d.status not in ("taken_up", "matched")):
+        if decision == "approve" and (self.model.talents[m.talent_id].withdrawn
+                                      or d.status not in ("taken_up", "matched")):
             assert not out.ok, f"{what} approved a match of a withdrawn talent or an ended demand"
+        if m.status not in ("submitted", "resubmitted"):
+            assert not out.ok, f"{what} decided a match in state {m.status}"
         if not out.ok:
             return
-        if approve:
+        if decision == "approve":
             self._audit(out, {"approve": 1, "match": int(d.status == "taken_up")}, what)
             released = [a for a in self._access_since(out.access_mark) if a[1] == "released"]
             consented = self.model.talents[m.talent_id].consent_contact == "granted"
             assert released == ([(m.talent_id, "released", "official")] if consented else []), (
                 f"the talent's access log: {what} logged {released}; contact consent {consented}")
             d.status, m.status = "matched", "approved"
+        elif decision == "recommend":
+            self._audit(out, {"recommend": 1}, what)
+            m.step += 1
+            assert out.value.review_step == m.step, f"{what} left the match at step {out.value.review_step}"
         else:
-            self._audit(out, {"reject": 1}, what)
-            m.status = "rejected"
+            self._audit(out, {decision: 1}, what)
+            m.status = "rejected" if decision == "reject" else "returned"
 
     @rule(wanted=st.integers(1, 3), solver=st.sampled_from(("milp", "greedy")))
     def matching_round(self, wanted: int, solver: str) -> None:

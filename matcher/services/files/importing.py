@@ -6,7 +6,9 @@ problems is written, in one transaction. A row whose ``external_id`` exists upda
 what the row holds, and only that: a column the file lacks, or an empty cell, leaves the stored value
 (``[清空]`` clears it), so an export re-imports with no change and a short list never blanks a long
 one. Withdrawn records are never restored, merged ones are updated through the record they were merged
-into, and the talents' own corrections stand unless a row says otherwise (``write_talents``).
+into, and the talents' own corrections stand unless a row says otherwise (``write_talents``). Demands go
+through the same completeness check as a post (``write_demands``): a new one below the threshold lands in
+the office's 待完善 queue, not on the board.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matcher.config import get_settings
 from matcher.domain.demand import COLUMNS as DEMAND_COLUMNS
 from matcher.domain.talent import COLUMNS as TALENT_COLUMNS
+from matcher.domain.vocabulary import DemandStatus
 from matcher.reference import sector_for_industry
 from matcher.services.audit import record
 from matcher.services.pool.feed import talents_changed
+from matcher.services.workflow.demands import ASSESSED, assess
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, Talent
 from matcher.tabular import Column, column, format_cell, header_map, parse_row, with_defaults, yes_no
@@ -258,12 +263,22 @@ def write_talents(session: Session, rows: list[tuple[int, dict[str, Any]]], repo
     talents_changed(session, (t.id for t in touched))  # every serving process re-reads them
 
 
-def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], report: ImportReport) -> None:
-    """Create new demands; update existing ones with what the row holds (as for talents)."""
+#: Rows named in the report's note on demands put in 待完善 (the rest are counted).
+_ROWS_NAMED = 20
+
+
+def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], report: ImportReport,
+                  actor_user_id: int | None = None, actor_role: str = "system") -> None:
+    """Create new demands; update existing ones with what the row holds (as for talents). Every row is
+    checked for completeness as a post is: a new demand below the threshold is created 待完善 (the report
+    names the rows), a 待完善 one whose row brings it over the threshold is published (audited), an open
+    one stays open whatever its new score."""
     existing = _existing(session, Demand, (v["external_id"] for _, v in rows))
     companies = {e.name: e for e in session.scalars(select(Enterprise))}
     by_code = {e.credit_code: e for e in companies.values() if e.credit_code}
     errors: list[RowError] = []
+    incomplete: list[int] = []
+    published: list[Demand] = []
     for n, row in rows:
         values = dict(row)
         name, code = values.pop("enterprise"), values.pop("credit_code", None)
@@ -302,8 +317,12 @@ def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], repo
                 and merged["budget_min"] > merged["budget_max"]:
             errors.append(RowError(n, "budget_max", "smaller than budget_min"))
             continue
+        checked = assess({k: values.get(k, getattr(obj, k, None)) for k in ASSESSED})
         if obj is None:
-            session.add(Demand(enterprise=company, **values))
+            status = DemandStatus.OPEN if checked.ready else DemandStatus.INCOMPLETE
+            if not checked.ready:
+                incomplete.append(n)
+            session.add(Demand(enterprise=company, completeness=checked.score, status=status.value, **values))
             report.created += 1
             continue
         changes = {k: v for k, v in values.items() if k != "external_id" and _differs(obj, k, v)}
@@ -312,9 +331,26 @@ def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], repo
         if obj.enterprise_id != company.id:
             obj.enterprise = company
             changes["enterprise"] = name
+        if changes or obj.completeness is None:
+            obj.completeness = checked.score
+        if obj.status == DemandStatus.INCOMPLETE and checked.ready:
+            # A plain write, not a compare-and-set: the import's transaction holds the rows it read and
+            # the publish is audited with it.
+            obj.status, obj.office_note = DemandStatus.OPEN.value, ""
+            published.append(obj)
         report.updated += bool(changes)
     if errors:
         raise ImportRejected(errors)
+    if incomplete:
+        named = ", ".join(str(n) for n in incomplete[:_ROWS_NAMED]) + (" …" if len(incomplete) > _ROWS_NAMED else "")
+        report.warnings.append(f"{len(incomplete)} new demand(s) scored below the completeness threshold "
+                               f"{get_settings().completeness_threshold} and wait in the office's 待完善 queue "
+                               f"(rows {named})")
+    session.flush()
+    for d in published:
+        record(session, action="publish", entity="demand", entity_id=d.id, actor_user_id=actor_user_id,
+               actor_role=actor_role, before={"status": DemandStatus.INCOMPLETE.value},
+               after={"status": DemandStatus.OPEN.value, "reason": "import"})
 
 
 def import_file(db: Database, kind: str, path: Path | str, filename: str | None = None,
@@ -340,7 +376,10 @@ def import_file(db: Database, kind: str, path: Path | str, filename: str | None 
         with db.session() as session:
             if guard is not None:
                 guard(session)
-            (write_talents if kind == "talents" else write_demands)(session, rows, report)
+            if kind == "talents":
+                write_talents(session, rows, report)
+            else:
+                write_demands(session, rows, report, actor_user_id, actor_role)
             record(session, action="import", entity=kind, entity_id=Path(filename or str(path)).name,
                    actor_user_id=actor_user_id, actor_role=actor_role,
                    after={"rows": report.rows, "created": report.created, "updated": report.updated})

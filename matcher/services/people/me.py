@@ -54,7 +54,7 @@ EDITABLE = talent_fields.SELF_EDITABLE
 #: withdrawal erases — an append-only audit must not keep what the talent may ask to have erased.
 PRIVATE = talent_fields.PERSONAL
 #: Matches the talent can still answer (the contact stage) and those shown to them at all.
-ANSWERABLE = (MatchStatus.SHORTLISTED.value, MatchStatus.REJECTED.value)
+ANSWERABLE = (MatchStatus.SHORTLISTED.value, MatchStatus.REJECTED.value, MatchStatus.RETURNED.value)
 
 
 def _mine(s: Session, actor: Actor) -> Talent:

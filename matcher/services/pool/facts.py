@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from matcher.config import Settings
 from matcher.domain import modes
 from matcher.domain import talent as talent_fields
-from matcher.domain.facts import DemandFacts, TalentFacts
+from matcher.domain.facts import DemandFacts, Reasons, TalentFacts
 from matcher.domain.privacy import ConsentState, modes_of_version
 from matcher.domain.workflow import APPROVED_OR_LATER, ENDED_DEMANDS, LIVE_DEMANDS
 from matcher.engine.embedding import CachedEmbedder, load_embedder
@@ -24,6 +24,7 @@ from matcher.engine.pool import TalentPool
 from matcher.engine.ranking import RankingConfig
 from matcher.errors import NotReady
 from matcher.services.access import proposable_filter, proposable_ids
+from matcher.services.people.conflicts import conflicted_talents
 from matcher.services.pool.feed import talents_changed
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, DuplicatePair, Enterprise, Match, Talent
@@ -130,10 +131,18 @@ def demand_facts(session: Session, d: Demand) -> DemandFacts:
         select(Match).where(Match.demand_id == d.id, Match.contact_log["answer"].as_string() == "declined"))}
     twins = same_person_map(session, declined) if declined else {}
     declined |= {t for ids in twins.values() for t in ids}  # the same person under their other record
+    # Conflicts of interest with the enterprise (services/people/conflicts.py: one query unless an organisation
+    # holds a relation to it), extended like the declines to the other record of the same person.
+    conflicted = conflicted_talents(session, ent) if ent is not None else {}
+    if conflicted:
+        for tid, others in same_person_map(session, list(conflicted)).items():
+            for other in others:
+                if tid in conflicted:
+                    conflicted.setdefault(other, conflicted[tid])
     return DemandFacts(id=d.id, text=demand_text(d), modes=tuple(d.modes or (modes.DEFAULT,)), city=d.city,
                        sector=d.sector, enterprise_id=d.enterprise_id,
                        can_host_joint_post=bool(ent and ent.can_host_joint_post),
-                       declined_talent_ids=frozenset(declined))
+                       declined_talent_ids=frozenset(declined), conflicted_talents=Reasons(conflicted))
 
 
 def build_pool(settings: Settings, db: Database, progress: bool = False,

@@ -16,9 +16,10 @@ Decisions, so the list means the same to everyone who reads it:
   trail existed) falls back to the row's ``created_at`` (posting, shortlisting: the row is born in that
   stage) or ``updated_at`` (later stages). The date is the Asia/Shanghai calendar date of the UTC
   instant: a submission at 08:30 Beijing time on Monday is Monday's, though it is still Sunday in UTC.
-- *Which programme*: demands carry no programme tag yet, so a match falls under
-  ``default_for(match.mode)``. A demand is not yet in any one mode; its take-up is owed under every
-  programme its modes fall under, so the earliest due date binds (ties: the demand's order of modes).
+- *Which programme*: a match's, as its review takes it (``workflow/review.match_programme``: the one it
+  was submitted under, else its demand's programme when that covers the mode, else the mode's default). A
+  demand is not yet in any one mode; its take-up is owed under its programme for each of its modes (the
+  same choice), so the earliest due date binds (ties: the demand's order of modes).
   When no programme is the default for the mode (every covering programme needs its own enrolment, or
   none covers it), the item is *skipped with its reason* rather than given limits nobody configured for
   it: the oversight summary lists the skipped items, so they are seen, not silently dropped.
@@ -27,6 +28,9 @@ Decisions, so the list means the same to everyone who reads it:
   the level of the programme's first review step above the enterprise's county (the county, its city or
   the province); the reward decision, the office at the programme's grading level. An enterprise whose
   county nobody recorded is the province's (as ``access.in_area`` has it).
+- *容缺 promises*: a match accepted with missing items (``review.py``) owes them by the promised date: an
+  item ``promised_items`` of the intermediary's, due on that date (not a working-day limit: the date was
+  promised), until every item is supplied — and overdue after it, whatever the match's state.
 - *Not open*: a demand no longer ``open``; a shortlisted match whose talent answered or that has a contact
   attempt; a match that moved on. A shortlisted or submitted match whose demand ended (withdrawn, closed)
   waits on nobody — the approval would be refused — so it is not listed; a reported outcome still awaits
@@ -65,6 +69,7 @@ from matcher.errors import Invalid
 from matcher.services.access import Actor, demand_scope, require
 from matcher.services.files.exporting import write_sheet
 from matcher.services.programme.calendar import work_calendar
+from matcher.services.workflow.review import outstanding
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Enterprise, Intermediary, Match
 from matcher.views import View
@@ -73,33 +78,38 @@ from matcher.views import View
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 Kind = Literal["demand", "match"]
-Stage = Literal["take_up", "first_contact", "review", "reward_decision"]
+Stage = Literal["take_up", "first_contact", "review", "reward_decision", "promised_items"]
 DueStatus = Literal["due", "due_soon", "overdue"]
 UnitKind = Literal["intermediary", "office", "enterprise"]
 DUE_STATUSES: tuple[DueStatus, ...] = get_args(DueStatus)
-assert get_args(Stage) == STAGES, "the stages here are the programme file's stages"
+PROMISED: Stage = "promised_items"
+#: The programme file's stages (each with a limit in working days), then the 容缺 promise (a date).
+ITEM_STAGES: tuple[str, ...] = (*STAGES, PROMISED)
+assert get_args(Stage) == ITEM_STAGES, "the stages here are the programme file's stages and the 容缺 promise"
 
 STAGE_LABELS: dict[str, str] = {"take_up": "待揭榜", "first_contact": "待首次联系", "review": "待审核",
-                                "reward_decision": "待奖补决定"}
+                                "reward_decision": "待奖补决定", PROMISED: "容缺待补齐"}
 STATUS_LABELS: dict[str, str] = {"due": "未到期", "due_soon": "即将到期", "overdue": "已逾期"}
 KIND_LABELS: dict[str, str] = {"demand": "需求", "match": "匹配"}
 UNIT_KIND_LABELS: dict[str, str] = {"intermediary": "中介机构", "office": "主管部门", "enterprise": "企业"}
 
 #: The audit actions that begin each stage (``services/workflow``: demands.py, matches.py, rounds.py).
 STARTED_BY: dict[str, tuple[str, ...]] = {
-    "take_up": ("post",),
+    "take_up": ("post", "publish", "extend"),  # on the board: posted, published from 待完善, or extended
     "first_contact": ("shortlist", "round_propose"),
-    "review": ("submit", "resubmit"),
+    "review": ("submit", "resubmit", "recommend"),
     "reward_decision": ("report_outcome",),
 }
 #: For a match, the status that means its stage is open, and the audit action that entered that status.
 _MATCH_STAGES: dict[str, tuple[Stage, tuple[str, ...]]] = {
     MatchStatus.SHORTLISTED.value: ("first_contact", STARTED_BY["first_contact"]),
-    MatchStatus.SUBMITTED.value: ("review", ("submit",)),
-    MatchStatus.RESUBMITTED.value: ("review", ("resubmit",)),
+    MatchStatus.SUBMITTED.value: ("review", ("submit", "recommend")),
+    MatchStatus.RESUBMITTED.value: ("review", ("resubmit", "recommend")),
     MatchStatus.OUTCOME_REPORTED.value: ("reward_decision", STARTED_BY["reward_decision"]),
 }
 assert set(AWAITING_REVIEW) <= set(_MATCH_STAGES)
+#: The decisions that can accept a submission with missing items (the promise's start).
+_PROMISE_ACTIONS = ("recommend", "approve")
 _CHUNK = 900  # ids per IN (…): well below every back end's limit on bound parameters
 
 
@@ -205,8 +215,8 @@ def open_items(db: Database, actor: Actor, *, today: date | None = None, calenda
     list; ``calendar`` and ``programmes`` default to the official calendar and the deployment's programmes."""
     if status is not None and status not in DUE_STATUSES:
         raise Invalid(f"unknown status '{status}' (one of {', '.join(DUE_STATUSES)})", field="status")
-    if stage is not None and stage not in STAGES:
-        raise Invalid(f"unknown stage '{stage}' (one of {', '.join(STAGES)})", field="stage")
+    if stage is not None and stage not in ITEM_STAGES:
+        raise Invalid(f"unknown stage '{stage}' (one of {', '.join(ITEM_STAGES)})", field="stage")
     items, _ = _collect(db, actor, today, calendar, programmes, stage)
     return [i for i in items if status is None or i.status == status]
 
@@ -266,6 +276,9 @@ class _Pending:
     fallback: datetime
     county: Office | None
     intermediary_id: int | None
+    programme: str | None = None  # the demand's programme, or the one the match was submitted under
+    review_step: int = 0
+    promised_by: date | None = None  # a 容缺 promise: the date, instead of a limit
 
 
 def _collect(db: Database, actor: Actor, today: date | None, calendar: WorkCalendar | None,
@@ -281,7 +294,7 @@ def _collect(db: Database, actor: Actor, today: date | None, calendar: WorkCalen
     items: list[DueItem] = []
     skipped: list[SkippedItem] = []
     for p in pending:
-        started = local_date(starts.get((p.kind, p.id), p.fallback))
+        started = local_date(starts.get((p.kind, p.id, p.stage), p.fallback))
         found = _item(p, started, clock, rules, tree, names)
         if isinstance(found, DueItem):
             items.append(found)
@@ -296,19 +309,20 @@ def _pending(s: Session, actor: Actor, tree: OfficeTree, stage: str | None) -> l
     scope = demand_scope(actor)
     out: list[_Pending] = []
     if stage in (None, "take_up"):
-        rows = s.execute(select(Demand.id, Demand.title, Demand.modes, Demand.created_at, Enterprise.county_code)
+        rows = s.execute(select(Demand.id, Demand.title, Demand.modes, Demand.created_at, Enterprise.county_code,
+                                Demand.programme)
                          .join(Enterprise, Enterprise.id == Demand.enterprise_id)
                          .where(Demand.status == DemandStatus.OPEN, scope).order_by(Demand.id))
-        for did, title, modes_, created, county in rows:
+        for did, title, modes_, created, county, programme in rows:
             out.append(_Pending("demand", did, did, title, "take_up", tuple(modes_ or ()), STARTED_BY["take_up"],
-                                created, _county(tree, county), None))
+                                created, _county(tree, county), None, programme))
     statuses = [st for st, (stg, _) in _MATCH_STAGES.items() if stage in (None, stg)]
     if statuses:
-        matches = s.execute(select(Match, Demand.title, Demand.status, Enterprise.county_code)
+        matches = s.execute(select(Match, Demand.title, Demand.status, Enterprise.county_code, Demand.programme)
                             .join(Demand, Demand.id == Match.demand_id)
                             .join(Enterprise, Enterprise.id == Demand.enterprise_id)
                             .where(Match.status.in_(statuses), scope).order_by(Match.id))
-        for m, title, d_status, county in matches:
+        for m, title, d_status, county, d_programme in matches:
             match_stage, actions = _MATCH_STAGES[m.status]
             if match_stage != "reward_decision" and d_status in ENDED_DEMANDS:
                 continue  # nobody can take the step: the demand ended
@@ -316,7 +330,18 @@ def _pending(s: Session, actor: Actor, tree: OfficeTree, stage: str | None) -> l
                 continue
             fallback = m.created_at if match_stage == "first_contact" else m.updated_at
             out.append(_Pending("match", m.id, m.demand_id, title, match_stage, (m.mode,), actions, fallback,
-                                _county(tree, county), m.intermediary_id))
+                                _county(tree, county), m.intermediary_id, m.programme_key or d_programme,
+                                m.review_step or 0))
+    if stage in (None, PROMISED):
+        promised = s.execute(select(Match, Demand.title, Enterprise.county_code)
+                             .join(Demand, Demand.id == Match.demand_id)
+                             .join(Enterprise, Enterprise.id == Demand.enterprise_id)
+                             .where(Match.promised_by.is_not(None), scope).order_by(Match.id))
+        for m, title, county in promised:
+            if outstanding(m.missing_items):
+                out.append(_Pending("match", m.id, m.demand_id, title, PROMISED, (m.mode,), _PROMISE_ACTIONS,
+                                    m.updated_at, _county(tree, county), m.intermediary_id, m.programme_key,
+                                    m.review_step or 0, m.promised_by))
     return out
 
 
@@ -336,28 +361,30 @@ def _county(tree: OfficeTree, code: str | None) -> Office | None:
     return office if office.level == OfficeLevel.COUNTY else None
 
 
-def _stage_starts(s: Session, pending: Sequence[_Pending]) -> dict[tuple[str, int], datetime]:
+def _stage_starts(s: Session, pending: Sequence[_Pending]) -> dict[tuple[str, int, str], datetime]:
     """The time each item's stage began, from the audit trail: the latest event of the action that begins
-    it, read in one query per page of ids (not one per item)."""
-    wanted: dict[tuple[str, str], set[str]] = {}  # (entity, entity_id) → the actions that start its stage
+    it, read in one query per page of ids (not one per item). Keyed by (kind, id, stage): one match may owe
+    a review and a 容缺 promise at once, each begun by other actions."""
+    wanted: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(dict)  # (entity, id) → stage → actions
     for p in pending:
-        wanted[(p.kind, str(p.id))] = set(p.actions)
-    out: dict[tuple[str, int], datetime] = {}
+        wanted[(p.kind, str(p.id))][p.stage] = set(p.actions)
+    out: dict[tuple[str, int, str], datetime] = {}
     by_entity: dict[str, list[str]] = defaultdict(list)
     for entity, entity_id in wanted:
         by_entity[entity].append(entity_id)
-    actions = sorted({a for acts in STARTED_BY.values() for a in acts})
+    actions = sorted({a for acts in STARTED_BY.values() for a in acts} | set(_PROMISE_ACTIONS))
     for entity, ids in by_entity.items():
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start:start + _CHUNK]
             rows = s.execute(select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.at).where(
                 and_(AuditEvent.entity == entity, AuditEvent.entity_id.in_(chunk), AuditEvent.action.in_(actions))))
             for entity_id, action, at in rows:
-                if action not in wanted[(entity, entity_id)]:
-                    continue
-                key = (entity, int(entity_id))
-                if key not in out or _utc(at) > _utc(out[key]):
-                    out[key] = at
+                for stage, begun_by in wanted[(entity, entity_id)].items():
+                    if action not in begun_by:
+                        continue
+                    key = (entity, int(entity_id), stage)
+                    if key not in out or _utc(at) > _utc(out[key]):
+                        out[key] = at
     return out
 
 
@@ -379,10 +406,14 @@ def _item(p: _Pending, started: date, clock: _Clock, rules: ProgrammeSet, tree: 
           names: dict[int, str]) -> DueItem | SkippedItem:
     chosen: tuple[date, bool, int, Programme, str] | None = None
     for mode in p.modes:
-        programme = rules.default_for(mode)
+        programme = _programme(rules, p.programme, mode)
         if programme is None:
             continue
-        step = 0 if p.stage == "review" else None
+        if p.promised_by is not None:  # a promised date, not a limit: the working days it left are its limit
+            span = clock.calendar.working_days_between(started, p.promised_by)
+            chosen = (p.promised_by, span.provisional, max(span.days, 0), programme, mode)
+            break
+        step = min(p.review_step, len(programme.rules_for(mode).review) - 1) if p.stage == "review" else None
         limit = rules.time_limit(programme, mode, p.stage, step)
         due = clock.calendar.add_working_days(started, limit)
         if chosen is None or due.date < chosen[0]:
@@ -390,8 +421,8 @@ def _item(p: _Pending, started: date, clock: _Clock, rules: ProgrammeSet, tree: 
     if chosen is None:
         what = f"mode {', '.join(p.modes)}" if p.modes else "no mode"
         return SkippedItem(kind=p.kind, id=p.id, demand_id=p.demand_id, stage=p.stage,
-                           reason=f"no programme is the default for {what}: a demand in it must name its "
-                           "programme, and demands carry no programme yet")
+                           reason=f"no programme is the default for {what} and the demand names none that "
+                           "covers it")
     due_date, provisional, limit, programme, mode = chosen
     status = clock.calendar.status(due_date, clock.today, soon=clock.soon)
     if status == "overdue":
@@ -411,26 +442,25 @@ def _item(p: _Pending, started: date, clock: _Clock, rules: ProgrammeSet, tree: 
 def _unit(p: _Pending, programme: Programme, mode: str, tree: OfficeTree,
           names: dict[int, str]) -> tuple[UnitKind, int | None, str | None, str]:
     """Who owes the step: the intermediary for the first contact, else an office above the enterprise."""
-    if p.stage == "first_contact" and p.intermediary_id is not None:
+    if p.stage in ("first_contact", PROMISED) and p.intermediary_id is not None:
         return "intermediary", p.intermediary_id, None, names.get(p.intermediary_id, f"中介机构 {p.intermediary_id}")
     if p.stage == "take_up":
         level = OfficeLevel.COUNTY
     elif p.stage == "review":
-        level = programme.rules_for(mode).review[0].level
+        review = programme.rules_for(mode).review
+        level = review[min(p.review_step, len(review) - 1)].level
     else:
         level = programme.rules_for(mode).graded_by
-    office = office_at(tree, p.county, level)
+    office = tree.office_at(p.county.code if p.county else None, level)
     return "office", None, office.code, office.display_name
 
 
-def office_at(tree: OfficeTree, county: Office | None, level: OfficeLevel) -> Office:
-    """The office at ``level`` whose area holds ``county`` (the county itself, its city, the province); the
-    province when the county is unknown, whatever the level — no lower office can be named."""
-    if county is None:
-        return tree.province
-    if county.level == level:
-        return county
-    return next((o for o in tree.ancestors(county.code) if o.level == level), tree.province)
+def _programme(rules: ProgrammeSet, named: str | None, mode: str) -> Programme | None:
+    """The programme an item in ``mode`` is owed under: the one named (the demand's, or the match's own)
+    when it covers the mode, else the mode's default; None when neither exists."""
+    if named and named in rules and rules.get(named).covers(mode):
+        return rules.get(named)
+    return rules.default_for(mode)
 
 
 # ------------------------------------------------------------------ the summary

@@ -1,8 +1,10 @@
-"""Match use cases: shortlist, contact, submit for review, review, confirm, outcome, 奖补 decision."""
+"""Match use cases: shortlist, contact, submit for review, review in the programme's steps (the rules in
+``review.py``), 容缺 items supplied, confirm, outcome, 奖补 decision by the grading office."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -10,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from matcher.domain import modes
 from matcher.domain.privacy import releases_contact
+from matcher.domain.programmes import APPROVE, programmes
 from matcher.domain.vocabulary import DemandStatus, Role
 from matcher.domain.workflow import AWAITING_REVIEW, DEMAND_TRANSITIONS, MATCH_TRANSITIONS, check
 from matcher.engine.pool import TalentPool
@@ -27,23 +30,41 @@ from matcher.services.access import (
 )
 from matcher.services.audit import record
 from matcher.services.learning.decisions import record_decision
+from matcher.services.people.conflicts import actor_relation
 from matcher.services.pool.facts import demand_facts, ready, refresh_talents
+from matcher.services.programme.deadlines import shanghai_today
+from matcher.services.workflow import review as steps
 from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
-from matcher.storage.models import Demand, Match, Talent, iso
-from matcher.views import MatchView, TalentView
+from matcher.storage.models import Demand, Enterprise, Match, Talent, iso
+from matcher.views import MatchView, MissingItemView, TalentView
 
 OUTCOMES = ("solved", "partly", "not")
 ANSWERS = ("pending", "accepted", "declined", "no_answer")
 
 
-def match_view(m: Match, talent: TalentView | None = None) -> MatchView:
+def match_view(m: Match, talent: TalentView | None = None, at: steps.StepAt | None = None) -> MatchView:
+    """The match as the API gives it; ``at``: the review step it waits at (``review.step_at``), if any."""
     return MatchView(
         id=m.id, demand_id=m.demand_id, talent_id=m.talent_id, intermediary_id=m.intermediary_id,
         round_id=m.round_id, mode=m.mode, flexible_form=m.flexible_form, status=m.status, score=m.score,
         explanation=m.explanation or {}, plan=m.plan, contact_log=m.contact_log or {},
         review_reason=m.review_reason, outcome=m.outcome, outcome_text=m.outcome_text,
-        reward_amount=m.reward_amount, talent=talent, created_at=iso(m.created_at), updated_at=iso(m.updated_at))
+        reward_amount=m.reward_amount, talent=talent, created_at=iso(m.created_at), updated_at=iso(m.updated_at),
+        programme=f"{m.programme_key}@{m.programme_version}" if m.programme_key else None,
+        review_step=m.review_step or 0, review_stage=at.label if at else None,
+        awaiting_office=at.office.code if at else None, review_actions=list(at.step.actions) if at else [],
+        approved_by_office=m.approved_by_office,
+        graded_by_office=m.graded_by_office,
+        missing_items=[MissingItemView(item=str(i.get("item")), supplied_at=i.get("supplied_at"))
+                       for i in m.missing_items or []],
+        promised_by=m.promised_by.isoformat() if m.promised_by else None)
+
+
+def _stepped_view(s: Any, m: Match, d: Demand, talent: TalentView | None = None) -> MatchView:
+    """The view with the review step the match waits at (read fresh: the caller just changed the row)."""
+    s.refresh(m)
+    return match_view(m, talent, steps.step_at(programmes(), m, d, steps.county_of(s, d)))
 
 
 def _refresh_talent(s: Any, pool: TalentPool | None, talent_id: int) -> None:
@@ -131,41 +152,69 @@ def submit(db: Database, actor: Actor, match_id: int, plan: str) -> MatchView:
         m, _ = visible_match(s, actor, match_id)
         if (m.contact_log or {}).get("answer") == "declined":
             raise Conflict("the talent declined; a declined match cannot be submitted", field="contact_log")
-        action = "resubmit" if m.status == "rejected" else "submit"
+        action = "resubmit" if m.status in ("rejected", "returned") else "submit"
         before = m.status
+        d = s.get(Demand, m.demand_id)
+        assert d is not None
+        programme = steps.programme_for(programmes(), d.programme, m.mode)
         # Conditional on the row as read: a "declined" answer recorded meanwhile must not be submitted past.
-        target = change_state(s, Match, m.id, MATCH_TRANSITIONS, action, actor.role, m.status, {"plan": plan},
+        # The review starts again at its first step, under the programme's current version.
+        target = change_state(s, Match, m.id, MATCH_TRANSITIONS, action, actor.role, m.status,
+                              {"plan": plan, "review_step": 0, "programme_key": programme.key,
+                               "programme_version": programme.version},
                               extra_where=[Match.updated_at == m.updated_at])
         record(s, action=action, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, before={"status": before}, after={"status": target, "plan": plan})
+               actor_role=actor.role, before={"status": before},
+               after={"status": target, "plan": plan, "programme": str(programme.identity)})
         record_decision(s, "submitted", m.demand_id, m.talent_id, m.mode, actor.user_id)
-        s.refresh(m)
-        return match_view(m)
+        return _stepped_view(s, m, d)
 
 
-def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, decision: str,
-           reason: str) -> MatchView:
-    if decision not in ("approve", "reject"):
-        raise Invalid("decision must be 'approve' or 'reject'", field="decision")
-    if decision == "reject" and not reason.strip():
-        raise Invalid("a rejection needs a reason", field="reason")
+def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, decision: str, reason: str,
+           missing_items: Sequence[str] | None = None, promised_by: date | None = None) -> MatchView:
+    """One office's decision at the step the match waits at (``review.py``): recommend or send back at a
+    first review, approve or reject at the final one; with 容缺 items and their promised date optionally."""
+    require(actor, Role.OFFICIAL)
+    items = steps.check_decision(decision, reason, missing_items, promised_by, shanghai_today())
     with db.session() as s:
         m, d = visible_match(s, actor, match_id)
-        before = m.status
-        target = change_state(s, Match, m.id, MATCH_TRANSITIONS, decision, actor.role, m.status,
-                              {"review_reason": reason})
+        if (relation := actor_relation(s, actor, d.enterprise_id)) is not None:
+            raise Conflict(f"you declared a relation to this demand's enterprise and cannot review its matches: "
+                           f"{relation}", field="enterprise_id")
+        county = steps.county_of(s, d)
+        at = steps.check_step(steps.step_at(programmes(), m, d, county), actor, decision, m.status)
+        before = {"status": m.status, "step": at.index}
+        values = steps.decision_values(at, decision, reason, county, items, promised_by, m)
+        target = change_state(s, Match, m.id, MATCH_TRANSITIONS, decision, actor.role, m.status, values,
+                              extra_where=[Match.review_step == m.review_step])
         record(s, action=decision, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, before={"status": before}, after={"status": target, "reason": reason})
-        record_decision(s, "approved" if decision == "approve" else "rejected", m.demand_id, m.talent_id, m.mode,
-                        actor.user_id, reason)
-        if decision == "approve":
+               actor_role=actor.role, before=before,
+               after=steps.audit_after(at, decision, target, reason, items, promised_by))
+        kind = steps.learning_kind(decision)
+        if kind:
+            record_decision(s, kind, m.demand_id, m.talent_id, m.mode, actor.user_id, reason)
+        if decision == APPROVE:
             _mark_demand_matched(s, actor, d)
             _release_contact(s, actor, m.talent_id, d)
         s.flush()
-        if decision == "approve":
+        if decision == APPROVE:
             _refresh_talent(s, pool, m.talent_id)
-        s.refresh(m)
-        return match_view(m)
+        return _stepped_view(s, m, d)
+
+
+def supply(db: Database, actor: Actor, match_id: int, items: Sequence[str]) -> MatchView:
+    """The intermediary supplies missing items (容缺) named at the review: each is marked with the time."""
+    require(actor, Role.INTERMEDIARY)
+    with db.session() as s:
+        m, d = visible_match(s, actor, match_id)
+        updated = steps.supplied(list(m.missing_items or []), items)
+        change_state(s, Match, m.id, MATCH_TRANSITIONS, "supply", actor.role, m.status, {"missing_items": updated},
+                     extra_where=[Match.updated_at == m.updated_at])
+        record(s, action="supply", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before={"outstanding": steps.outstanding(m.missing_items)},
+               after={"supplied": [i.strip() for i in items if i.strip()],
+                      "outstanding": steps.outstanding(updated)})
+        return _stepped_view(s, m, d)
 
 
 def _release_contact(s: Any, actor: Actor, talent_id: int, d: Demand) -> None:
@@ -230,6 +279,9 @@ def decide_reward(db: Database, pool: TalentPool | None, actor: Actor, match_id:
         raise Invalid("a qualifying match needs a positive amount (万元)", field="amount")
     with db.session() as s:
         m, _ = visible_match(s, actor, match_id)
+        if m.graded_by_office and m.graded_by_office != steps.acting_office(actor) and actor.role == Role.OFFICIAL:
+            raise Conflict(f"the 奖补 decision on this match is office {m.graded_by_office}'s (the grading office "
+                           f"the programme names); yours is {steps.acting_office(actor)}", field="graded_by_office")
         action = "reward" if qualifies else "no_reward"
         paid = amount if qualifies else None
         target = change_state(s, Match, m.id, MATCH_TRANSITIONS, action, actor.role, m.status,
@@ -247,16 +299,21 @@ def decide_reward(db: Database, pool: TalentPool | None, actor: Actor, match_id:
 
 def get_match(db: Database, actor: Actor, match_id: int) -> MatchView:
     with db.session() as s:
-        m, _ = visible_match(s, actor, match_id)
+        m, d = visible_match(s, actor, match_id)
         t = s.get(Talent, m.talent_id)
-        return match_view(m, talent_view(s, actor, t) if t else None)
+        return match_view(m, talent_view(s, actor, t) if t else None,
+                          steps.step_at(programmes(), m, d, steps.county_of(s, d)))
 
 
 def list_matches(db: Database, actor: Actor, *, status: str | None = None, demand_id: int | None = None,
                  mode: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[MatchView], int]:
+    """Matches in the actor's scope. ``status="awaiting_review"``: every match in review in the area;
+    ``"awaiting_my_review"``: those whose current step the actor's own office takes (the office's queue)."""
     require(actor, Role.ENTERPRISE, Role.INTERMEDIARY, Role.OFFICIAL, Role.ADMIN)
-    stmt = select(Match).join(Demand, Demand.id == Match.demand_id).where(match_scope(actor))
-    if status == "awaiting_review":
+    stmt = (select(Match, Demand, Enterprise.county_code).join(Demand, Demand.id == Match.demand_id)
+            .join(Enterprise, Enterprise.id == Demand.enterprise_id).where(match_scope(actor)))
+    mine = status == "awaiting_my_review"
+    if status in ("awaiting_review", "awaiting_my_review"):
         stmt = stmt.where(Match.status.in_(AWAITING_REVIEW))
     elif status:
         stmt = stmt.where(Match.status == status)
@@ -266,9 +323,20 @@ def list_matches(db: Database, actor: Actor, *, status: str | None = None, deman
         stmt = stmt.where(Match.demand_id == demand_id)
     if mode:
         stmt = stmt.where(Match.mode == mode)
+    rules = programmes()
     with db.session() as s:
-        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = s.scalars(stmt.order_by(Match.updated_at, Match.id).limit(limit).offset(offset)).all()
-        talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([m.talent_id for m in rows])))}
+        stmt = stmt.order_by(Match.updated_at, Match.id)
+        if mine:
+            # The step's office depends on the programme file, not a column: filtered here (a queue is short).
+            office = steps.acting_office(actor)
+            stepped: list[tuple[Match, steps.StepAt | None]] = [
+                (m, at) for m, d, county in s.execute(stmt)
+                if (at := steps.step_at(rules, m, d, county)) is not None and at.office.code == office]
+            total, page = len(stepped), stepped[offset:offset + limit]
+        else:
+            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            page = [(m, steps.step_at(rules, m, d, county))
+                    for m, d, county in s.execute(stmt.limit(limit).offset(offset))]
+        talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([m.talent_id for m, _ in page])))}
         views = talent_views(s, actor, talents.values())
-        return [match_view(m, views[m.talent_id]) for m in rows], total
+        return [match_view(m, views[m.talent_id], at) for m, at in page], total

@@ -8,19 +8,27 @@ from typing import Any
 from sqlalchemy import String, cast, func, select
 
 from matcher.domain.labels import label
+from matcher.domain.offices import OfficeTree, office_tree
+from matcher.domain.programmes import programmes
 from matcher.domain.vocabulary import Role
+from matcher.domain.workflow import APPROVED_OR_LATER, AWAITING_REVIEW
 from matcher.services.access import Actor, demand_scope, require
+from matcher.services.workflow.review import step_at
 from matcher.storage.db import Database
-from matcher.storage.models import AuditEvent, Demand, Match
+from matcher.storage.models import AuditEvent, Demand, Enterprise, Match
 from matcher.views import (
     CountView,
     DemandStatsView,
     DurationView,
     MatchStatsView,
     MonthCountView,
+    OfficeStatsView,
     RewardStatsView,
     StatsView,
 )
+
+#: The audit actions that are an office's review decisions.
+REVIEW_DECISIONS = ("recommend", "send_back", "approve", "reject")
 
 
 def _counts(session: Any, column: Any, scope: Any, matches: bool = False) -> list[CountView]:
@@ -65,4 +73,58 @@ def summary(db: Database, actor: Actor) -> StatsView:
             rewards=RewardStatsView(total_amount=float(s.scalar(
                 select(func.sum(Match.reward_amount)).join(Demand, Demand.id == Match.demand_id).where(scope))
                 or 0.0)),
+            by_office=_by_office(s, actor, scope),
         )
+
+
+def _by_office(s: Any, actor: Actor, scope: Any) -> list[OfficeStatsView]:
+    """The actor's office and each office directly below it: demands, matches, approvals and 奖补 of the
+    enterprises in its area (an enterprise of unknown county counts for the province only), the review
+    decisions its own officials took (from the audit trail, by the office each decision names) and the
+    matches waiting at a step it takes now."""
+    tree = office_tree()
+    top = tree.get(actor.office_code) if actor.office_code else tree.province
+    offices = [top, *tree.children(top.code)]
+    lines = {o.code: {"demands": 0, "matches": 0, "approved": 0, "amount": 0.0, "decisions": 0, "awaiting": 0}
+             for o in offices}
+
+    def holders(county: str | None) -> list[str]:
+        return [o.code for o in offices if _holds(tree, o.code, county)]
+
+    for county, n in s.execute(select(Enterprise.county_code, func.count(Demand.id))
+                               .join(Enterprise, Enterprise.id == Demand.enterprise_id)
+                               .where(scope).group_by(Enterprise.county_code)):
+        for code in holders(county):
+            lines[code]["demands"] += n
+    rules = programmes()
+    rows = s.execute(select(Match, Demand, Enterprise.county_code).join(Demand, Demand.id == Match.demand_id)
+                     .join(Enterprise, Enterprise.id == Demand.enterprise_id).where(scope))
+    for m, d, county in rows:
+        for code in holders(county):
+            line = lines[code]
+            line["matches"] += 1
+            line["approved"] += int(m.status in APPROVED_OR_LATER)
+            line["amount"] += float(m.reward_amount or 0.0)
+        if m.status in AWAITING_REVIEW:
+            at = step_at(rules, m, d, county)
+            if at is not None and at.office.code in lines:
+                lines[at.office.code]["awaiting"] += 1
+    in_scope = select(cast(Match.id, String)).join(Demand, Demand.id == Match.demand_id).where(scope)
+    for after in s.scalars(select(AuditEvent.after).where(AuditEvent.entity == "match",
+                                                          AuditEvent.action.in_(REVIEW_DECISIONS),
+                                                          AuditEvent.entity_id.in_(in_scope))):
+        office = (after or {}).get("office")
+        if office in lines:
+            lines[office]["decisions"] += 1
+    return [OfficeStatsView(code=o.code, name=o.display_name, level=o.level.value, demands=lines[o.code]["demands"],
+                            matches=lines[o.code]["matches"], approved=lines[o.code]["approved"],
+                            rewarded_amount=round(lines[o.code]["amount"], 2),
+                            decisions_taken=lines[o.code]["decisions"], awaiting_its_review=lines[o.code]["awaiting"])
+            for o in offices]
+
+
+def _holds(tree: OfficeTree, office: str, county: str | None) -> bool:
+    """Whether the office's area holds an enterprise in ``county`` (unknown: the province's only)."""
+    if office == tree.province.code:
+        return True
+    return county is not None and county in tree and tree.contains(office, county)
