@@ -4,9 +4,12 @@ response models are these classes) and what the console's templates read (``d.ti
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from matcher.domain.offices import OfficeLevel
 
 
 class View(BaseModel):
@@ -76,6 +79,27 @@ class DemandView(View):
     office_note: str = Field(default="", description="the office's note when it sent the demand back")
     closed_reason: str | None = Field(default=None, description="'expired': closed past its 揭榜 deadline")
     overdue: bool = Field(default=False, description="taken up, and past its 揭榜 deadline")
+
+
+class CompletenessElementView(View):
+    """One of the seven things a demand should say, and the evidence that counted (or why it is missing)."""
+
+    name: str
+    label: str
+    present: bool
+    where: Literal["field", "description"] | None
+    evidence: str
+
+
+class CompletenessView(View):
+    """The completeness check of a draft: what the live form shows (``engine/completeness.py``)."""
+
+    score: int = Field(description="0–100")
+    threshold: int = Field(description="below it the demand waits in the office's 待完善 queue")
+    ready: bool = Field(description="score ≥ threshold: the demand would go to the board")
+    elements: list[CompletenessElementView]
+    hints: list[str] = Field(description="what to add, in Chinese, most important first")
+    boilerplate: list[str] = Field(description="slogan phrases found (they cost points)")
 
 
 class MissingItemView(View):
@@ -249,6 +273,7 @@ class MyExportView(View):
     proposals: list[MyProposalView]
     access_log: list[AccessLogView]
     audit: list[dict[str, Any]]
+    relations: list[dict[str, Any]] = Field(default_factory=list, description="declared relations to organisations")
 
 
 class InvitationView(View):
@@ -438,3 +463,94 @@ class ScanView(View):
     pairs_found: int
     new_pairs: int
     refreshed: int
+
+
+# ------------------------------------------------------------------ time limits and the 督查 list
+# (``services/programme/deadlines.py`` computes them)
+Kind = Literal["demand", "match"]
+Stage = Literal["take_up", "first_contact", "review", "reward_decision", "promised_items"]
+DueStatus = Literal["due", "due_soon", "overdue"]
+UnitKind = Literal["intermediary", "office", "enterprise"]
+
+
+class DueItem(View):
+    """One open item with its time limit: what waits, on whom, since when, due when, and how it stands."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: Kind
+    id: int  # the demand's id, or the match's
+    demand_id: int
+    title: str  # the demand's
+    mode: str | None  # the match's mode; for a demand, the mode whose programme gave the binding limit
+    stage: Stage
+    stage_label: str
+    started: date
+    due: date
+    limit_days: int
+    status: DueStatus
+    working_days_left: int  # negative once overdue: the working days since the due date (at least 1)
+    provisional: bool  # a year the count went through has no entered holidays: the date may still move
+    unit_kind: UnitKind
+    unit_id: int | None  # an intermediary's or enterprise's id (None for an office)
+    unit_code: str | None  # an office's code (None for an intermediary or enterprise)
+    unit_name: str
+    county_code: str | None  # the office whose area holds the enterprise; None when its county is unknown
+    programme: str  # key@version of the rules the limit came from
+
+
+class SkippedItem(View):
+    """An item waiting on a step that no configured programme gives a time limit, and why."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: Kind
+    id: int
+    demand_id: int
+    stage: Stage
+    reason: str
+
+
+class UnitSummary(View):
+    """The 督查 line of one responsible unit: its counts, and the overdue items themselves."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    unit_kind: UnitKind
+    unit_id: int | None
+    unit_code: str | None
+    unit_name: str
+    overdue: int
+    due_soon: int
+    due: int
+    overdue_items: tuple[DueItem, ...]
+
+
+class OfficeSummary(View):
+    """The 督查 line of one office's area: the items of enterprises located in it (a city's counts are its
+    counties', the province's everything, with the enterprises of unknown county)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: str
+    name: str
+    level: OfficeLevel
+    level_label: str
+    overdue: int
+    due_soon: int
+    due: int
+    overdue_items: tuple[DueItem, ...]
+
+
+class Oversight(View):
+    """The 督查 summary as the actor may see it: totals, per responsible unit, per office area."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    today: date
+    overdue: int
+    due_soon: int
+    due: int
+    units: tuple[UnitSummary, ...]
+    offices: tuple[OfficeSummary, ...]
+    skipped: tuple[SkippedItem, ...]

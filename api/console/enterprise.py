@@ -13,7 +13,6 @@ from starlette.datastructures import FormData
 from api import forms
 from api.console.web import actor, back, page
 from api.deps import DemandId, RuntimeDep
-from api.routers.demands import completeness_view
 from api.schemas import DemandDraftIn, DemandIn, DemandPatch
 from matcher.domain import modes
 from matcher.domain.vocabulary import DemandStatus, Role, Sector
@@ -100,7 +99,7 @@ async def assess_draft(request: Request) -> JSONResponse:
     if body is None:
         body, _ = forms.parse(DemandDraftIn, {k: v for k, v in values.items() if k not in errors})
     draft = body.model_dump() if body is not None else {}
-    return JSONResponse(completeness_view(demand_svc.assess(draft)).model_dump())
+    return JSONResponse(demand_svc.assessment(draft).model_dump())
 
 
 def _edit_values(d: Any) -> dict[str, Any]:
@@ -154,8 +153,16 @@ async def edit_demand(request: Request, runtime: RuntimeDep, demand_id: DemandId
     return page(request, "demand_form.html", who, status=422, **_edit_ctx(d, shown, errors))
 
 
+#: At most this many excluded talents are listed on a demand's page (the nearest candidates left out).
+EXCLUDED_SHOWN = 100
+
+
 @router.get("/console/demands/{demand_id}", response_class=HTMLResponse)
-def demand_detail(request: Request, runtime: RuntimeDep, demand_id: DemandId, mode: str | None = None) -> HTMLResponse:
+def demand_detail(request: Request, runtime: RuntimeDep, demand_id: DemandId, mode: str | None = None,
+                  excluded: bool = False) -> HTMLResponse:
+    """The demand, its proposals in one mode, its matches and history. ``excluded=1``: instead of the
+    proposals, the talents the rules leave out of this demand's list (a conflict of interest, the
+    enterprise's own staff, a decline, no capacity …) with each one's reason (``include_excluded``)."""
     who = actor(request)
     db, pool = runtime.db, runtime.ready_pool()
     d = demand_svc.get_demand(db, who, demand_id)
@@ -163,8 +170,12 @@ def demand_detail(request: Request, runtime: RuntimeDep, demand_id: DemandId, mo
     proposals: list[ProposalView] = []
     not_ready = False
     try:
-        proposals, _ = demand_svc.propose(db, pool, who, demand_id, chosen, k=10, filters=Filters(),
-                                          impressions=runtime.impressions)
+        if excluded:
+            proposals, _ = demand_svc.propose(db, pool, who, demand_id, chosen, k=EXCLUDED_SHOWN, filters=Filters(),
+                                              excluded_only=True)
+        else:
+            proposals, _ = demand_svc.propose(db, pool, who, demand_id, chosen, k=10, filters=Filters(),
+                                              impressions=runtime.impressions)
     except NotReady:
         not_ready = True
     matches, _ = match_svc.list_matches(db, who, demand_id=demand_id, limit=100)
@@ -176,7 +187,7 @@ def demand_detail(request: Request, runtime: RuntimeDep, demand_id: DemandId, mo
         d.status == DemandStatus.CLOSED and d.closed_reason == demand_svc.EXPIRED))
     return page(request, "demand_detail.html", who, title=d.title, d=d, mode=chosen, proposals=proposals,
                 modes=list(modes.codes()), matches=matches, history=history, can_shortlist=can_shortlist,
-                not_ready=not_ready, can_extend=can_extend, threshold=demand_svc.threshold())
+                not_ready=not_ready, can_extend=can_extend, threshold=demand_svc.threshold(), excluded=excluded)
 
 
 @router.post("/console/demands/{demand_id}/withdraw", response_model=None)

@@ -4,54 +4,22 @@ check as the enterprise types (assess), the office's 待完善 queue (publish, r
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from api.deps import ActorDep, DbDep, DemandId, Limit, Offset, PoolDep, RuntimeDep
 from api.schemas import DemandDraftIn, DemandExtendIn, DemandIn, DemandPatch, DemandReturnIn, Page, ShortlistIn
 from matcher.domain import modes
 from matcher.domain.vocabulary import DemandStatus, InstitutionType, Role, Sector
-from matcher.engine.completeness import Completeness
 from matcher.engine.pool import Filters
 from matcher.services.access import require
 from matcher.services.workflow import demands as svc
 from matcher.services.workflow import matches as match_svc
 from matcher.validation import ModeCode
-from matcher.views import DemandView, HistoryEventView, MatchView, ProposalView
+from matcher.views import CompletenessView, DemandView, HistoryEventView, MatchView, ProposalView
 
 router = APIRouter(prefix="/api/v1/demands", tags=["demands"])
-
-
-class CompletenessElementView(BaseModel):
-    """One of the seven things a demand should say, and the evidence that counted (or why it is missing)."""
-
-    name: str
-    label: str
-    present: bool
-    where: Literal["field", "description"] | None
-    evidence: str
-
-
-class CompletenessView(BaseModel):
-    """The completeness check of a draft: what the live form shows. (Kept beside its route: ``views.py`` is
-    another area's file for now; it belongs there with the other views.)"""
-
-    score: int = Field(description="0–100")
-    threshold: int = Field(description="below it the demand waits in the office's 待完善 queue")
-    ready: bool = Field(description="score ≥ threshold: the demand would go to the board")
-    elements: list[CompletenessElementView]
-    hints: list[str] = Field(description="what to add, in Chinese, most important first")
-    boilerplate: list[str] = Field(description="slogan phrases found (they cost points)")
-
-
-def completeness_view(c: Completeness) -> CompletenessView:
-    return CompletenessView(score=c.score, threshold=c.threshold, ready=c.ready,
-                            elements=[CompletenessElementView(name=e.name, label=e.label, present=e.present,
-                                                              where=e.where, evidence=e.evidence)
-                                      for e in c.elements],
-                            hints=list(c.hints), boilerplate=list(c.boilerplate))
 
 
 @router.post("", status_code=201, response_model=DemandView, summary="Post a demand (出榜) — enterprise")
@@ -63,7 +31,7 @@ def post_demand(db: DbDep, pool: PoolDep, actor: ActorDep, body: DemandIn) -> An
              summary="Completeness score and hints for a draft (the live form) — enterprise; nothing is written")
 def assess(actor: ActorDep, body: DemandDraftIn) -> Any:
     require(actor, Role.ENTERPRISE)
-    return completeness_view(svc.assess(body.model_dump()))
+    return svc.assessment(body.model_dump())
 
 
 @router.get("", response_model=Page[DemandView],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
@@ -12,18 +12,15 @@ from api.downloads import xlsx_download
 from api.schemas import AreaIn, Page
 from matcher.services.people import intermediaries
 from matcher.services.programme import calendar, deadlines
-from matcher.services.programme.deadlines import DueItem, Oversight
-from matcher.views import CalendarYearsView, IntermediaryView, OfficeView
+from matcher.views import CalendarYearsView, DueItem, DueStatus, IntermediaryView, OfficeView, Oversight, Stage
 
 router = APIRouter(prefix="/api/v1", tags=["programme"])
 
-Status = Literal["due", "due_soon", "overdue"]
-Stage = Literal["take_up", "first_contact", "review", "reward_decision", "promised_items"]
 
 
 @router.get("/deadlines", response_model=Page[DueItem],
             summary="Open items with their time limits in working days, most overdue first — officials")
-def open_items(db: DbDep, actor: ActorDep, status: Status | None = None, stage: Stage | None = None,
+def open_items(db: DbDep, actor: ActorDep, status: DueStatus | None = None, stage: Stage | None = None,
                limit: Limit = 20, offset: Offset = 0) -> Any:
     items = deadlines.open_items(db, actor, status=status, stage=stage)
     return {"items": items[offset:offset + limit], "total": len(items), "limit": limit, "offset": offset}

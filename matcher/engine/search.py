@@ -196,9 +196,12 @@ class PoolSearch:
 
     def propose(self, demand: DemandFacts, mode: str, k: int = 10, offset: int = 0,
                 filters: Filters | None = None, include_excluded: bool = False,
-                explain_results: bool = True) -> tuple[list[Proposal], int]:
-        """Ranked proposals for one demand in one mode. Returns (page, number of candidates ranked)."""
+                explain_results: bool = True, excluded_only: bool = False) -> tuple[list[Proposal], int]:
+        """Ranked proposals for one demand in one mode. Returns (page, number of candidates ranked).
+        ``excluded_only``: the talents among the nearest candidates that the rules leave out, each with its
+        reason — what an office reads to see why someone is not proposed (a conflict of interest …)."""
         modes.get(mode)  # an unknown mode is a clear error
+        include_excluded = include_excluded or excluded_only
         if not include_excluded and demand_exclusion(mode, demand):
             return [], 0
         filters = filters or Filters()
@@ -221,6 +224,8 @@ class PoolSearch:
             ranked = one_per_person(ranked, by_id)
             ranked = (sorted(ranked, key=lambda r: not r.eligible) if include_excluded
                       else [r for r in ranked if r.eligible])
+        if excluded_only:
+            ranked = [r for r in ranked if not r.eligible]
         page = ranked[offset:offset + k]
         if learned is not None:
             page = learned.explained(mode, page)

@@ -112,6 +112,18 @@ def test_a_talent_declares_shares_and_reads_why_they_are_not_proposed(browser: B
     shown = listed(me, base, demand["id"], include_excluded=True)[top]
     assert not shown["eligible"] and shown["excluded_by"] == REASON
 
+    # the enterprise's page, as the office reads it: the talents left out, each with its reason
+    office = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    office.goto(base + "/login")
+    office.get_by_label("访问令牌").fill("demo-official")
+    office.get_by_label("访问令牌").press("Enter")
+    office.goto(f"{base}/console/demands/{demand['id']}?mode=flexible")
+    office.locator("#show-excluded").click()
+    expect(office.locator("h2", has_text="未予推荐的人才及原因")).to_be_visible()
+    excluded_row = office.locator("tbody tr", has_text=shown["talent"]["name"])
+    expect(excluded_row.locator(".excluded-reason")).to_have_text(REASON)
+    office.close()
+
     # removed again from the page (the server is shared with other browser tests): proposed again
     row.get_by_role("button", name="删除").click()
     expect(me.locator("#my-relations-empty")).to_be_visible()

@@ -311,3 +311,53 @@ def test_the_oversight_list_per_office(browser: Browser, live_server: str, shots
     expect(county.locator("p.muted").first).not_to_contain_text("山西省 ·")  # its own county's name instead
     assert int(county.locator("#overdue-count").inner_text()) <= province
     county.close()
+
+
+def test_a_county_officials_queue(browser: Browser, live_server: str, shots: Path) -> None:
+    """科技特派员 is reviewed by the enterprise's county first (县级初审), then its city (市级终审): the county
+    official's queue holds the match with its step, the official recommends it with a 容缺 item, and it moves
+    to the city's queue; the county's page then says whose step it awaits."""
+    from tests.conftest import COMPLETE_PARTS
+
+    base = live_server
+    api = browser.new_page()
+
+    def call(method: str, path: str, token: str, body: dict[str, object] | None = None) -> dict[str, object]:
+        r = api.request.fetch(base + path, method=method, headers={"Authorization": f"Bearer {token}"},
+                              data=body)
+        assert r.ok, r.text()
+        return r.json()  # type: ignore[no-any-return]
+
+    d = call("POST", "/api/v1/demands", "demo-enterprise", {
+        "title": "焦化废水深度处理COD不稳定", "modes": ["flexible"], "programme": "tech_commissioner",
+        "description": "焦化废水生化出水COD波动在120-180mg/L，深度处理后仍偶有超标，希望科技特派员驻企指导。",
+        "industry_code": "2523", "budget_min": 20, "budget_max": 40, "deadline": "2027-12-31", **COMPLETE_PARTS})
+    assert d["status"] == "open", d
+    call("POST", f"/api/v1/demands/{d['id']}/take-up", "demo-intermediary")
+    tid = call("GET", f"/api/v1/demands/{d['id']}/matches?mode=flexible&k=1", "demo-intermediary")["items"][0]
+    m = call("POST", f"/api/v1/demands/{d['id']}/shortlist", "demo-intermediary",
+             {"talent_id": tid["talent"]["id"], "mode": "flexible"})  # type: ignore[index]
+    call("POST", f"/api/v1/matches/{m['id']}/submit", "demo-intermediary",
+         {"plan": "每月驻企两次，三个月内完成工艺诊断"})
+    api.close()
+
+    county = login(browser, base, "demo-county_official")
+    county.goto(base + "/console/reviews")
+    expect(county.locator("h1")).to_have_text("待本级审核")
+    row = county.locator("#match-list tbody tr", has=county.locator(f"a[href='/console/matches/{m['id']}']"))
+    expect(row.locator(".review-stage")).to_have_text("长治市潞城区 县级初审")
+    county.screenshot(path=str(shots / "county-review-queue.png"), full_page=True)
+    row.locator(f"a[href='/console/matches/{m['id']}']").click()
+    county.locator("details summary", has_text="容缺受理").click()
+    county.get_by_label("暂缺材料（多项用顿号或逗号分隔）").fill("派出单位同意函")
+    county.get_by_label("承诺补齐日期").fill("2027-06-30")
+    county.get_by_role("button", name="初审通过，推荐上报").click()
+    expect(county.locator(".flash")).to_have_text("已推荐上报，等待下一级审核")
+    expect(county.locator("#awaits-other")).to_contain_text("长治市 市级终审")
+    expect(county.locator("#missing-items")).to_contain_text("派出单位同意函")
+    county.close()
+    city = login(browser, base, "demo-city_official")
+    city.goto(base + "/console/reviews")
+    city_row = city.locator("#match-list tbody tr", has=city.locator(f"a[href='/console/matches/{m['id']}']"))
+    expect(city_row.locator(".review-stage")).to_have_text("长治市 市级终审")
+    city.close()

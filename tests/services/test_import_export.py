@@ -169,3 +169,8 @@ def test_the_enterprise_s_county_is_imported_exported_and_checked(db, tmp_path: 
     assert import_file(db, "demands", moved).ok
     with db.session() as s:
         assert s.scalar(select(Enterprise.county_code)) == "140302"
+    outside = tmp_path / "outside.csv"  # a county outside the row's city: a row error, nothing written
+    GOOD_DEMANDS.assign(external_id="D-9", city="太原", county="阳泉市城区").to_csv(outside, index=False)
+    report = import_file(db, "demands", outside)
+    assert [(e.row, e.column) for e in report.errors] == [(2, "county")] and "not in 太原" in report.errors[0].reason
+    assert _count(db, Demand) == 1

@@ -126,7 +126,8 @@ def test_the_download_holds_every_field_and_the_history(db, tmp_path: Path) -> N
     path = tmp_path / "mine.xlsx"
     me.export_xlsx(db, who, path)
     sheets = pd.read_excel(path, sheet_name=None, dtype=str)
-    assert set(sheets) == {"talent", "consents", "consent_texts", "invitations", "proposals", "access_log", "audit"}
+    assert set(sheets) == {"talent", "consents", "consent_texts", "invitations", "proposals", "access_log", "audit",
+                           "relations"}
     assert set(sheets["talent"]["field"]) == set(data["talent"])
     with db.session() as s:
         assert s.scalar(select(AuditEvent).where(AuditEvent.action == "self_export")) is not None
@@ -207,3 +208,46 @@ def test_withdrawal_erases_contacts_pseudonymises_and_keeps_the_decisions(db) ->
     with db.session() as s:
         dumped = json.dumps([(e.before, e.after) for e in s.scalars(select(AuditEvent))], ensure_ascii=False)
         assert "13812345678" not in dumped and "wang@example.com" not in dumped
+
+
+def test_withdrawal_deletes_the_declared_relations(db) -> None:  # type: ignore[no-untyped-def]
+    """Where a family member works is personal data: a withdrawal deletes the talent's declared relations,
+    and the audit trail keeps the declaration's ids without the person's strings."""
+    from matcher.services.people import conflicts
+    from matcher.services.people.conflicts import RelationSpec
+    from matcher.storage.models import Relation
+
+    w = f.world(db)
+    with db.session() as s:
+        t = f.talent(s, name="赵明远", consent_propose="granted")
+    who = _talent_actor(t)
+    conflicts.declare_mine(db, who, RelationSpec("family", enterprise_id=w.ent.id, note="赵明远的妻子在该企业任会计"))
+    assert len(conflicts.list_mine(db, who)) == 1
+    exported = me.export_data(db, who).relations  # "everything held" holds it
+    assert [(r["kind"], r["note"]) for r in exported] == [("family", "赵明远的妻子在该企业任会计")]
+    me.withdraw(db, None, who)
+    with db.session() as s:
+        assert s.scalar(select(Relation.id).where(Relation.subject_kind == "talent",
+                                                  Relation.subject_id == t.id)) is None
+        dumped = json.dumps([(e.before, e.after) for e in s.scalars(select(AuditEvent).where(
+            AuditEvent.entity == "relation"))], ensure_ascii=False)
+        assert dumped != "[]" and "赵明远" not in dumped
+
+
+def test_a_merge_moves_the_declared_relations_to_the_kept_record(db) -> None:  # type: ignore[no-untyped-def]
+    from matcher.services.people import conflicts, duplicates
+    from matcher.services.people.conflicts import RelationSpec
+    from matcher.storage.models import DuplicatePair
+
+    w = f.world(db)
+    with db.session() as s:
+        kept, gone = f.talent(s), f.talent(s)
+        pair = DuplicatePair(a_id=kept.id, b_id=gone.id, score=0.9, evidence={})
+        s.add(pair)
+        s.flush()
+        pair_id = pair.id
+    official = w.actors["official"]
+    conflicts.declare(db, official, "talent", gone.id, RelationSpec("shareholder", enterprise_id=w.ent.id))
+    duplicates.decide(db, None, official, pair_id, "merge", keep=kept.id)
+    assert [r.kind for r in conflicts.list_relations(db, official, "talent", kept.id)] == ["shareholder"]
+    assert conflicts.list_relations(db, official, "talent", gone.id) == []

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from matcher.config import get_settings
 from matcher.domain.demand import COLUMNS as DEMAND_COLUMNS
+from matcher.domain.offices import office_tree
 from matcher.domain.talent import COLUMNS as TALENT_COLUMNS
 from matcher.domain.vocabulary import DemandStatus
 from matcher.reference import sector_for_industry
@@ -267,6 +268,16 @@ def write_talents(session: Session, rows: list[tuple[int, dict[str, Any]]], repo
 _ROWS_NAMED = 20
 
 
+def _outside_city(county: str, city: str | None) -> str | None:
+    """The problem when the row names a city and its county lies in another one (a county outside its
+    city), else None. A city the region does not know is left to the city column's own check."""
+    tree = office_tree()
+    named = tree.city(city) if city else None
+    if named is None or tree.contains(named.code, county):
+        return None
+    return f"{tree.get(county).display_name} is not in {named.name} (the row's city): give the county of that city"
+
+
 def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], report: ImportReport,
                   actor_user_id: int | None = None, actor_role: str = "system") -> None:
     """Create new demands; update existing ones with what the row holds (as for talents). Every row is
@@ -283,6 +294,9 @@ def write_demands(session: Session, rows: list[tuple[int, dict[str, Any]]], repo
         values = dict(row)
         name, code = values.pop("enterprise"), values.pop("credit_code", None)
         county = values.pop("county", None)  # where the company is: which offices' area holds its demands
+        if county and (outside := _outside_city(county, values.get("city"))):
+            errors.append(RowError(n, "county", outside))
+            continue
         company = companies.get(name)
         if code and code in by_code and by_code[code].name != name:
             errors.append(RowError(n, "credit_code", f"already belongs to '{by_code[code].name}'"))

@@ -31,7 +31,7 @@ from matcher.services.access import Actor, require, talent_view
 from matcher.services.audit import record
 from matcher.services.pool.facts import ready, refresh_talents
 from matcher.storage.db import Database
-from matcher.storage.models import DuplicatePair, Talent, User, iso
+from matcher.storage.models import DuplicatePair, Relation, Talent, User, iso
 from matcher.views import DuplicatePairView, FieldChoice, ScanView
 
 #: The fields a merge may take from either record (the talent's attributes, not the office's list number).
@@ -198,9 +198,15 @@ def decide(db: Database, pool: TalentPool | None, actor: Actor, pair_id: int, de
             kept.self_corrected = stamps
             kept.consent_propose, kept.consent_propose_version, kept.consent_contact = _stricter(a, b)
             gone.merged_into_id = kept.id
+            # The person's declared relations (conflicts of interest) are the kept record's now: it is the one
+            # shown, edited and proposed.
+            moved = s.execute(update(Relation).where(Relation.subject_kind == "talent", Relation.subject_id == gone.id)
+                              .values(subject_id=kept.id).execution_options(synchronize_session=False)
+                              ).rowcount  # type: ignore[attr-defined]
             if relink_account:
                 s.execute(update(User).where(User.talent_id == gone.id).values(talent_id=kept.id))
             after.update(kept=kept.id, merged=gone.id, taken_from_merged=taken, account_relinked=relink_account,
+                         relations_moved=int(moved or 0),
                          consent_propose=kept.consent_propose, consent_contact=kept.consent_contact)
             record(s, action="merge", entity="talent", entity_id=gone.id, actor_user_id=actor.user_id,
                    actor_role=actor.role, after={"merged_into": kept.id, "pair": pair.id})

@@ -10,6 +10,9 @@ strings — name, phone, e-mail — and their profile's quotes:
   to that append-only log: what it must keep is who did what to which id, not the person's details);
 - the talent's account: its display name becomes the pseudonym;
 - decision events (the learner's data about the person) are deleted;
+- declared relations (conflicts of interest: where a family member works, shares held) are deleted — a
+  withdrawn person is never proposed, so there is nothing left for them to guard; their audit events keep
+  who declared what to which organisation id, with the person's strings replaced;
 - the vector cache: the vectors of the profile and its sentences are deleted.
 What is kept, and why, is listed in docs/privacy.md ("Retention").
 """
@@ -25,7 +28,7 @@ from sqlalchemy.orm import Session
 from matcher.domain import talent as talent_fields
 from matcher.engine.embedding import CachedEmbedder
 from matcher.engine.explain import sentences_of
-from matcher.storage.models import AuditEvent, DecisionEvent, DuplicatePair, Match, Talent, User
+from matcher.storage.models import AuditEvent, DecisionEvent, DuplicatePair, Match, Relation, Talent, User
 
 #: What replaces a personal value in the audit trail and a person's strings in free text.
 ERASED = "（已删除）"
@@ -76,7 +79,8 @@ def erase(session: Session, records: Iterable[Talent], pseudonym: str,
     needles = tuple(sorted({s for t in records for s in (t.name, t.phone, t.email) if s and len(s) >= 2},
                            key=len, reverse=True))
     texts = [t.embedding_text() for t in records]
-    counts = {"records": len(records), "matches": 0, "audit_events": 0, "decision_events": 0, "vectors": 0}
+    counts = {"records": len(records), "matches": 0, "audit_events": 0, "decision_events": 0, "vectors": 0,
+              "relations": 0}
     for t in records:
         for f in talent_fields.FIELDS:
             if f.personal:
@@ -98,8 +102,11 @@ def erase(session: Session, records: Iterable[Talent], pseudonym: str,
     for p in session.scalars(select(DuplicatePair).where(or_(DuplicatePair.a_id.in_(ids),
                                                              DuplicatePair.b_id.in_(ids)))):
         p.evidence = scrub(p.evidence or {}, needles)
+    relations = [str(r) for r in session.scalars(select(Relation.id).where(
+        Relation.subject_kind == "talent", Relation.subject_id.in_(ids)))]
     about = or_(
         (AuditEvent.entity == "talent") & AuditEvent.entity_id.in_([str(i) for i in ids]),
+        (AuditEvent.entity == "relation") & AuditEvent.entity_id.in_(relations),
         (AuditEvent.entity == "match") & AuditEvent.entity_id.in_([str(m.id) for m in matches]),
         (AuditEvent.entity == "duplicate_pair") & AuditEvent.entity_id.in_(pairs),
         (AuditEvent.entity == "user") & AuditEvent.entity_id.in_([str(u.id) for u in users]),
@@ -109,6 +116,8 @@ def erase(session: Session, records: Iterable[Talent], pseudonym: str,
         if before != e.before or after != e.after:
             e.before, e.after = before, after
             counts["audit_events"] += 1
+    counts["relations"] = int(session.execute(  # type: ignore[attr-defined]
+        delete(Relation).where(Relation.id.in_([int(r) for r in relations]))).rowcount or 0)
     counts["decision_events"] = int(session.execute(  # type: ignore[attr-defined]
         delete(DecisionEvent).where(DecisionEvent.talent_id.in_(ids))).rowcount or 0)
     if embedder is not None:

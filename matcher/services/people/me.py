@@ -40,7 +40,9 @@ from matcher.storage.models import (
     Enterprise,
     Invitation,
     Match,
+    Organisation,
     PersonalDataAccess,
+    Relation,
     Talent,
     iso,
 )
@@ -267,6 +269,12 @@ def _export(s: Session, actor: Actor, t: Talent) -> MyExportView:
     invitations = [{"created_at": iso(i.created_at), "expires_at": iso(i.expires_at), "used_at": iso(i.used_at)}
                    for i in s.scalars(select(Invitation).where(Invitation.talent_id == t.id).order_by(Invitation.id))]
     match_ids = [str(i) for i in s.scalars(select(Match.id).where(Match.talent_id == t.id))]
+    relations = [{"kind": r.kind, "organisation": name, "started_on": _plain(r.started_on),
+                  "ended_on": _plain(r.ended_on), "note": r.note, "declared_at": iso(r.created_at)}
+                 for r, name in s.execute(select(Relation, Organisation.name)
+                                          .join(Organisation, Organisation.id == Relation.organisation_id)
+                                          .where(Relation.subject_kind == "talent", Relation.subject_id == t.id)
+                                          .order_by(Relation.id))]
     audit = [{"at": iso(e.at), "action": e.action, "entity": e.entity, "entity_id": e.entity_id,
               "actor_role": e.actor_role, "before": e.before, "after": e.after}
              for e in s.scalars(select(AuditEvent).where(or_(
@@ -275,7 +283,8 @@ def _export(s: Session, actor: Actor, t: Talent) -> MyExportView:
     return MyExportView(
         exported_at=datetime.now(UTC).isoformat(), talent=talent, consents=consents,
         consent_texts={p.value: {"version": consent_version(), "text": consent_text(p)} for p in Purpose},
-        invitations=invitations, proposals=_proposals(s, t.id), access_log=_access_log(s, t.id), audit=audit)
+        invitations=invitations, proposals=_proposals(s, t.id), access_log=_access_log(s, t.id), audit=audit,
+        relations=relations)
 
 
 def _plain(v: Any) -> Any:
@@ -294,6 +303,7 @@ def export_xlsx(db: Database, actor: Actor, path: Path) -> None:
         "proposals": pd.DataFrame(data["proposals"]),
         "access_log": pd.DataFrame(data["access_log"]),
         "audit": pd.DataFrame(data["audit"]),
+        "relations": pd.DataFrame(data["relations"]),
     }
     for name, frame in sheets.items():
         ws = wb.create_sheet(name)

@@ -48,12 +48,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal, get_args
+from typing import get_args
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from openpyxl import Workbook
-from pydantic import ConfigDict
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
@@ -72,15 +71,11 @@ from matcher.services.programme.calendar import work_calendar
 from matcher.services.workflow.review import outstanding
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Enterprise, Intermediary, Match
-from matcher.views import View
+from matcher.views import DueItem, DueStatus, Kind, OfficeSummary, Oversight, SkippedItem, Stage, UnitKind, UnitSummary
 
 #: The calendar dates of the programme's rules: the stored instants are UTC.
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-Kind = Literal["demand", "match"]
-Stage = Literal["take_up", "first_contact", "review", "reward_decision", "promised_items"]
-DueStatus = Literal["due", "due_soon", "overdue"]
-UnitKind = Literal["intermediary", "office", "enterprise"]
 DUE_STATUSES: tuple[DueStatus, ...] = get_args(DueStatus)
 PROMISED: Stage = "promised_items"
 #: The programme file's stages (each with a limit in working days), then the 容缺 promise (a date).
@@ -111,89 +106,6 @@ assert set(AWAITING_REVIEW) <= set(_MATCH_STAGES)
 #: The decisions that can accept a submission with missing items (the promise's start).
 _PROMISE_ACTIONS = ("recommend", "approve")
 _CHUNK = 900  # ids per IN (…): well below every back end's limit on bound parameters
-
-
-class DueItem(View):
-    """One open item with its time limit: what waits, on whom, since when, due when, and how it stands."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    kind: Kind
-    id: int  # the demand's id, or the match's
-    demand_id: int
-    title: str  # the demand's
-    mode: str | None  # the match's mode; for a demand, the mode whose programme gave the binding limit
-    stage: Stage
-    stage_label: str
-    started: date
-    due: date
-    limit_days: int
-    status: DueStatus
-    working_days_left: int  # negative once overdue: the working days since the due date (at least 1)
-    provisional: bool  # a year the count went through has no entered holidays: the date may still move
-    unit_kind: UnitKind
-    unit_id: int | None  # an intermediary's or enterprise's id (None for an office)
-    unit_code: str | None  # an office's code (None for an intermediary or enterprise)
-    unit_name: str
-    county_code: str | None  # the office whose area holds the enterprise; None when its county is unknown
-    programme: str  # key@version of the rules the limit came from
-
-
-class SkippedItem(View):
-    """An item waiting on a step that no configured programme gives a time limit, and why."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    kind: Kind
-    id: int
-    demand_id: int
-    stage: Stage
-    reason: str
-
-
-class UnitSummary(View):
-    """The 督查 line of one responsible unit: its counts, and the overdue items themselves."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    unit_kind: UnitKind
-    unit_id: int | None
-    unit_code: str | None
-    unit_name: str
-    overdue: int
-    due_soon: int
-    due: int
-    overdue_items: tuple[DueItem, ...]
-
-
-class OfficeSummary(View):
-    """The 督查 line of one office's area: the items of enterprises located in it (a city's counts are its
-    counties', the province's everything, with the enterprises of unknown county)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    code: str
-    name: str
-    level: OfficeLevel
-    level_label: str
-    overdue: int
-    due_soon: int
-    due: int
-    overdue_items: tuple[DueItem, ...]
-
-
-class Oversight(View):
-    """The 督查 summary as the actor may see it: totals, per responsible unit, per office area."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    today: date
-    overdue: int
-    due_soon: int
-    due: int
-    units: tuple[UnitSummary, ...]
-    offices: tuple[OfficeSummary, ...]
-    skipped: tuple[SkippedItem, ...]
 
 
 # ------------------------------------------------------------------ defaults

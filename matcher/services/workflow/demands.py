@@ -39,7 +39,16 @@ from matcher.services.programme.deadlines import shanghai_today
 from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, Enterprise, Match, Talent, iso
-from matcher.views import AlignedView, DemandView, FeatureView, HistoryEventView, ProposalView, TalentView
+from matcher.views import (
+    AlignedView,
+    CompletenessElementView,
+    CompletenessView,
+    DemandView,
+    FeatureView,
+    HistoryEventView,
+    ProposalView,
+    TalentView,
+)
 
 EDITABLE = demand_fields.EDITABLE
 
@@ -60,6 +69,16 @@ def assess(values: Mapping[str, Any]) -> completeness.Completeness:
     """The completeness check of a demand's values (a row, a request body, an import row) against the
     deployment's threshold."""
     return completeness.assess({k: values.get(k) for k in ASSESSED}, threshold=threshold())
+
+
+def assessment(values: Mapping[str, Any]) -> CompletenessView:
+    """``assess`` as the live form reads it: score, threshold, the seven elements with their evidence, hints."""
+    c = assess(values)
+    return CompletenessView(score=c.score, threshold=c.threshold, ready=c.ready,
+                            elements=[CompletenessElementView(name=e.name, label=e.label, present=e.present,
+                                                              where=e.where, evidence=e.evidence)
+                                      for e in c.elements],
+                            hints=list(c.hints), boilerplate=list(c.boilerplate))
 
 
 def _row_values(d: Demand) -> dict[str, Any]:
@@ -447,7 +466,7 @@ def proposal_view(rank_no: int, talent: TalentView, e: Explanation) -> ProposalV
 
 def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int, mode: str, k: int = 10,
             offset: int = 0, filters: Filters | None = None, include_excluded: bool = False,
-            impressions: ImpressionBuffer | None = None) -> tuple[list[ProposalView], int]:
+            impressions: ImpressionBuffer | None = None, excluded_only: bool = False) -> tuple[list[ProposalView], int]:
     """Ranked talents for a demand, with explanations; contact data masked for the caller. A list shown
     to an intermediary is logged (``impressions``) with each row's rank and features."""
     pool = require_ready(pool)
@@ -457,7 +476,7 @@ def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int,
             raise NotFound(f"demand {demand_id} not found", field="demand_id")
         facts = demand_facts(s, d)
         proposals, total = pool.propose(facts, mode, k=k, offset=offset, filters=filters,
-                                        include_excluded=include_excluded)
+                                        include_excluded=include_excluded, excluded_only=excluded_only)
         if impressions is not None and actor.role == Role.INTERMEDIARY and proposals:
             impressions.add(demand_id, mode, proposals, offset, actor.user_id)
         talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([p.talent.id for p in proposals])))}
