@@ -263,12 +263,21 @@ def model_quantize(limit: int = typer.Option(None, help="demands per evaluation 
 def eval_cmd(dataset: Path = typer.Argument(..., exists=True, file_okay=False),
              limit: int = typer.Option(None, help="rank only the first N demands"),
              run_out: Path = typer.Option(None, help="write the full ranking in TREC run format"),
-             as_json: bool = typer.Option(False, "--json")) -> None:
-    """Rank every demand of a labelled dataset; print recall@1/5/10, MRR, nDCG@10 per ranking variant."""
-    from matcher.tools.evaluation import format_table, run_eval
+             as_json: bool = typer.Option(False, "--json"),
+             part: str = typer.Option("all", help="dev, test or all: the set's part (data/eval/<set>/split.csv)"),
+             ci: bool = typer.Option(False, "--ci", help="95% bootstrap intervals and the paired test of each "
+                                                         "ranking against the hybrid")) -> None:
+    """Rank every demand of a labelled dataset (or of its dev or test part); print recall@1/5/10, MRR,
+    nDCG@10 per ranking variant, with --ci their intervals and the paired difference to plain retrieval."""
+    from matcher.tools.evaluation import format_intervals, format_table, rank_dataset
 
-    results = run_eval(dataset, get_settings(), limit_demands=limit, run_out=run_out,
-                       progress=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True))
+    ranked = rank_dataset(dataset, get_settings(), limit_demands=limit, run_out=run_out,
+                          progress=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True), part=part)
+    if ci:
+        report = ranked.intervals()
+        typer.echo(json.dumps(report, indent=2) if as_json else format_intervals(report))
+        return
+    results = ranked.results()
     typer.echo(json.dumps(results, indent=2) if as_json else format_table(results))
 
 
