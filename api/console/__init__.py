@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.console import auth, enterprise, intermediary, matches, official, talent
+from api.console import auth, enterprise, intermediary, matches, offices, official, talent
 from api.console.web import error_page, guard, install
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(guard)])
-for area in (auth, enterprise, intermediary, matches, official, talent):
+for area in (auth, enterprise, intermediary, matches, official, offices, talent):
     router.include_router(area.router)
 
 __all__ = ["error_page", "install", "router"]

@@ -101,6 +101,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "posted_incomplete": ("需求已保存，但完整度未达到发布要求，已进入“待完善”：请按提示补充后保存", "error"),
     "demand_saved": ("需求已修改", "ok"), "demand_published": ("需求已发布到揭榜大厅", "ok"),
     "demand_returned": ("已退回企业完善，企业会看到您的意见", "ok"), "demand_extended": ("揭榜期限已延长", "ok"),
+    "organisation_created": ("单位已登记，可在此添加别名、记录其创办或入股的企业", "ok"),
+    "alias_added": ("别名已添加，按此名称申报的关系将匹配到本单位", "ok"),
+    "alias_merged": ("已合并：另一单位的名称、别名和关系已并入本单位", "ok"), "alias_removed": ("别名已删除", "ok"),
+    "org_relation_recorded": ("已记录：本单位的人才不再推荐给该企业（利益冲突）", "ok"),
+    "org_relation_deleted": ("该关系已删除", "ok"), "area_set": ("服务区域已更新", "ok"),
 }
 
 
