@@ -27,3 +27,10 @@ def test_the_committed_split_files_are_the_rule_s(name: str) -> None:
 def test_a_set_without_a_split_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no split file"):
         splits.read_split(tmp_path)
+
+
+@pytest.mark.parametrize("name", splits.ALL_TEST)
+def test_the_held_out_set_is_test_only(name: str) -> None:
+    folder = splits.EVAL_DIR / name
+    parts = splits.read_split(folder)
+    assert set(parts) == set(splits.demand_ids(folder)) and set(parts.values()) == {"test"}
