@@ -1,0 +1,150 @@
+"""A study for multi-vector matching (issue "Relevance that beats plain retrieval", item 2), before any
+serving change: does scoring a profile by its best-matching sentence, beside the whole-profile cosine,
+improve the semantic fusion on data nobody tuned on?
+
+For each set the pool is built as ``matcher eval`` builds it; for each demand the candidates are the union
+of the dense and lexical top-``n`` (as the service ranks them), and each candidate's profile is split into
+sentences (``explain.sentences_of``, the sentences the explanations already align), encoded as passages
+once (the vector cache keeps them) and scored by the best sentence's cosine to the demand (*max-sim*). The
+semantic fusion becomes
+
+    w · minmax((1 − a) · whole-profile cosine + a · max-sim) + (1 − w) · minmax(lexical)
+
+with ``a = 0, w = 0.5`` the hybrid of today. The grid of ``(a, w)`` is scored on the **development parts**
+only (``tools/splits.py``), each set weighing the same (mean of the sets' dev nDCG@10); the chosen setting
+and the hybrid are then reported once on every **test part**, the held-out set included, with 95 % bootstrap
+intervals and the paired difference. Nothing here changes the service: the figures decide whether the
+sentence index is worth building.
+
+``python -m matcher.tools.multivector_study`` (about two minutes on 2 cores; the sentence vectors are
+cached for the next run)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from matcher.config import get_settings
+from matcher.engine.explain import sentences_of
+from matcher.engine.metrics import mean_ci, ndcg_at, paired_difference
+from matcher.engine.ranking import fuse
+from matcher.services.files.importing import import_file
+from matcher.services.pool.facts import build_pool, demand_facts
+from matcher.storage.db import Database
+from matcher.storage.models import Demand, Talent
+from matcher.tools.evaluation import load_qrels
+from matcher.tools.splits import EVAL_DIR, read_split
+
+DEV_SETS: tuple[str, ...] = ("demo", "small", "csl")
+TEST_SETS: tuple[str, ...] = ("heldout", "demo", "small", "csl")
+ALPHAS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+WEIGHTS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+HYBRID = (0.0, 0.5)
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(x.min()), float(x.max())
+    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+
+
+def score_set(dataset: Path, n: int = 200, k: int = 10) -> dict[str, dict[tuple[float, float], dict[str, float]]]:
+    """Part → (a, w) → demand → nDCG@10, for every grid point (one ranking pass per demand)."""
+    settings = get_settings()
+    qrels = load_qrels(dataset / "qrels.csv")
+    parts = read_split(dataset)
+    out: dict[str, dict[tuple[float, float], dict[str, float]]] = {"dev": {}, "test": {}}
+    with tempfile.TemporaryDirectory(prefix="matcher-mv-") as tmp:
+        db = Database(f"sqlite:///{tmp}/eval.db")
+        db.upgrade()
+        for kind in ("talents", "demands"):
+            report = import_file(db, kind, dataset / f"{kind}.csv")
+            if not report.ok:
+                raise ValueError(f"{dataset}/{kind}.csv: " + "; ".join(str(e) for e in report.errors[:5]))
+        pool = build_pool(settings, db, progress=False, log=lambda m: None, persist=False)
+        with db.session() as s:
+            ext = {tid: e for tid, e in s.execute(select(Talent.id, Talent.external_id))}
+            demands = [(d.external_id, demand_facts(s, d)) for d in s.scalars(select(Demand).order_by(Demand.id))]
+        sentence_vectors: dict[int, np.ndarray] = {}
+        for ext_id, facts in demands:
+            part = parts.get(ext_id)
+            rel = qrels.get(ext_id, {})
+            if part not in out or not any(g >= 1 for g in rel.values()):
+                continue
+            q = pool.embedder.encode_queries([facts.text])[0]
+            c = pool.candidates(facts.text, n)
+            missing = [int(i) for i in c.ids if int(i) not in sentence_vectors]
+            for tid in missing:
+                sentences = sentences_of(pool.facts[tid].text) or [pool.facts[tid].text]
+                sentence_vectors[tid] = pool.embedder.encode_passages(sentences)
+            maxsim = np.array([float(np.max(sentence_vectors[int(i)] @ q)) for i in c.ids])
+            dense, lexical = c.dense.astype(np.float64), c.lexical.astype(np.float64)
+            for a, w in product(ALPHAS, WEIGHTS):
+                semantic = (1 - a) * dense + a * maxsim
+                fused = fuse(semantic, lexical, w)
+                order = np.lexsort((c.ids, -fused))
+                ranking = [ext[int(i)] for i in c.ids[order][:k]]
+                out[part].setdefault((a, w), {})[ext_id] = ndcg_at(ranking, rel, k)
+    return out
+
+
+def choose(dev: dict[str, dict[tuple[float, float], dict[str, float]]]) -> tuple[tuple[float, float], list[Any]]:
+    """The grid point with the best mean over the sets of their dev nDCG@10 (each set weighing the same);
+    ties go to the hybrid's side (smaller a, then w nearer 0.5)."""
+    rows = []
+    for point in product(ALPHAS, WEIGHTS):
+        per_set = {name: float(np.mean(list(scores[point].values()))) for name, scores in dev.items()}
+        rows.append((float(np.mean(list(per_set.values()))), point, per_set))
+    rows.sort(key=lambda r: (-round(r[0], 6), r[1][0], abs(r[1][1] - 0.5)))
+    return rows[0][1], rows
+
+
+def report(test: dict[str, dict[tuple[float, float], dict[str, float]]],
+           chosen: tuple[float, float]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, scores in test.items():
+        ids = sorted(scores[HYBRID])
+        base = [scores[HYBRID][q] for q in ids]
+        new = [scores[chosen][q] for q in ids]
+        out[name] = {"demands": len(ids), "hybrid": mean_ci(base), "chosen": mean_ci(new),
+                     "paired": paired_difference(new, base)}
+    return out
+
+
+def main(argv: Sequence[str] = ()) -> None:
+    dev: dict[str, dict[tuple[float, float], dict[str, float]]] = {}
+    test: dict[str, dict[tuple[float, float], dict[str, float]]] = {}
+    for name in dict.fromkeys((*DEV_SETS, *TEST_SETS)):
+        print(f"scoring {name} …", file=sys.stderr)
+        scored = score_set(EVAL_DIR / name)
+        if name in DEV_SETS:
+            dev[name] = scored["dev"]
+        if name in TEST_SETS:
+            test[name] = scored["test"]
+    chosen, rows = choose(dev)
+    print("development parts: mean dev nDCG@10 over the sets, the best grid points and the hybrid")
+    hybrid_row = next(r for r in rows if r[1] == HYBRID)
+    for mean, (a, w), per_set in [*rows[:5], hybrid_row]:
+        sets = ", ".join(f"{k} {v:.4f}" for k, v in per_set.items())
+        print(f"  a={a:.2f} w={w:.2f}: {mean:.4f} ({sets})")
+    print(f"chosen on dev: a={chosen[0]:.2f} (max-sim share of the dense score), w={chosen[1]:.2f} (dense share)")
+    print("test parts: nDCG@10 [95% CI], chosen − hybrid [95% CI], Wilcoxon p")
+    result = report(test, chosen)
+    for name, r in result.items():
+        h, c, d = r["hybrid"], r["chosen"], r["paired"]
+        print(f"  {name} ({r['demands']}): hybrid {h[0]:.4f} [{h[1]:.4f}, {h[2]:.4f}]  chosen {c[0]:.4f} "
+              f"[{c[1]:.4f}, {c[2]:.4f}]  diff {d['diff']:+.4f} [{d['lo']:+.4f}, {d['hi']:+.4f}] p={d['p']:.3f} "
+              f"(better {int(d['wins'])} / worse {int(d['losses'])})")
+    if "--json" in argv:
+        print(json.dumps({"chosen": chosen, "test": result}, default=float))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
