@@ -122,7 +122,7 @@ def test_the_office_queue_holds_what_waits_for_that_office(db) -> None:  # type:
 
 
 def test_the_grading_office_decides_the_reward(db) -> None:  # type: ignore[no-untyped-def]
-    mid, agent = submitted(db, "dual_appointment")
+    mid, _ = submitted(db, "dual_appointment")
     decide(db, "taiyuan", mid, "recommend")
     decide(db, "province", mid, "approve")
     with db.session() as s:
@@ -189,7 +189,7 @@ def _race(*calls: Callable[[], Any]) -> list[Any]:
         barrier.wait()
         try:
             out[i] = calls[i]()
-        except Exception as e:  # noqa: BLE001 - the loser's Conflict is the point
+        except Exception as e:  # the loser's Conflict is the point
             out[i] = e
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
@@ -253,13 +253,13 @@ def test_statistics_by_office(db) -> None:  # type: ignore[no-untyped-def]
     decide(db, "taiyuan", done, "recommend")
     decide(db, "province", done, "approve")
     lines = {o.code: o for o in stats.summary(db, actor("province")).by_office}
-    assert list(lines)[0] == PROVINCE and len(lines) == 12  # the province, then its 11 cities
+    assert next(iter(lines)) == PROVINCE and len(lines) == 12  # the province, then its 11 cities
     assert (lines[TAIYUAN].matches, lines[TAIYUAN].approved, lines[TAIYUAN].decisions_taken,
             lines[TAIYUAN].awaiting_its_review) == (2, 1, 1, 1)
     assert (lines[PROVINCE].decisions_taken, lines[PROVINCE].awaiting_its_review) == (1, 0)
     assert lines["140200"].matches == 0
     city = {o.code: o for o in stats.summary(db, actor("taiyuan")).by_office}
-    assert list(city)[0] == TAIYUAN and city[XIAODIAN].demands == 2 and "140200" not in city
+    assert next(iter(city)) == TAIYUAN and city[XIAODIAN].demands == 2 and "140200" not in city
     assert waiting in {m.id for m in match_svc.list_matches(db, actor("taiyuan"), status="awaiting_my_review")[0]}
 
 
