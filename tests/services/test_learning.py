@@ -122,9 +122,10 @@ def test_with_too_few_decisions_the_hand_weights_stay(settings: Settings, tmp_pa
     assert learning.load_current(cfg) is None and "version" not in out
 
 
-def test_shown_lists_and_decisions_are_recorded_and_exported(world: tuple[Settings, Database, Any],
-                                                             tmp_path: Path) -> None:
-    _cfg, db, pool = world
+def test_shown_lists_and_decisions_are_recorded_and_exported(settings: Settings, tmp_path: Path) -> None:
+    # Its own small world: the module's world holds the simulated six months (20,000+ events) once the
+    # learning tests ran, and writing those to a workbook took most of a minute without testing more.
+    _cfg, db, pool = _world(settings, tmp_path / "var", talents=120, demands=10)
     buffer = feedback.ImpressionBuffer()
     with db.session() as s:
         d = demand_facts(s, s.scalars(select(Demand)).first())
