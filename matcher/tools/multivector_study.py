@@ -16,8 +16,12 @@ and the hybrid are then reported once on every **test part**, the held-out set i
 intervals and the paired difference. Nothing here changes the service: the figures decide whether the
 sentence index is worth building.
 
-``python -m matcher.tools.multivector_study`` (about two minutes on 2 cores; the sentence vectors are
-cached for the next run)."""
+Study 2 (``--adaptive``) adds a property of the list, known before ranking it: when the best raw lexical
+cosine among the candidates is below a floor, the demand shares too few words with the pool for the lexical
+side to be evidence and the list is ranked by the dense side alone; the floor is a third grid dimension.
+
+``python -m matcher.tools.multivector_study [--adaptive]`` (about two minutes on 2 cores; the sentence
+vectors are cached for the next run)."""
 
 from __future__ import annotations
 
@@ -47,7 +51,12 @@ DEV_SETS: tuple[str, ...] = ("demo", "small", "csl")
 TEST_SETS: tuple[str, ...] = ("heldout", "demo", "small", "csl")
 ALPHAS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 WEIGHTS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+#: Study 2 (``--adaptive``): below this best raw lexical cosine among a list's candidates, the demand shares
+#: too few words with the pool for the lexical side to be evidence, and the list is ranked by the dense side
+#: alone (w = 1); 0 switches it off. A property of the list, known before ranking it (item 4's idea).
+LEXICAL_FLOORS: tuple[float, ...] = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3)
 HYBRID = (0.0, 0.5)
+HYBRID_POINT = (0.0, 0.5, 0.0)
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -55,12 +64,21 @@ def _minmax(x: np.ndarray) -> np.ndarray:
     return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
 
 
-def score_set(dataset: Path, n: int = 200, k: int = 10) -> dict[str, dict[tuple[float, float], dict[str, float]]]:
-    """Part → (a, w) → demand → nDCG@10, for every grid point (one ranking pass per demand)."""
+Point = tuple[float, float, float]  # (a, w, lexical floor)
+
+
+def grid(adaptive: bool) -> list[Point]:
+    return [(a, w, f) for a, w in product(ALPHAS, WEIGHTS) for f in (LEXICAL_FLOORS if adaptive else (0.0,))]
+
+
+def score_set(dataset: Path, n: int = 200, k: int = 10,
+              adaptive: bool = False) -> dict[str, dict[Point, dict[str, float]]]:
+    """Part → (a, w, floor) → demand → nDCG@10, for every grid point (one candidate pass per demand)."""
     settings = get_settings()
     qrels = load_qrels(dataset / "qrels.csv")
     parts = read_split(dataset)
-    out: dict[str, dict[tuple[float, float], dict[str, float]]] = {"dev": {}, "test": {}}
+    out: dict[str, dict[Point, dict[str, float]]] = {"dev": {}, "test": {}}
+    points = grid(adaptive)
     with tempfile.TemporaryDirectory(prefix="matcher-mv-") as tmp:
         db = Database(f"sqlite:///{tmp}/eval.db")
         db.upgrade()
@@ -86,32 +104,33 @@ def score_set(dataset: Path, n: int = 200, k: int = 10) -> dict[str, dict[tuple[
                 sentence_vectors[tid] = pool.embedder.encode_passages(sentences)
             maxsim = np.array([float(np.max(sentence_vectors[int(i)] @ q)) for i in c.ids])
             dense, lexical = c.dense.astype(np.float64), c.lexical.astype(np.float64)
-            for a, w in product(ALPHAS, WEIGHTS):
+            best_lexical = float(lexical.max()) if lexical.size else 0.0
+            for a, w, floor in points:
                 semantic = (1 - a) * dense + a * maxsim
-                fused = fuse(semantic, lexical, w)
+                fused = fuse(semantic, lexical, 1.0 if best_lexical < floor else w)
                 order = np.lexsort((c.ids, -fused))
                 ranking = [ext[int(i)] for i in c.ids[order][:k]]
-                out[part].setdefault((a, w), {})[ext_id] = ndcg_at(ranking, rel, k)
+                out[part].setdefault((a, w, floor), {})[ext_id] = ndcg_at(ranking, rel, k)
     return out
 
 
-def choose(dev: dict[str, dict[tuple[float, float], dict[str, float]]]) -> tuple[tuple[float, float], list[Any]]:
+def choose(dev: dict[str, dict[Point, dict[str, float]]]) -> tuple[Point, list[Any]]:
     """The grid point with the best mean over the sets of their dev nDCG@10 (each set weighing the same);
-    ties go to the hybrid's side (smaller a, then w nearer 0.5)."""
+    ties go to the hybrid's side (smaller a, then w nearer 0.5, then a lower floor)."""
     rows = []
-    for point in product(ALPHAS, WEIGHTS):
+    points = next(iter(dev.values())).keys()
+    for point in points:
         per_set = {name: float(np.mean(list(scores[point].values()))) for name, scores in dev.items()}
         rows.append((float(np.mean(list(per_set.values()))), point, per_set))
-    rows.sort(key=lambda r: (-round(r[0], 6), r[1][0], abs(r[1][1] - 0.5)))
+    rows.sort(key=lambda r: (-round(r[0], 6), r[1][0], abs(r[1][1] - 0.5), r[1][2]))
     return rows[0][1], rows
 
 
-def report(test: dict[str, dict[tuple[float, float], dict[str, float]]],
-           chosen: tuple[float, float]) -> dict[str, Any]:
+def report(test: dict[str, dict[Point, dict[str, float]]], chosen: Point) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, scores in test.items():
-        ids = sorted(scores[HYBRID])
-        base = [scores[HYBRID][q] for q in ids]
+        ids = sorted(scores[HYBRID_POINT])
+        base = [scores[HYBRID_POINT][q] for q in ids]
         new = [scores[chosen][q] for q in ids]
         out[name] = {"demands": len(ids), "hybrid": mean_ci(base), "chosen": mean_ci(new),
                      "paired": paired_difference(new, base)}
@@ -119,22 +138,24 @@ def report(test: dict[str, dict[tuple[float, float], dict[str, float]]],
 
 
 def main(argv: Sequence[str] = ()) -> None:
-    dev: dict[str, dict[tuple[float, float], dict[str, float]]] = {}
-    test: dict[str, dict[tuple[float, float], dict[str, float]]] = {}
+    adaptive = "--adaptive" in argv
+    dev: dict[str, dict[Point, dict[str, float]]] = {}
+    test: dict[str, dict[Point, dict[str, float]]] = {}
     for name in dict.fromkeys((*DEV_SETS, *TEST_SETS)):
         print(f"scoring {name} …", file=sys.stderr)
-        scored = score_set(EVAL_DIR / name)
+        scored = score_set(EVAL_DIR / name, adaptive=adaptive)
         if name in DEV_SETS:
             dev[name] = scored["dev"]
         if name in TEST_SETS:
             test[name] = scored["test"]
     chosen, rows = choose(dev)
     print("development parts: mean dev nDCG@10 over the sets, the best grid points and the hybrid")
-    hybrid_row = next(r for r in rows if r[1] == HYBRID)
-    for mean, (a, w), per_set in [*rows[:5], hybrid_row]:
+    hybrid_row = next(r for r in rows if r[1] == HYBRID_POINT)
+    for mean, (a, w, floor), per_set in [*rows[:5], hybrid_row]:
         sets = ", ".join(f"{k} {v:.4f}" for k, v in per_set.items())
-        print(f"  a={a:.2f} w={w:.2f}: {mean:.4f} ({sets})")
-    print(f"chosen on dev: a={chosen[0]:.2f} (max-sim share of the dense score), w={chosen[1]:.2f} (dense share)")
+        print(f"  a={a:.2f} w={w:.2f} floor={floor:.2f}: {mean:.4f} ({sets})")
+    print(f"chosen on dev: a={chosen[0]:.2f} (max-sim share of the dense score), w={chosen[1]:.2f} (dense share), "
+          f"lexical floor={chosen[2]:.2f}")
     print("test parts: nDCG@10 [95% CI], chosen − hybrid [95% CI], Wilcoxon p")
     result = report(test, chosen)
     for name, r in result.items():
