@@ -6,42 +6,18 @@ list leaves the talent out and gives the reason when asked for the excluded (``i
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from matcher.config import PROJECT_ROOT
+from tests.console.conftest import OFFICIAL
 
 pytestmark = pytest.mark.once("sqlite")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-OFFICIAL = {"Authorization": "Bearer demo-official"}
 REASON = "人才本人入股该企业（利益冲突）"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (.ci/run installs it with apt-get)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if os.environ.get("MATCHER_SCREENSHOTS") == "1":
-        out = PROJECT_ROOT / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path_factory.mktemp("screenshots")
 
 
 def listed(page: Page, base: str, demand_id: int, include_excluded: bool) -> dict[int, dict[str, Any]]:

@@ -5,52 +5,18 @@ go to docs/screenshots/ when MATCHER_SCREENSHOTS=1 (as for the README), else to 
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from matcher.config import PROJECT_ROOT
+from tests.console.conftest import OFFICIAL, login
 
 pytestmark = pytest.mark.once("sqlite")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (.ci/run installs it with apt-get)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if os.environ.get("MATCHER_SCREENSHOTS") == "1":
-        out = PROJECT_ROOT / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path_factory.mktemp("screenshots")
-
-
-def login(browser: Browser, base: str, token: str, width: int = 1280) -> Page:
-    page = browser.new_page(viewport={"width": width, "height": 900}, locale="zh-CN")
-    page.goto(base + "/login")
-    page.keyboard.press("Tab")  # keyboard only: the token field is reachable and Enter submits
-    page.get_by_label("访问令牌").fill(token)
-    page.get_by_label("访问令牌").press("Enter")
-    page.wait_for_load_state()
-    return page
-
-
-OFFICIAL = {"Authorization": "Bearer demo-official"}
 
 
 def invite_and_sign_in(browser: Browser, base: str, official: Page, talent_id: int) -> Page:

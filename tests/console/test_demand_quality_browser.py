@@ -5,13 +5,11 @@ in 待完善, the office's queue returning it with a note, and the enterprise's 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.console.test_console_browser import ARGS, CHROMIUM, login
+from tests.console.conftest import login
 
 pytestmark = pytest.mark.once("sqlite")
 
@@ -20,15 +18,6 @@ DESCRIPTION = "我公司新能源汽车电池壳体采用高压压铸成型，�
 PARTS = {"现状": "目前采用真空辅助压铸，气密性合格率约82%，已试过调整模温和增压时间，效果有限",
          "目标指标": "气密性合格率由82%提高到95%以上",
          "现场条件": "可提供近1年的压铸工艺参数记录和X射线探伤底片，可安排2台压铸机做工艺试验"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (.ci/run installs it with apt-get)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def score_of(page: Page) -> int:

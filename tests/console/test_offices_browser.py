@@ -8,51 +8,18 @@ area are put back at the end."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from matcher.config import PROJECT_ROOT
+from tests.console.conftest import OFFICIAL, login
 
 pytestmark = pytest.mark.once("sqlite")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-OFFICIAL = {"Authorization": "Bearer demo-official"}
 UNI, ALIAS = "太原理工大学", "太原理工"
 TWIN = "晋阳理工测试学院"  # recorded separately, then merged into the university: a name no other test uses
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (.ci/run installs it with apt-get)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if os.environ.get("MATCHER_SCREENSHOTS") == "1":
-        out = PROJECT_ROOT / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path_factory.mktemp("screenshots")
-
-
-def login(browser: Browser, base: str, token: str) -> Page:
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page.goto(base + "/login")
-    page.get_by_label("访问令牌").fill(token)
-    page.get_by_label("访问令牌").press("Enter")
-    page.wait_for_load_state()
-    return page
 
 
 def create_organisation(office: Page, name: str, kind: str) -> int:
