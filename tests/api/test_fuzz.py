@@ -23,7 +23,7 @@ from tests.conftest import TOKENS, api_client
 
 pytestmark = pytest.mark.once("sqlite")
 
-FUZZ_EXAMPLES = int(os.environ.get("MATCHER_FUZZ_EXAMPLES", "20"))
+FUZZ_EXAMPLES = int(os.environ.get("MATCHER_FUZZ_EXAMPLES", "12"))
 ROLES = ("anonymous", "official", "admin", "enterprise", "intermediary")
 
 

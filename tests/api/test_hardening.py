@@ -443,8 +443,9 @@ def test_health_answers_during_a_2000_row_import(client: TestClient) -> None:
     from matcher.tabular import format_row
 
     rows = [format_row(TALENT_COLUMNS, generator.talent(99, i % 40)[0], with_contact=False) for i in range(2000)]
-    for i, row in enumerate(rows):
+    for i, row in enumerate(rows):  # 40 profiles (their vectors cached), 2000 people of distinct names
         row["external_id"] = f"BULK-{i:05d}"
+        row["name"] = f"{row['name']}{i:04d}"
     import pandas as pd
 
     csv = pd.DataFrame(rows).to_csv(index=False).encode()
