@@ -206,6 +206,11 @@ class TalentPool(PoolSearch):
         with self._write:
             return self._version
 
+    def written_after(self, ids: Iterable[int], mark: int) -> bool:
+        """Whether any of these talents was changed in the pool after ``mark``."""
+        with self._write:
+            return any(self._written.get(int(i), -1) > mark for i in ids)
+
     def _fresh(self, ids: Iterable[int], since: int | None) -> set[int]:
         """Of these talents, those not changed in the pool after ``since`` (all when no mark was given)."""
         return {int(i) for i in ids if since is None or self._written.get(int(i), -1) <= since}

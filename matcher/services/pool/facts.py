@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
 from matcher.config import Settings
@@ -194,7 +194,25 @@ def refresh_talents(session: Session, pool: TalentPool | None, talent_ids: Itera
     if pool is None:
         return
     since = pool.mark()
-    live, gone = pool_facts(session, ids)
+    _apply(pool, *pool_facts(session, ids), since)
+    ours = pool.mark()
+
+    # This change is applied before its transaction commits (so the request's own view shows it). The change
+    # feed's follower may meanwhile read these talents' *committed* rows — the state before this change — and
+    # apply them after us, with a mark taken after our write: the pool would hold the old facts until the
+    # feed's next entry for them. So, once committed: if anyone wrote these talents after us, read them again
+    # and apply what the database now holds (nothing to do, and nothing read, in the usual case).
+    def repair(_committed: Session) -> None:
+        if not pool.written_after(ids, ours):
+            return
+        again = pool.mark()
+        with Session(bind=session.get_bind()) as fresh:
+            _apply(pool, *pool_facts(fresh, ids), again)
+
+    event.listen(session, "after_commit", repair, once=True)
+
+
+def _apply(pool: TalentPool, live: dict[int, TalentFacts], gone: set[int], since: int) -> None:
     if live:
         pool.upsert(list(live.values()), since=since)
     removed = [i for i in gone if i in pool.facts]
