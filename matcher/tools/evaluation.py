@@ -8,7 +8,8 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from matcher.config import Settings
 from matcher.engine.embedding import CachedEmbedder
 from matcher.engine.ltr import LearnedRanker
 from matcher.engine.metrics import METRICS, evaluate, mean_ci, paired_difference, per_query
+from matcher.engine.pool import TalentPool
 from matcher.engine.variants import rank_variants
 from matcher.services.files.importing import import_file
 from matcher.services.learning import training as learning
@@ -37,6 +39,21 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
         for row in csv.DictReader(fh):
             out[row["demand_external_id"]][row["talent_external_id"]] = int(row["grade"])
     return out
+
+
+@contextmanager
+def loaded(dataset: Path, settings: Settings, progress: bool = False, log: Callable[[str], None] = lambda m: None,
+           embedder: CachedEmbedder | None = None) -> Iterator[tuple[Database, TalentPool]]:
+    """The dataset imported into a throwaway SQLite database, and its pool (not saved): what every
+    evaluation and study ranks against."""
+    with tempfile.TemporaryDirectory(prefix="matcher-eval-") as tmp:
+        db = Database(f"sqlite:///{tmp}/eval.db")
+        db.upgrade()
+        for kind in ("talents", "demands"):
+            report = import_file(db, kind, dataset / f"{kind}.csv")
+            if not report.ok:
+                raise ValueError(f"{dataset}/{kind}.csv: " + "; ".join(str(e) for e in report.errors[:5]))
+        yield db, build_pool(settings, db, progress=progress, log=log, persist=False, embedder=embedder)
 
 
 @dataclass
@@ -92,14 +109,7 @@ def rank_dataset(dataset: Path, settings: Settings, limit_demands: int | None = 
         raise ValueError(f"unknown part '{part}' (one of {', '.join(PARTS)})")
     qrels = load_qrels(dataset / "qrels.csv")
     wanted = None if part == "all" else {q for q, p in read_split(dataset).items() if p == part}
-    with tempfile.TemporaryDirectory(prefix="matcher-eval-") as tmp:
-        db = Database(f"sqlite:///{tmp}/eval.db")
-        db.upgrade()
-        for kind in ("talents", "demands"):
-            report = import_file(db, kind, dataset / f"{kind}.csv")
-            if not report.ok:
-                raise ValueError(f"{dataset}/{kind}.csv: " + "; ".join(str(e) for e in report.errors[:5]))
-        pool = build_pool(settings, db, progress=progress, log=log, persist=False, embedder=embedder)
+    with loaded(dataset, settings, progress, log, embedder) as (db, pool):
         pool.learned = learned if learned is not None else learning.load_current(settings) if with_learned else None
         variant_names = (*VARIANTS, "learned") if pool.learned is not None else VARIANTS
         runs: dict[str, dict[str, list[str]]] = {v: {} for v in variant_names}

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from collections.abc import Sequence
 from itertools import product
 from pathlib import Path
@@ -40,11 +39,9 @@ from matcher.config import get_settings
 from matcher.engine.explain import sentences_of
 from matcher.engine.metrics import mean_ci, ndcg_at, paired_difference
 from matcher.engine.ranking import fuse
-from matcher.services.files.importing import import_file
-from matcher.services.pool.facts import build_pool, demand_facts
-from matcher.storage.db import Database
+from matcher.services.pool.facts import demand_facts
 from matcher.storage.models import Demand, Talent
-from matcher.tools.evaluation import load_qrels
+from matcher.tools.evaluation import load_qrels, loaded
 from matcher.tools.splits import EVAL_DIR, read_split
 
 DEV_SETS: tuple[str, ...] = ("demo", "small", "csl")
@@ -79,14 +76,7 @@ def score_set(dataset: Path, n: int = 200, k: int = 10,
     parts = read_split(dataset)
     out: dict[str, dict[Point, dict[str, float]]] = {"dev": {}, "test": {}}
     points = grid(adaptive)
-    with tempfile.TemporaryDirectory(prefix="matcher-mv-") as tmp:
-        db = Database(f"sqlite:///{tmp}/eval.db")
-        db.upgrade()
-        for kind in ("talents", "demands"):
-            report = import_file(db, kind, dataset / f"{kind}.csv")
-            if not report.ok:
-                raise ValueError(f"{dataset}/{kind}.csv: " + "; ".join(str(e) for e in report.errors[:5]))
-        pool = build_pool(settings, db, progress=False, log=lambda m: None, persist=False)
+    with loaded(dataset, settings) as (db, pool):
         with db.session() as s:
             ext = {tid: e for tid, e in s.execute(select(Talent.id, Talent.external_id))}
             demands = [(d.external_id, demand_facts(s, d)) for d in s.scalars(select(Demand).order_by(Demand.id))]
