@@ -1,0 +1,53 @@
+"""Documents the service renders: the three-party engagement agreement (三方协议) as an editable Word draft
+and the PDF whose SHA-256 the parties confirm (``agreement.py``). Plain data in, bytes out: no database, no
+service — this package sits beside the engine and storage and knows only the domain."""
+
+from matcher.documents.agreement import (
+    CONFIDENTIALITY,
+    INCOME_SHARING,
+    INTELLECTUAL_PROPERTY,
+    MODE_TEMPLATES,
+    OPTIONS,
+    AgreementTerms,
+    ClauseOption,
+    ModeTemplate,
+    Parties,
+    Section,
+    Signatory,
+    SignLine,
+    Table,
+    clean_text,
+    format_yuan,
+    pdf_reproducible,
+    render_docx,
+    render_html,
+    render_pdf,
+    sections,
+    sha256_hex,
+    terms_from,
+)
+
+__all__ = [
+    "CONFIDENTIALITY",
+    "INCOME_SHARING",
+    "INTELLECTUAL_PROPERTY",
+    "MODE_TEMPLATES",
+    "OPTIONS",
+    "AgreementTerms",
+    "ClauseOption",
+    "ModeTemplate",
+    "Parties",
+    "Section",
+    "SignLine",
+    "Signatory",
+    "Table",
+    "clean_text",
+    "format_yuan",
+    "pdf_reproducible",
+    "render_docx",
+    "render_html",
+    "render_pdf",
+    "sections",
+    "sha256_hex",
+    "terms_from",
+]
