@@ -1,9 +1,8 @@
 """The whole story through HTTP: 出榜 → proposals → 揭榜 (with a race) → shortlist → submit → reject →
-resubmit → approve → the agreement confirmed by all → outcome, with permissions, masking, audit and error cases."""
+resubmit → approve → confirm → outcome → 奖补, with permissions, masking, audit and error cases."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -201,37 +200,30 @@ def test_full_story(client: TestClient) -> None:
     assert client.get(talent_url, headers=h("enterprise2")).json()["contact_masked"]
     assert client.get(f"/api/v1/matches/{mid}", headers=h("enterprise2")).status_code == 404
 
-    # the approval drafted the three-party agreement; the match is engaged once every party confirmed it
-    e = client.get(f"/api/v1/matches/{mid}/engagement", headers=h("intermediary")).json()
-    digest = e["agreement"]["pdf_sha256"]
-    pdf = client.get(f"/api/v1/engagements/{e['id']}/agreement.pdf", headers=talent)
-    assert pdf.status_code == 200 and hashlib.sha256(pdf.content).hexdigest() == digest
-    url = f"/api/v1/engagements/{e['id']}/agreement/confirm"
-    assert client.post(url, json={"pdf_sha256": "0" * 64}, headers=h("enterprise")).status_code == 409
-    for who in (h("enterprise"), h("intermediary")):
-        assert client.post(url, json={"pdf_sha256": digest}, headers=who).json()["status"] == "awaiting_agreement"
-    assert client.post(url, json={"pdf_sha256": digest}, headers=h("enterprise")).status_code == 409  # twice
-    assert client.post(url, json={"pdf_sha256": digest}, headers=talent).json()["status"] == "active"
-    assert client.get(f"/api/v1/matches/{mid}", headers=h("official")).json()["status"] == "engaged"
+    assert client.post(f"/api/v1/matches/{mid}/confirm", headers=h("intermediary")).status_code == 403
+    assert client.post(f"/api/v1/matches/{mid}/confirm", headers=h("enterprise")).json()["status"] == "engaged"
     r = client.post(f"/api/v1/matches/{mid}/outcome", json={"result": "partly", "text": "堵渣次数减半"},
                     headers=h("intermediary"))
     assert r.json()["status"] == "outcome_reported"
-    # 奖补 is computed by rule from the engagement's grades (tests/services/test_engagements.py), not typed in
-    assert client.post(f"/api/v1/matches/{mid}/reward", json={"qualifies": True, "amount": 20},
-                       headers=h("official")).status_code in (404, 405)
+    assert client.post(f"/api/v1/matches/{mid}/reward", json={"qualifies": True},
+                       headers=h("official")).status_code == 422
+    r = client.post(f"/api/v1/matches/{mid}/reward", json={"qualifies": True, "amount": 20}, headers=h("official"))
+    assert r.json()["status"] == "rewarded" and r.json()["reward_amount"] == 20
+    r = client.post(f"/api/v1/matches/{mid}/reward", json={"qualifies": False}, headers=h("official"))
+    assert r.status_code == 409 and "rewarded" in r.json()["error"]["message"]
 
     hist = client.get(f"/api/v1/demands/{did}/history", headers=h("official")).json()
     actions = [e["action"] for e in hist]
     assert actions == ["post", "take_up", "shortlist", "contact", "submit", "recommend", "reject", "resubmit",
-                       "recommend", "approve", "match", "engage", "report_outcome"]
-    assert all(e["actor_role"] in ("enterprise", "intermediary", "official", "talent") for e in hist)
+                       "recommend", "approve", "match", "confirm", "report_outcome", "reward"]
+    assert all(e["actor_role"] in ("enterprise", "intermediary", "official") for e in hist)
     assert hist[6]["after"]["reason"] == "服务方案不够具体"
     assert hist[5]["after"]["office"] == hist[8]["after"]["office"] != hist[9]["after"]["office"] == "140000"
     own = client.get(f"/api/v1/demands/{did}/history", headers=h("enterprise")).json()  # its demand's events only
     assert [e["action"] for e in own] == ["post", "take_up", "match"]
     stats = client.get("/api/v1/stats", headers=h("official")).json()
     assert stats["matches"]["total"] >= 1 and stats["time_to_approval_days"]["count"] >= 1
-    assert stats["rewards"]["total_yuan"] == 0
+    assert stats["rewards"]["total_amount"] >= 20
 
 
 def test_tech_vp_load_after_engagement_reduces_capacity(client: TestClient) -> None:

@@ -121,6 +121,18 @@ def test_the_office_queue_holds_what_waits_for_that_office(db) -> None:  # type:
     assert {vp, flex} <= {m.id for m in every}  # the whole area's, whoever's step it is
 
 
+def test_the_grading_office_decides_the_reward(db) -> None:  # type: ignore[no-untyped-def]
+    mid, _ = submitted(db, "dual_appointment")
+    decide(db, "taiyuan", mid, "recommend")
+    decide(db, "province", mid, "approve")
+    with db.session() as s:
+        m = s.get(Match, mid)
+        m.status = "outcome_reported"  # confirm and outcome are other tests' business
+    with pytest.raises(Conflict, match="140100"):
+        match_svc.decide_reward(db, None, actor("province"), mid, True, 5.0)
+    assert match_svc.decide_reward(db, None, actor("taiyuan"), mid, True, 5.0).status == "rewarded"
+
+
 def test_each_decision_is_audited_with_its_step_office_and_programme(db) -> None:  # type: ignore[no-untyped-def]
     mid, _ = submitted(db, "tech_vp")
     decide(db, "taiyuan", mid, "recommend", "方向吻合")
@@ -129,10 +141,10 @@ def test_each_decision_is_audited_with_its_step_office_and_programme(db) -> None
         rows = s.scalars(select(AuditEvent).where(AuditEvent.entity == "match", AuditEvent.entity_id == str(mid))
                          .order_by(AuditEvent.id)).all()
         after = {e.action: e.after for e in rows}
-    assert after["submit"]["programme"] == "tech_vp_programme@2026-12-v2"
+    assert after["submit"]["programme"] == "tech_vp_programme@2026-12-v1"
     assert (after["recommend"]["step_label"], after["recommend"]["office"]) == ("太原市 市级初审", TAIYUAN)
     assert (after["approve"]["step_label"], after["approve"]["office"]) == ("山西省 省级终审", PROVINCE)
-    assert after["approve"]["programme"] == "tech_vp_programme@2026-12-v2"
+    assert after["approve"]["programme"] == "tech_vp_programme@2026-12-v1"
 
 
 def test_rongque_items_show_until_supplied(db) -> None:  # type: ignore[no-untyped-def]
