@@ -70,6 +70,44 @@ class MatchStatus(StrEnum):
     NOT_REWARDED = "not_rewarded"
 
 
+class Grade(StrEnum):
+    """An engagement's assessment grade for one period, recorded by the grading office (考核等次)."""
+
+    EXCELLENT = "excellent"  # 优秀
+    GOOD = "good"  # 良好
+    PASS = "pass"  # 合格
+    FAIL = "fail"  # 不合格
+
+
+class Payee(StrEnum):
+    """Who a 奖补 rule pays (labelled as the roles are: 企业, 人才, 中介机构)."""
+
+    ENTERPRISE = "enterprise"  # the host enterprise (用人单位)
+    TALENT = "talent"
+    INTERMEDIARY = "intermediary"
+
+
+class AgreementStatus(StrEnum):
+    DRAFT = "draft"  # awaiting the parties' confirmations
+    CONFIRMED = "confirmed"  # every party confirmed this version: the engagement runs under it
+    SUPERSEDED = "superseded"  # a later version replaced it (kept, never deleted)
+
+
+class EngagementStatus(StrEnum):
+    AWAITING_AGREEMENT = "awaiting_agreement"  # approved; the agreement is not confirmed by all yet
+    ACTIVE = "active"
+    ENDED = "ended"  # its term ran out or every period was graded
+    ENDED_EARLY = "ended_early"  # ended before its term, with a reason
+
+
+class RewardStatus(StrEnum):
+    COMPUTED = "computed"  # the rule's amount, not yet approved by the budget holder
+    OVERRIDE_PENDING = "override_pending"  # an official changed the amount; a second official must approve
+    COMMITTED = "committed"  # approved by the budget holder: committed against the budgets
+    PAID = "paid"
+    REFUSED = "refused"
+
+
 class Sector(StrEnum):
     ENERGY = "energy"
     COAL_CHEMICAL = "coal_chemical"
@@ -98,6 +136,22 @@ LABELS: dict[str, str] = {
     TieKind.BORN: "晋籍",
     TieKind.HISTORY: "晋历",
     TieKind.OTHER: "晋缘",
+    Grade.EXCELLENT: "优秀",
+    Grade.GOOD: "良好",
+    Grade.PASS: "合格",
+    Grade.FAIL: "不合格",
+    AgreementStatus.DRAFT: "待确认",
+    AgreementStatus.CONFIRMED: "已确认",
+    AgreementStatus.SUPERSEDED: "已被新版本取代",
+    EngagementStatus.AWAITING_AGREEMENT: "待签协议",
+    EngagementStatus.ACTIVE: "服务中",
+    EngagementStatus.ENDED: "已结束",
+    EngagementStatus.ENDED_EARLY: "提前终止",
+    RewardStatus.COMPUTED: "已核算",
+    RewardStatus.OVERRIDE_PENDING: "调整待复核",
+    RewardStatus.COMMITTED: "已批准",
+    RewardStatus.PAID: "已拨付",
+    RewardStatus.REFUSED: "不予奖补",
     Sector.ENERGY: "能源",
     Sector.COAL_CHEMICAL: "现代煤化工",
     Sector.EQUIPMENT: "高端装备",
