@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
@@ -34,6 +33,7 @@ from matcher.config import PROJECT_ROOT, get_settings
 from matcher.domain import modes
 from matcher.domain.offices import LABELS as OFFICE_LABELS
 from matcher.domain.offices import OfficeLevel
+from matcher.domain.versions import VERSION as _VERSION
 from matcher.reference import shown_path
 
 PROGRAMMES_DIR = PROJECT_ROOT / "data" / "programmes"
@@ -53,7 +53,6 @@ STEP_NAMES: tuple[str, ...] = (FIRST_REVIEW, FINAL_REVIEW, SOLE_REVIEW)
 
 #: Offices from the lowest up: a review goes up this ladder (or stays on a level), never down.
 _SENIORITY: dict[OfficeLevel, int] = {OfficeLevel.COUNTY: 0, OfficeLevel.CITY: 1, OfficeLevel.PROVINCE: 2}
-_VERSION = re.compile(r"(\d{4})-(0[1-9]|1[0-2])-v([1-9]\d*)")
 
 
 def needs_reason(action: str) -> bool:

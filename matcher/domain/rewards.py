@@ -42,13 +42,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
 
 from matcher.domain.offices import OfficeLevel
+from matcher.domain.versions import VERSION as _VERSION
 from matcher.domain.vocabulary import LABELS, Grade, Payee
 from matcher.errors import Invalid
 
@@ -61,7 +61,6 @@ LEVEL_ORDER: tuple[OfficeLevel, ...] = (OfficeLevel.PROVINCE, OfficeLevel.CITY, 
 GRADE_ORDER: tuple[Grade, ...] = (Grade.EXCELLENT, Grade.GOOD, Grade.PASS, Grade.FAIL)
 
 # The programmes' version format (``domain/programmes.py``): year, month 01-12, v and a counter from 1.
-_VERSION = re.compile(r"(\d{4})-(0[1-9]|1[0-2])-v([1-9]\d*)")
 _KEYS: tuple[str, ...] = ("version", "payee", "base", "fixed_yuan", "rates", "cap_yuan_per_year", "max_years",
                           "in_province_only", "shares")
 _REQUIRED: dict[str, str] = {
