@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser postgres serve test lint typecheck eval bench clean
+.PHONY: install browser fonts postgres serve test lint typecheck eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-serve: install
+serve: install fonts
 	$(VENV)/bin/matcher serve --prepare
 
 lint: install
@@ -29,8 +29,14 @@ typecheck: install
 # screenshots readable. Installed with apt-get when missing (CI runs as root).
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
-	@test -d /usr/share/fonts/opentype/noto || DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk \
-		|| echo "warning: fonts-noto-cjk not installed; screenshots will show boxes for Chinese text"
+	@$(MAKE) -s fonts
+
+# The agreements' PDFs are set in Noto CJK (weasyprint): a required install, for the service and the tests.
+# libharfbuzz-subset0 lets weasyprint subset the fonts: without it a page embeds whole Noto CJK
+# (seconds per render, and bytes that differ between runs, which breaks the agreement's checksum).
+fonts:
+	@{ test -d /usr/share/fonts/opentype/noto && ls /usr/lib/*/libharfbuzz-subset.so.0 >/dev/null 2>&1; } || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk libharfbuzz-subset0; }
 
 # The suite runs twice, on both cores each time (pytest-xdist): every test on SQLite (the embedded
 # default), then the tests that touch the database on a throwaway PostgreSQL cluster that tests/pgcluster.py

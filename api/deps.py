@@ -22,6 +22,8 @@ from matcher.validation import MAX_ID, MAX_OFFSET
 # overflow (a 20-digit id used to reach SQLite and come back as a 500).
 DemandId = Annotated[int, Path(ge=1, le=MAX_ID)]
 MatchId = Annotated[int, Path(ge=1, le=MAX_ID)]
+EngagementId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RewardId = Annotated[int, Path(ge=1, le=MAX_ID)]
 TalentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 RoundId = Annotated[int, Path(ge=1, le=MAX_ID)]  # a round is a job of kind 'round'
 JobId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -12,7 +12,7 @@ from matcher.domain import modes
 from matcher.domain import talent as talent_fields
 from matcher.domain.demand import MAX_PART
 from matcher.domain.vocabulary import FlexibleForm, Sector
-from matcher.validation import MAX_BUDGET, MAX_MONTHS, MAX_REWARD, Id, Line, ModeCode, Text
+from matcher.validation import MAX_BUDGET, MAX_MONTHS, MAX_YUAN, Id, Line, ModeCode, Text
 
 T = TypeVar("T")
 
@@ -219,12 +219,106 @@ class OutcomeIn(RequestModel):
     text: Text = Field(min_length=2, max_length=5000)
 
 
-class RewardIn(RequestModel):
-    not_null = ("qualifies", "reason")
+# ------------------------------------------------------------------ engagements
+Yuan = Annotated[int, Field(ge=0, le=MAX_YUAN, description="integer yuan")]
 
-    qualifies: bool
-    amount: float | None = Field(default=None, gt=0, le=MAX_REWARD, description="万元; required when qualifies")
-    reason: Text = Field(default="", max_length=2000)
+
+class ConfirmIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"pdf_sha256": "9f2c…(the current version's digest)"}]})
+    not_null = ("pdf_sha256",)
+
+    pdf_sha256: str = Field(min_length=64, max_length=64, pattern="^[0-9a-f]{64}$",
+                            description="SHA-256 of the PDF the party read (the current version's)")
+
+
+class TermsIn(RequestModel):
+    """A change of the agreement's terms: the fields given replace the current version's (a new version)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [
+        {"reason": "企业调整驻企天数", "days_on_site_per_month": 10, "end": "2027-12-31"}]})
+    not_null = ("reason",)
+
+    reason: Text = Field(min_length=1, max_length=2000)
+    start: date | None = None
+    end: date | None = None
+    days_on_site_per_month: int | None = Field(default=None, ge=0, le=31)
+    tasks: list[Line] | None = Field(default=None, max_length=30)
+    indicators: list[Line] | None = Field(default=None, max_length=30)
+    pay_yuan: Yuan | None = None
+    pay_period: Literal["month", "year"] | None = None
+    pay_note: Text | None = Field(default=None, max_length=2000)
+    confidentiality: str | None = Field(default=None, max_length=40)
+    intellectual_property: str | None = Field(default=None, max_length=40)
+    income_sharing: str | None = Field(default=None, max_length=40)
+    noncompete_months: int | None = Field(default=None, ge=0, le=120)
+    income_share_ratio: int | None = Field(default=None, ge=0, le=100)
+
+
+class EndIn(RequestModel):
+    not_null = ("reason",)
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
+class ServiceRecordIn(RequestModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [
+        {"service_date": "2027-03-12", "days_on_site": 2, "remote_hours": 3, "tasks": "指导气化炉工艺调试",
+         "results": {"people_trained": 4}}]})
+    service_date: date
+    days_on_site: float = Field(default=0, ge=0, le=31)
+    remote_hours: float = Field(default=0, ge=0, le=744)
+    tasks: Text = Field(default="", max_length=4000)
+    results: dict[str, int] = Field(default_factory=dict, max_length=10)
+    attachment_ids: list[Id] = Field(default_factory=list, max_length=20)
+
+
+class AssessmentIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"period": 1, "scores": {"service": 5, "completion": 4, "results": 4, "satisfaction": 5},
+         "comment": "按期完成"}]})
+    not_null = ("period", "scores")
+    period: int = Field(ge=1, le=100)
+    scores: dict[str, int] = Field(max_length=10)
+    comment: Text = Field(default="", max_length=2000)
+
+
+class GradeIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"period": 1, "grade": "优秀", "evidence": "三方评价均为优秀；驻企天数达标；新增专利2项"}]})
+    not_null = ("period", "grade", "evidence")
+    period: int = Field(ge=1, le=100)
+    grade: str = Field(max_length=20, description="excellent/优秀, good/良好, pass/合格 or fail/不合格")
+    evidence: Text = Field(min_length=1, max_length=4000)
+
+
+class OverrideIn(RequestModel):
+    not_null = ("amount_yuan", "reason")
+    amount_yuan: Yuan
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
+class OverrideReviewIn(RequestModel):
+    not_null = ("approve",)
+    approve: bool
+
+
+class ReasonIn(RequestModel):
+    not_null = ("reason",)
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
+class BatchIn(RequestModel):
+    not_null = ("reward_ids",)
+    reward_ids: list[Id] = Field(min_length=1, max_length=500)
+
+
+class BudgetIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"programme": "tech_vp_programme", "office_code": "140000", "year": 2027, "total_yuan": 5000000}]})
+    not_null = ("programme", "year", "total_yuan")
+    programme: str = Field(max_length=40)
+    office_code: str | None = Field(default=None, max_length=6)
+    year: int = Field(ge=2000, le=2100)
+    total_yuan: Yuan
 
 
 class RoundIn(RequestModel):

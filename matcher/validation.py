@@ -19,7 +19,9 @@ MAX_ID = 2**31 - 1
 MAX_OFFSET = 100_000
 #: 万元. A demand's budget and a 奖补 amount above these are typing errors, not programmes.
 MAX_BUDGET = 1_000_000.0
-MAX_REWARD = 10_000.0
+#: Money in integer yuan (奖补, salaries, budgets): 20亿元, above any programme's budget and within the
+#: 32-bit integer columns both back ends hold.
+MAX_YUAN = 2_000_000_000
 MAX_MONTHS = 120
 #: Counts in imported profiles (patents, projects, posts held).
 MAX_COUNT = 100_000

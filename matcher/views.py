@@ -158,7 +158,7 @@ class MatchView(View):
     review_reason: str
     outcome: str | None
     outcome_text: str
-    reward_amount: float | None
+    reward_yuan: int | None = Field(default=None, description="奖补 committed so far, integer yuan")
     talent: TalentView | None
     created_at: str | None
     updated_at: str | None
@@ -376,7 +376,7 @@ class DurationView(View):
 
 
 class RewardStatsView(View):
-    total_amount: float
+    total_yuan: int = Field(description="奖补 committed and paid, integer yuan")
 
 
 class CalendarYearsView(View):
@@ -417,7 +417,7 @@ class OfficeStatsView(View):
     demands: int
     matches: int
     approved: int
-    rewarded_amount: float
+    rewarded_yuan: int
     decisions_taken: int
     awaiting_its_review: int
 
@@ -554,3 +554,156 @@ class Oversight(View):
     units: tuple[UnitSummary, ...]
     offices: tuple[OfficeSummary, ...]
     skipped: tuple[SkippedItem, ...]
+
+
+# ---------------------------------------------------------------------------------------------- engagements
+class AttachmentView(View):
+    id: int
+    purpose: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: str | None
+
+
+class ConfirmationView(View):
+    party: str
+    party_label: str
+    user_id: int | None
+    role: str
+    pdf_sha256: str
+    confirmed_at: str | None
+    on_behalf: bool = Field(default=False, description="the office confirmed for a talent without an account")
+
+
+class AgreementView(View):
+    id: int
+    version: int
+    status: str
+    terms: dict[str, Any]
+    pdf_sha256: str
+    change_reason: str
+    confirmations: list[ConfirmationView]
+    awaiting: list[str] = Field(default_factory=list, description="parties yet to confirm this version")
+    scan: AttachmentView | None = None
+    created_at: str | None
+
+
+class PeriodView(View):
+    number: int
+    start: str
+    end: str
+    engagement_year: int
+    label: str
+    forms: list[str] = Field(default_factory=list, description="parties whose assessment form is in")
+    grade: str | None = None
+    reward_status: str | None = None
+
+
+class EngagementView(View):
+    id: int
+    match_id: int
+    demand_id: int
+    demand_title: str
+    talent_id: int
+    talent_name: str
+    enterprise_name: str
+    intermediary_id: int | None
+    programme: str = Field(description="programme@version")
+    mode: str
+    status: str
+    start_date: str
+    end_date: str
+    days_on_site_per_month: int
+    graded_by_office: str
+    assessment_period: str
+    started_at: str | None
+    ended_at: str | None
+    end_reason: str
+    agreement: AgreementView | None
+    periods: list[PeriodView] = Field(default_factory=list)
+
+
+class ServiceRecordView(View):
+    id: int
+    service_date: str
+    days_on_site: float
+    remote_hours: float
+    tasks: str
+    results: dict[str, int]
+    attachments: list[int]
+    recorded_role: str
+    created_at: str | None
+
+
+class MonthTotalView(View):
+    month: str
+    days_on_site: float
+    remote_hours: float
+    agreed_days: int
+    short: bool
+
+
+class ServiceSummaryView(View):
+    records: list[ServiceRecordView]
+    months: list[MonthTotalView]
+    short_months: int
+    results: dict[str, int]
+
+
+class AssessmentView(View):
+    period: int
+    party: str
+    scores: dict[str, int]
+    comment: str
+    created_at: str | None
+
+
+class GradeView(View):
+    period: int
+    grade: str
+    grade_label: str
+    evidence: str
+    office_code: str
+    created_at: str | None
+
+
+class RewardStepView(View):
+    label: str
+    value: str
+    note: str = ""
+
+
+class RewardView(View):
+    id: int
+    engagement_id: int
+    period: int
+    year: int
+    programme_key: str
+    rule_version: str
+    payee: str
+    grade: str
+    base_yuan: int | None
+    computed_yuan: int
+    amount_yuan: int
+    amount_text: str = Field(description="the amount in 万元, as users read it")
+    steps: list[RewardStepView]
+    shares: dict[str, int] = Field(description="office code → yuan charged to its budget")
+    status: str
+    override_reason: str
+    override_by: int | None
+    override_approved_by: int | None
+    paid_at: str | None
+    created_at: str | None
+
+
+class BudgetView(View):
+    id: int
+    programme_key: str
+    office_code: str
+    year: int
+    total_yuan: int
+    committed_yuan: int
+    paid_yuan: int
+    available_yuan: int

@@ -16,7 +16,7 @@ from matcher.config import PROJECT_ROOT
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("matcher.config", "matcher.errors", "matcher.validation", "matcher.reference", "matcher.domain",
      "matcher.tabular", "matcher.views"),
-    ("matcher.engine", "matcher.storage"),
+    ("matcher.engine", "matcher.storage", "matcher.documents"),
     ("matcher.services",),
     ("matcher.demo", "matcher.tools"),
     ("matcher.cli",),

@@ -1,5 +1,6 @@
 """The matches every role works on: lists, the review queue, one match on one screen, and its actions
-(contact, submit, review, confirm, outcome, 奖补), each parsed into the API's own request model."""
+(contact, submit, review, outcome; agreements and 奖补: api/routers/engagements.py), each parsed into the API's
+own request model."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel
 from api import forms
 from api.console.web import actor, back, page
 from api.deps import MatchId, RuntimeDep
-from api.schemas import ContactIn, OutcomeIn, ReviewIn, RewardIn, SubmitIn, SupplyIn
+from api.schemas import ContactIn, OutcomeIn, ReviewIn, SubmitIn, SupplyIn
 from matcher.domain.vocabulary import Role
 from matcher.errors import Invalid, NotFound
 from matcher.services.access import require
@@ -20,8 +21,7 @@ from matcher.services.workflow import matches as match_svc
 router = APIRouter()
 
 ACTIONS: dict[str, type[BaseModel] | None] = {
-    "contacts": ContactIn, "submit": SubmitIn, "review": ReviewIn, "confirm": None, "outcome": OutcomeIn,
-    "reward": RewardIn, "supply": SupplyIn}
+    "contacts": ContactIn, "submit": SubmitIn, "review": ReviewIn, "outcome": OutcomeIn, "supply": SupplyIn}
 #: The page's message after each review decision.
 DECIDED = {"approve": "approved", "reject": "rejected", "recommend": "recommended", "send_back": "sent_back"}
 
@@ -87,13 +87,8 @@ async def match_action(request: Request, runtime: RuntimeDep, match_id: MatchId,
     elif isinstance(body, SupplyIn):
         match_svc.supply(db, who, match_id, body.items)
         msg = "supplied"
-    elif isinstance(body, OutcomeIn):
+    else:
+        assert isinstance(body, OutcomeIn)
         match_svc.report_outcome(db, who, match_id, body.result, body.text)
         msg = "outcome"
-    elif isinstance(body, RewardIn):
-        match_svc.decide_reward(db, pool, who, match_id, body.qualifies, body.amount, body.reason)
-        msg = "reward_decided"
-    else:
-        match_svc.confirm(db, who, match_id)
-        msg = "confirmed"
     return back(f"/console/matches/{match_id}", msg)

@@ -52,12 +52,17 @@ def signed_in(request: Request) -> sessions.SignedIn:
     return signed
 
 
+#: The console paths a talent's session may open.
+TALENT_PAGES = ("/console/me", "/console/engagements")
+
+
 def actor(request: Request) -> Actor:
-    """The signed-in account. A talent's session opens only their own page (``/console/me``): one gate
-    here instead of a talent case in every page."""
+    """The signed-in account. A talent's session opens only their own pages (``/console/me`` and their
+    engagements, which the services scope to the talent): one gate here instead of a talent case in every
+    page."""
     who = signed_in(request).actor
-    if who.role == Role.TALENT and not request.url.path.startswith("/console/me"):
-        raise Forbidden("人才账号只能访问“我的信息”页面")
+    if who.role == Role.TALENT and not request.url.path.startswith(TALENT_PAGES):
+        raise Forbidden("人才账号只能访问“我的信息”和本人的合作协议")
     return who
 
 
@@ -106,6 +111,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "alias_merged": ("已合并：另一单位的名称、别名和关系已并入本单位", "ok"), "alias_removed": ("别名已删除", "ok"),
     "org_relation_recorded": ("已记录：本单位的人才不再推荐给该企业（利益冲突）", "ok"),
     "org_relation_deleted": ("该关系已删除", "ok"), "area_set": ("服务区域已更新", "ok"),
+    "agreement_confirmed": ("已确认协议；各方均确认后合作开始", "ok"), "service_recorded": ("服务记录已登记", "ok"),
+    "assessed": ("评价表已提交", "ok"), "graded": ("考核等次已登记，可按规则核算奖补", "ok"),
+    "reward_computed": ("已按规则核算奖补，待预算单位批准", "ok"), "reward_committed": ("奖补已批准并计入预算", "ok"),
 }
 
 

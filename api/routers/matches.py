@@ -1,4 +1,4 @@
-"""Matches through review: contact, submit, review, confirm, outcome, 奖补."""
+"""Matches through review: contact, submit, review, outcome (the engagement after approval: engagements.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import ActorDep, DbDep, Limit, MatchId, Offset, OptionalId, PoolDep
-from api.schemas import ContactIn, OutcomeIn, Page, ReviewIn, RewardIn, SubmitIn, SupplyIn
+from api.schemas import ContactIn, OutcomeIn, Page, ReviewIn, SubmitIn, SupplyIn
 from matcher.domain.vocabulary import Role
 from matcher.services.access import require
 from matcher.services.workflow import matches as svc
@@ -80,24 +80,12 @@ def supply(db: DbDep, actor: ActorDep, match_id: MatchId, body: SupplyIn) -> Any
 
 
 @router.post(
-    "/matches/{match_id}/confirm", response_model=MatchView, summary="Confirm the engagement started — the enterprise"
-)
-def confirm(db: DbDep, actor: ActorDep, match_id: MatchId) -> Any:
-    return svc.confirm(db, actor, match_id)
-
-
-@router.post(
     "/matches/{match_id}/outcome",
     response_model=MatchView,
     summary="Report the outcome — the enterprise or the intermediary",
 )
 def outcome(db: DbDep, actor: ActorDep, match_id: MatchId, body: OutcomeIn) -> Any:
     return svc.report_outcome(db, actor, match_id, body.result, body.text)
-
-
-@router.post("/matches/{match_id}/reward", response_model=MatchView, summary="Decide 奖补 — officials")
-def reward(db: DbDep, pool: PoolDep, actor: ActorDep, match_id: MatchId, body: RewardIn) -> Any:
-    return svc.decide_reward(db, pool, actor, match_id, body.qualifies, body.amount, body.reason)
 
 
 @router.get("/stats", response_model=StatsView, summary="Summary statistics — officials")

@@ -33,6 +33,7 @@ from matcher.config import PROJECT_ROOT, get_settings
 from matcher.domain import modes
 from matcher.domain.offices import LABELS as OFFICE_LABELS
 from matcher.domain.offices import OfficeLevel
+from matcher.domain.rewards import RewardRule, parse_rules
 from matcher.domain.versions import VERSION as _VERSION
 from matcher.reference import shown_path
 
@@ -53,6 +54,8 @@ STEP_NAMES: tuple[str, ...] = (FIRST_REVIEW, FINAL_REVIEW, SOLE_REVIEW)
 
 #: Offices from the lowest up: a review goes up this ladder (or stays on a level), never down.
 _SENIORITY: dict[OfficeLevel, int] = {OfficeLevel.COUNTY: 0, OfficeLevel.CITY: 1, OfficeLevel.PROVINCE: 2}
+#: The assessment periods a programme may set (``domain/engagements.PERIODS`` holds their lengths).
+ASSESSMENT_PERIODS: tuple[str, ...] = ("yearly", "half_yearly", "end")
 
 
 def needs_reason(action: str) -> bool:
@@ -115,6 +118,21 @@ class ModeRules:
     review: tuple[ReviewStep, ...]
     graded_by: OfficeLevel
     time_limits: TimeLimits
+    #: The 奖补 rule of the mode (``domain/rewards.py``); None: the programme pays nothing by rule.
+    reward: RewardRule | None = None
+    #: How often the engagement is assessed (``domain/engagements.PERIODS``): yearly, half_yearly or end.
+    assessment_period: str = "yearly"
+
+    def digest_data(self) -> dict[str, object]:
+        """The rules as the fingerprint reads them; the 奖补 rule by its own digest, and the two later
+        settings only when given (so a version released before they existed keeps its digest)."""
+        out = asdict(replace(self, reward=None))
+        del out["reward"], out["assessment_period"]
+        if self.reward is not None:
+            out["reward"] = self.reward.fingerprint
+        if self.assessment_period != "yearly" or self.reward is not None:
+            out["assessment_period"] = self.assessment_period
+        return out
 
     @property
     def final_step(self) -> ReviewStep:
@@ -165,7 +183,7 @@ class Programme:
         the note or the version): equal fingerprints mean equal rules, so a released version's digest pins
         its rules and a change under the same version is caught."""
         rules = {"modes": self.modes, "demand_must_belong": self.demand_must_belong,
-                 "rules": [asdict(r) for r in self.rules]}
+                 "rules": [r.digest_data() for r in self.rules]}
         canonical = json.dumps(rules, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
@@ -419,7 +437,7 @@ class _Reader:
             "modes": "the modes the programme covers",
             "demand_must_belong": "whether a demand must have been posted into the programme (true/false)",
             "review": "the review steps of each mode the programme covers",
-        }, ("graded_by", "time_limits", "note"))
+        }, ("graded_by", "time_limits", "note", "rewards", "assessment_period"))
         label = self.text(obj["label"], f"{at}.label")
         version = self.version(obj["version"], f"{at}.version")
         raw_modes = obj["modes"]
@@ -439,6 +457,12 @@ class _Reader:
         for part, given in (("review", review), ("graded_by", graded), ("time_limits", limits)):
             for m in given:
                 self.own_mode(m, f"{at}.{part}.{m}", modes_)
+        rewards = parse_rules(self.mapping(obj["rewards"], f"{at}.rewards"), f"{self.shown}: {at}.rewards",
+                              modes_) if "rewards" in obj else {}
+        period = obj.get("assessment_period", "yearly")
+        if period not in ASSESSMENT_PERIODS:
+            raise self.fail(f"{at}.assessment_period",
+                            f"unknown period {_json(period)} (one of {', '.join(ASSESSMENT_PERIODS)})")
         rules: list[ModeRules] = []
         for mode in modes_:
             if mode not in review:
@@ -447,7 +471,7 @@ class _Reader:
             mode_limits = replace(defaults, **own)
             steps = self.steps(review[mode], f"{at}.review.{mode}", mode_limits.review)
             grader = self.level(graded[mode], f"{at}.graded_by.{mode}") if mode in graded else steps[-1].level
-            rules.append(ModeRules(mode, steps, grader, mode_limits))
+            rules.append(ModeRules(mode, steps, grader, mode_limits, rewards.get(mode), str(period)))
         note = self.text(obj["note"], f"{at}.note") if "note" in obj else ""
         return Programme(key, label, version, modes_, must_belong, tuple(rules), note)
 

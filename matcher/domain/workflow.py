@@ -4,7 +4,8 @@ Demand: (incomplete →) open → taken_up → matched → closed, or withdrawn 
         an open demand past its 揭榜 deadline is closed by the system (``expire``) and an official may
         extend it (``extend``: open again with a later deadline).
 Match: shortlisted → submitted → [recommend at each first review step] → approved | rejected | returned
-       (→ resubmitted → …) → engaged → outcome_reported → rewarded | not_rewarded.
+       (→ resubmitted → …) → engaged (every party confirmed the agreement) → outcome_reported →
+       rewarded | not_rewarded (the engagement's first 奖补 decision).
        ``recommend`` keeps the state and advances ``review_step`` (a compare-and-set on that column, in
        ``services/workflow/review.py``); which office takes each step is the programme's rule.
 Services call ``check`` before every change; an illegal transition raises ``Conflict`` naming the
@@ -59,10 +60,12 @@ MATCH_TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     # 容缺: the intermediary supplies a missing item named at the review (any later state)
     Transition("supply", (M.SUBMITTED, M.RESUBMITTED, M.APPROVED, M.ENGAGED, M.OUTCOME_REPORTED), "",
                (Role.INTERMEDIARY,)),
-    Transition("confirm", (M.APPROVED,), M.ENGAGED, (Role.ENTERPRISE,)),
+    # the engagement starts when every party confirmed its agreement (``services/engagements/agreements.py``)
+    Transition("engage", (M.APPROVED,), M.ENGAGED, (SYSTEM,)),
     Transition("report_outcome", (M.ENGAGED,), M.OUTCOME_REPORTED, (Role.ENTERPRISE, Role.INTERMEDIARY)),
-    Transition("reward", (M.OUTCOME_REPORTED,), M.REWARDED, (Role.OFFICIAL,)),
-    Transition("no_reward", (M.OUTCOME_REPORTED,), M.NOT_REWARDED, (Role.OFFICIAL,)),
+    # the first 奖补 decision of the engagement (``services/engagements/rewards.py``): committed, or refused
+    Transition("reward", (M.ENGAGED, M.OUTCOME_REPORTED, M.NOT_REWARDED), M.REWARDED, (Role.OFFICIAL, Role.ADMIN)),
+    Transition("no_reward", (M.ENGAGED, M.OUTCOME_REPORTED), M.NOT_REWARDED, (Role.OFFICIAL, Role.ADMIN)),
 )}
 
 AWAITING_REVIEW = (M.SUBMITTED.value, M.RESUBMITTED.value)

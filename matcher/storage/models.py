@@ -18,6 +18,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -203,7 +204,7 @@ class Match(Base):
     review_reason: Mapped[str] = mapped_column(Text, default="")
     outcome: Mapped[str | None] = mapped_column(String(20))  # solved / partly / not
     outcome_text: Mapped[str] = mapped_column(Text, default="")
-    reward_amount: Mapped[float | None] = mapped_column(Float)  # 万元
+    reward_yuan: Mapped[int | None] = mapped_column(Integer)  # the 奖补 committed so far, integer yuan
     # Review in steps (``domain/programmes.py``): the programme and version the match was submitted under,
     # the 0-based step it waits at (advanced by a compare-and-set on this column), the office that gave the
     # final approval and the office that grades the engagement later.
@@ -450,3 +451,185 @@ class HolidayDay(Base):
     year: Mapped[int] = mapped_column(Integer, index=True)
     added_by: Mapped[int | None] = mapped_column(Integer)  # the user who entered it (None: the command line)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# ---------------------------------------------------------------------------------------------- engagements
+class Attachment(Base):
+    """An uploaded file kept as evidence (a signed agreement scan, a salary statement, a service record's
+    photo): stored in the database with its digest, so it commits or rolls back with the row that points at
+    it and both back ends hold it the same way."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # signed_copy scan salary record
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Engagement(Base):
+    """What an approved match becomes: the agreement's parties serve under it from the day every party
+    confirmed its current version (``status`` active) until its term ends or it ends early with a reason."""
+
+    __tablename__ = "engagements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"), unique=True)
+    programme_key: Mapped[str] = mapped_column(String(40))
+    programme_version: Mapped[str] = mapped_column(String(20))
+    mode: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    days_on_site_per_month: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Agreement(Base):
+    """One version of an engagement's three-party agreement: its terms (the data both documents are rendered
+    from), the PDF the parties confirm with its SHA-256, and the final signed and sealed scan. A change is a
+    new version; the old one is kept as ``superseded``."""
+
+    __tablename__ = "agreements"
+    __table_args__ = (UniqueConstraint("engagement_id", "version", name="uq_agreement_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    change_reason: Mapped[str] = mapped_column(Text, default="")
+    scan_attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AgreementConfirmation(Base):
+    """A party's confirmation of one agreement version: who, when, and the digest of the PDF they saw. The
+    talent confirms through their own account; the office confirms for a talent without one, with the
+    signed copy uploaded (``signed_copy_attachment_id``)."""
+
+    __tablename__ = "agreement_confirmations"
+    __table_args__ = (UniqueConstraint("agreement_id", "party", name="uq_confirmation_party"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), index=True)
+    party: Mapped[str] = mapped_column(String(20))  # enterprise talent intermediary
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    signed_copy_attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServiceRecord(Base):
+    """A dated entry of service during an engagement: days on site, remote hours, tasks and results."""
+
+    __tablename__ = "service_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    service_date: Mapped[date] = mapped_column(Date)
+    days_on_site: Mapped[float] = mapped_column(Float, default=0.0)
+    remote_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    tasks: Mapped[str] = mapped_column(Text, default="")
+    results: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # patents products standards …
+    attachment_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Assessment(Base):
+    """One party's scored form for one assessment period of an engagement."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (UniqueConstraint("engagement_id", "period", "party", name="uq_assessment_party"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    period: Mapped[int] = mapped_column(Integer)  # 1-based
+    party: Mapped[str] = mapped_column(String(20))
+    scores: Mapped[dict[str, int]] = mapped_column(JSON)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EngagementGrade(Base):
+    """The grading office's grade of one period (优秀/良好/合格/不合格) with the evidence it relied on."""
+
+    __tablename__ = "engagement_grades"
+    __table_args__ = (UniqueConstraint("engagement_id", "period", name="uq_grade_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    period: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[str] = mapped_column(Text)
+    office_code: Mapped[str] = mapped_column(String(6))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Budget(Base):
+    """Money a programme's office holds for a year, integer yuan. ``committed`` (approved, not yet paid) and
+    ``paid`` never exceed ``total``: every commitment is one compare-and-set update."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (UniqueConstraint("programme_key", "office_code", "year", name="uq_budget"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_key: Mapped[str] = mapped_column(String(40))
+    office_code: Mapped[str] = mapped_column(String(6))
+    year: Mapped[int] = mapped_column(Integer)
+    total_yuan: Mapped[int] = mapped_column(Integer)
+    committed_yuan: Mapped[int] = mapped_column(Integer, default=0)
+    paid_yuan: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Reward(Base):
+    """The 奖补 of one engagement period, computed by the programme's rule (``computation`` keeps the rule's
+    version and every input), possibly overridden with a reason (then approved by a second official),
+    committed against budgets by the budget holder (``shares``: office code → yuan) and paid."""
+
+    __tablename__ = "rewards"
+    __table_args__ = (UniqueConstraint("engagement_id", "period", name="uq_reward_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    period: Mapped[int] = mapped_column(Integer)
+    year: Mapped[int] = mapped_column(Integer)  # the budget year it is charged to
+    programme_key: Mapped[str] = mapped_column(String(40), index=True)
+    rule_version: Mapped[str] = mapped_column(String(20))
+    payee: Mapped[str] = mapped_column(String(20))
+    grade: Mapped[str] = mapped_column(String(20))
+    base_yuan: Mapped[int | None] = mapped_column(Integer)
+    base_attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    computed_yuan: Mapped[int] = mapped_column(Integer)
+    amount_yuan: Mapped[int] = mapped_column(Integer)
+    computation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    shares: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    override_reason: Mapped[str] = mapped_column(Text, default="")
+    override_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    override_approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    computed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    committed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -123,8 +123,12 @@ def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size
     from matcher.services.people.users import DEMO_USERS
 
     in_review = seed_work_in_progress(db, DEMO_USERS[2][3], DEMO_USERS[3][4], log)
+    from matcher.demo.engagements import seed_engagements
+
+    engaged = seed_engagements(db, DEMO_USERS[2][3], DEMO_USERS[3][4], log)
     return {"talents": talents + len(extra), "demands": demands, "seeded": 1, "duplicates": duplicates,
-            "namesakes": namesakes, "in_review": in_review}
+            "namesakes": namesakes, "in_review": in_review,
+            "engagements": engaged}
 
 
 def _insert_talents(db: Database, batch: list[dict[str, Any]]) -> None:

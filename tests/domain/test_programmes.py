@@ -33,9 +33,10 @@ SHANXI = PROGRAMMES_DIR / "shanxi.json"
 #: Each released (key, version) and the digest of its rules. A change of rules under a released version fails
 #: here: give the programme a new version instead (and add its row; README "Programmes").
 RELEASED: dict[ProgrammeId, str] = {
-    ProgrammeId("tech_vp_programme", "2026-12-v1"): "744418bcab5f0b4a",
-    ProgrammeId("industry_talent", "2026-12-v1"): "5e2c6ccb3f569664",
-    ProgrammeId("tech_commissioner", "2026-12-v1"): "e5ebce69fb7ece4f",
+    # v1 (744418bcab5f0b4a, 5e2c6ccb3f569664, e5ebce69fb7ece4f) had no 奖补 rules; v2 added them
+    ProgrammeId("tech_vp_programme", "2026-12-v2"): "67a12fc437f63924",
+    ProgrammeId("industry_talent", "2026-12-v2"): "0f01d9d444084d79",
+    ProgrammeId("tech_commissioner", "2026-12-v2"): "d63e0cf53eb52787",
     ProgrammeId("doctoral_service_team", "2026-12-v1"): "80651c6df276f306",
 }
 
@@ -46,7 +47,7 @@ def shanxi() -> ProgrammeSet:
 
 
 def test_the_shanxi_file_loads(shanxi: ProgrammeSet) -> None:
-    assert shanxi.source == "data/programmes/shanxi.json" and shanxi.version == "2026-12-v1"
+    assert shanxi.source == "data/programmes/shanxi.json" and shanxi.version == "2026-12-v2"
     assert shanxi.keys() == ("tech_vp_programme", "industry_talent", "tech_commissioner", "doctoral_service_team")
     assert [p.label for p in shanxi] == ["科技副总", "产业人才对接", "科技特派员", "科技博士服务团"]
     assert load_programmes(str(SHANXI)).keys() == shanxi.keys()  # by path as by name
@@ -139,7 +140,7 @@ def test_stages_and_reasons() -> None:
 
 def test_each_released_version_keeps_its_rules(shanxi: ProgrammeSet) -> None:
     assert {p.identity: p.fingerprint for p in shanxi} == RELEASED
-    assert str(shanxi.get("tech_vp_programme").identity) == "tech_vp_programme@2026-12-v1"
+    assert str(shanxi.get("tech_vp_programme").identity) == "tech_vp_programme@2026-12-v2"
 
 
 # --- files the loader refuses ---------------------------------------------------------------------------

@@ -86,3 +86,17 @@ def test_cache_never_encodes_a_text_twice(tmp_path) -> None:
     emb.encode_queries(["问"])
     assert inner.calls.count("问") == 1
     assert text_hash(" 甲 ") == text_hash("甲")
+
+
+def test_a_damaged_vector_cache_is_moved_aside_and_started_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The cache is only a cache: a file SQLite calls malformed costs re-encoding, never a failed start."""
+    store = EmbeddingStore(tmp_path, "m", 4)
+    store.put_many({"a": np.ones(4, dtype=np.float32)})
+    assert set(store.get_many(["a"])) == {"a"}
+    store._quarantine()  # closes this thread's connection; then the file is overwritten with garbage
+    store.path.write_bytes(b"SQLite format 3\x00" + b"\x13" * 8192)
+    again = EmbeddingStore(tmp_path, "m", 4)
+    assert again.get_many(["a"]) == {}
+    again.put_many({"b": np.zeros(4, dtype=np.float32)})
+    assert set(again.get_many(["b"])) == {"b"}
+    assert list(tmp_path.glob("*.damaged-*"))

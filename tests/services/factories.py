@@ -38,7 +38,8 @@ def demand(s: Any, ent: Enterprise, **kw: Any) -> Demand:
 
 def talent(s: Any, **kw: Any) -> Talent:
     t = Talent(**{"external_id": f"FT-{next(_n)}", "name": "王磊", "profile": "从事煤气化研究",
-                  "phone": "13812345678", "email": "wang@example.com", "mode_capacity": {"flexible": 1}, **kw})
+                  "affiliation": "太原理工大学", "phone": "13812345678", "email": "wang@example.com",
+                  "mode_capacity": {"flexible": 1}, **kw})
     s.add(t)
     s.flush()
     return t

@@ -129,10 +129,10 @@ def test_the_deployment_s_limits_and_the_earliest_due_of_a_demand_s_modes(db) ->
     items = dl.open_items(db, PROVINCE, today=date(2026, 9, 28))
     vp, mixed = only(items, "demand", only_vp), only(items, "demand", both)
     # 15 working days from 28 Sep: 29, 30 Sep, 8, 9, 10 (Sat), 12–16, 19–23 Oct.
-    assert (vp.due, vp.limit_days, vp.programme, vp.mode) == (date(2026, 10, 23), 15, "tech_vp_programme@2026-12-v1",
+    assert (vp.due, vp.limit_days, vp.programme, vp.mode) == (date(2026, 10, 23), 15, "tech_vp_programme@2026-12-v2",
                                                               "tech_vp")
     assert (mixed.due, mixed.limit_days, mixed.programme, mixed.mode) == (
-        date(2026, 10, 16), 10, "industry_talent@2026-12-v1", "flexible")
+        date(2026, 10, 16), 10, "industry_talent@2026-12-v2", "flexible")
 
 
 @pytest.mark.parametrize("today, status, left", [
@@ -264,7 +264,7 @@ def test_each_stage_is_owed_by_its_unit(db, tmp_path) -> None:  # type: ignore[n
     shanxi = dl.open_items(db, PROVINCE, today=date(2026, 10, 12))
     assert (only(shanxi, *keys["review"]).unit_code, only(shanxi, *keys["review"]).unit_name) == ("140100", "太原市")
     assert only(shanxi, *keys["reward"]).unit_code == "140100"
-    assert only(shanxi, *keys["review"]).programme == "industry_talent@2026-12-v1"
+    assert only(shanxi, *keys["review"]).programme == "industry_talent@2026-12-v2"
     # A city-level first review in another file names the city.
     city_first = dl.open_items(db, PROVINCE, today=date(2026, 10, 12), programmes=rules(tmp_path, first="city"))
     assert only(city_first, *keys["review"]).unit_code == "140100"

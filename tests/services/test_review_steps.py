@@ -14,7 +14,7 @@ from sqlalchemy import select
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.services.access import Actor
 from matcher.services.workflow import matches as match_svc
-from matcher.storage.models import AuditEvent, Match
+from matcher.storage.models import AuditEvent, Match, Talent
 from tests.services import factories as f
 
 XIAODIAN, TAIYUAN, PROVINCE = "140105", "140100", "140000"
@@ -121,18 +121,6 @@ def test_the_office_queue_holds_what_waits_for_that_office(db) -> None:  # type:
     assert {vp, flex} <= {m.id for m in every}  # the whole area's, whoever's step it is
 
 
-def test_the_grading_office_decides_the_reward(db) -> None:  # type: ignore[no-untyped-def]
-    mid, _ = submitted(db, "dual_appointment")
-    decide(db, "taiyuan", mid, "recommend")
-    decide(db, "province", mid, "approve")
-    with db.session() as s:
-        m = s.get(Match, mid)
-        m.status = "outcome_reported"  # confirm and outcome are other tests' business
-    with pytest.raises(Conflict, match="140100"):
-        match_svc.decide_reward(db, None, actor("province"), mid, True, 5.0)
-    assert match_svc.decide_reward(db, None, actor("taiyuan"), mid, True, 5.0).status == "rewarded"
-
-
 def test_each_decision_is_audited_with_its_step_office_and_programme(db) -> None:  # type: ignore[no-untyped-def]
     mid, _ = submitted(db, "tech_vp")
     decide(db, "taiyuan", mid, "recommend", "方向吻合")
@@ -141,10 +129,10 @@ def test_each_decision_is_audited_with_its_step_office_and_programme(db) -> None
         rows = s.scalars(select(AuditEvent).where(AuditEvent.entity == "match", AuditEvent.entity_id == str(mid))
                          .order_by(AuditEvent.id)).all()
         after = {e.action: e.after for e in rows}
-    assert after["submit"]["programme"] == "tech_vp_programme@2026-12-v1"
+    assert after["submit"]["programme"] == "tech_vp_programme@2026-12-v2"
     assert (after["recommend"]["step_label"], after["recommend"]["office"]) == ("太原市 市级初审", TAIYUAN)
     assert (after["approve"]["step_label"], after["approve"]["office"]) == ("山西省 省级终审", PROVINCE)
-    assert after["approve"]["programme"] == "tech_vp_programme@2026-12-v1"
+    assert after["approve"]["programme"] == "tech_vp_programme@2026-12-v2"
 
 
 def test_rongque_items_show_until_supplied(db) -> None:  # type: ignore[no-untyped-def]
@@ -281,3 +269,22 @@ def test_an_official_related_to_the_enterprise_cannot_review(db) -> None:  # typ
         match_svc.review(db, None, related, mid, "approve", "同意")
     assert err.value.field == "enterprise_id"
     assert decide(db, "taiyuan", mid, "approve").status == "approved"  # a colleague without the relation may
+
+
+def test_a_dual_appointment_without_the_home_institution_is_not_sent_up(db) -> None:  # type: ignore[no-untyped-def]
+    """双聘's agreement is signed by the talent's home institution: submit names the empty field."""
+    with db.session() as s:
+        agency = f.intermediary(s)
+        d = f.demand(s, f.enterprise(s, county_code=XIAODIAN), status="taken_up", intermediary_id=agency.id,
+                     modes=["dual_appointment"])
+        t = f.talent(s, affiliation="", mode_capacity={"dual_appointment": 1})
+        mid = f.match(s, d, t, mode="dual_appointment", status="shortlisted").id
+        tid = t.id
+    agent = Actor(None, "intermediary", intermediary_id=agency.id)
+    with pytest.raises(Invalid) as caught:
+        match_svc.submit(db, agent, mid, "双聘两年，联合攻关")
+    assert caught.value.field == "affiliation"
+    with db.session() as s:
+        assert s.get(Match, mid).status == "shortlisted"
+        s.get(Talent, tid).affiliation = "中北大学"
+    assert match_svc.submit(db, agent, mid, "双聘两年，联合攻关").status == "submitted"

@@ -777,7 +777,7 @@ class ServiceMachine(RuleBasedStateMachine):
         if not out.ok:
             return
         if decision == "approve":
-            self._audit(out, {"approve": 1, "match": int(d.status == "taken_up")}, what)
+            self._audit(out, {"approve": 1, "draft_agreement": 1, "match": int(d.status == "taken_up")}, what)
             released = [a for a in self._access_since(out.access_mark) if a[1] == "released"]
             consented = self.model.talents[m.talent_id].consent_contact == "granted"
             assert released == ([(m.talent_id, "released", "official")] if consented else []), (

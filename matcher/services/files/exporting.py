@@ -90,3 +90,16 @@ def export_xlsx(db: Database, path: Path, with_contact: bool = False, actor: Act
     write_sheet(wb, "talents", talents)
     wb.save(path)
     return {"demands": len(demands), "talents": len(talents)}
+
+
+def write_rows_xlsx(path: Path, sheet: str, rows: list[dict[str, Any]]) -> int:
+    """Rows (dicts; the columns are the union of their keys in first-seen order) as one safe sheet — the
+    workbook finance receives (formulas neutralised as in every export)."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    wb = Workbook(write_only=True)
+    write_sheet(wb, sheet, pd.DataFrame([{c: row.get(c, "") for c in columns} for row in rows], columns=list(columns)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return len(rows)

@@ -1,5 +1,6 @@
 """Match use cases: shortlist, contact, submit for review, review in the programme's steps (the rules in
-``review.py``), 容缺 items supplied, confirm, outcome, 奖补 decision by the grading office."""
+``review.py``), 容缺 items supplied, the outcome. An approval opens the engagement (``services/engagements``:
+the agreement, service, assessments and 奖补 by rule)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from matcher.documents import mode_template
 from matcher.domain import modes
 from matcher.domain.privacy import releases_contact
 from matcher.domain.programmes import APPROVE, programmes
@@ -29,6 +31,7 @@ from matcher.services.access import (
     visible_match,
 )
 from matcher.services.audit import record
+from matcher.services.engagements.agreements import open_engagement
 from matcher.services.learning.decisions import record_decision
 from matcher.services.people.conflicts import actor_relation
 from matcher.services.pool.facts import demand_facts, ready, refresh_talents
@@ -50,7 +53,7 @@ def match_view(m: Match, talent: TalentView | None = None, at: steps.StepAt | No
         round_id=m.round_id, mode=m.mode, flexible_form=m.flexible_form, status=m.status, score=m.score,
         explanation=m.explanation or {}, plan=m.plan, contact_log=m.contact_log or {},
         review_reason=m.review_reason, outcome=m.outcome, outcome_text=m.outcome_text,
-        reward_amount=m.reward_amount, talent=talent, created_at=iso(m.created_at), updated_at=iso(m.updated_at),
+        reward_yuan=m.reward_yuan, talent=talent, created_at=iso(m.created_at), updated_at=iso(m.updated_at),
         programme=f"{m.programme_key}@{m.programme_version}" if m.programme_key else None,
         review_step=m.review_step or 0, review_stage=at.label if at else None,
         awaiting_office=at.office.code if at else None, review_actions=list(at.step.actions) if at else [],
@@ -156,6 +159,7 @@ def submit(db: Database, actor: Actor, match_id: int, plan: str) -> MatchView:
         before = m.status
         d = s.get(Demand, m.demand_id)
         assert d is not None
+        _check_agreement_parties(s, m)
         programme = steps.programme_for(programmes(), d.programme, m.mode)
         # Conditional on the row as read: a "declined" answer recorded meanwhile must not be submitted past.
         # The review starts again at its first step, under the programme's current version.
@@ -168,6 +172,15 @@ def submit(db: Database, actor: Actor, match_id: int, plan: str) -> MatchView:
                after={"status": target, "plan": plan, "programme": str(programme.identity)})
         record_decision(s, "submitted", m.demand_id, m.talent_id, m.mode, actor.user_id)
         return _stepped_view(s, m, d)
+
+
+def _check_agreement_parties(s: Any, m: Match) -> None:
+    """Approval drafts the agreement (``engagements/agreements.py``); a mode whose agreement the talent's
+    home institution signs (双聘) needs that institution named, so a plan is not sent up to fail there."""
+    talent = s.get(Talent, m.talent_id)
+    if mode_template(m.mode).home_signs and not (talent and talent.affiliation.strip()):
+        raise Invalid(f"a {modes.get(m.mode).label} agreement is signed by the talent's home institution, and "
+                      "the talent's affiliation is empty: complete the profile first", field="affiliation")
 
 
 def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, decision: str, reason: str,
@@ -196,6 +209,9 @@ def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, d
         if decision == APPROVE:
             _mark_demand_matched(s, actor, d)
             _release_contact(s, actor, m.talent_id, d)
+            s.flush()
+            s.refresh(m)
+            open_engagement(s, actor, m, d)  # the engagement and its first agreement draft
         s.flush()
         if decision == APPROVE:
             _refresh_talent(s, pool, m.talent_id)
@@ -247,17 +263,6 @@ def _mark_demand_matched(s: Any, actor: Actor, d: Demand) -> None:
         raise Conflict(f"cannot approve: the demand is now '{found}'", field="status")
 
 
-def confirm(db: Database, actor: Actor, match_id: int) -> MatchView:
-    with db.session() as s:
-        m, _ = visible_match(s, actor, match_id)
-        target = change_state(s, Match, m.id, MATCH_TRANSITIONS, "confirm", actor.role, m.status)
-        record(s, action="confirm", entity="match", entity_id=m.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, before={"status": "approved"}, after={"status": target})
-        record_decision(s, "confirmed", m.demand_id, m.talent_id, m.mode, actor.user_id)
-        s.refresh(m)
-        return match_view(m)
-
-
 def report_outcome(db: Database, actor: Actor, match_id: int, result: str, text: str) -> MatchView:
     if result not in OUTCOMES:
         raise Invalid(f"result must be one of {', '.join(OUTCOMES)}", field="result")
@@ -270,30 +275,6 @@ def report_outcome(db: Database, actor: Actor, match_id: int, result: str, text:
                after={"status": target, "outcome": result, "text": text})
         record_decision(s, f"outcome_{result}", m.demand_id, m.talent_id, m.mode, actor.user_id, text)
         s.refresh(m)
-        return match_view(m)
-
-
-def decide_reward(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, qualifies: bool,
-                  amount: float | None, reason: str = "") -> MatchView:
-    if qualifies and (amount is None or amount <= 0):
-        raise Invalid("a qualifying match needs a positive amount (万元)", field="amount")
-    with db.session() as s:
-        m, _ = visible_match(s, actor, match_id)
-        if m.graded_by_office and m.graded_by_office != steps.acting_office(actor) and actor.role == Role.OFFICIAL:
-            raise Conflict(f"the 奖补 decision on this match is office {m.graded_by_office}'s (the grading office "
-                           f"the programme names); yours is {steps.acting_office(actor)}", field="graded_by_office")
-        action = "reward" if qualifies else "no_reward"
-        paid = amount if qualifies else None
-        target = change_state(s, Match, m.id, MATCH_TRANSITIONS, action, actor.role, m.status,
-                              {"reward_amount": paid})
-        record(s, action=action, entity="match", entity_id=m.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, before={"status": "outcome_reported"},
-               after={"status": target, "amount": paid, "reason": reason})
-        if qualifies:
-            record_decision(s, "rewarded", m.demand_id, m.talent_id, m.mode, actor.user_id, reason)
-        s.flush()
-        s.refresh(m)
-        _refresh_talent(s, pool, m.talent_id)
         return match_view(m)
 
 

@@ -70,9 +70,9 @@ def summary(db: Database, actor: Actor) -> StatsView:
             time_to_approval_days=DurationView(
                 count=len(days), median=round(statistics.median(days), 2) if days else None,
                 mean=round(statistics.fmean(days), 2) if days else None),
-            rewards=RewardStatsView(total_amount=float(s.scalar(
-                select(func.sum(Match.reward_amount)).join(Demand, Demand.id == Match.demand_id).where(scope))
-                or 0.0)),
+            rewards=RewardStatsView(total_yuan=int(s.scalar(
+                select(func.sum(Match.reward_yuan)).join(Demand, Demand.id == Match.demand_id).where(scope))
+                or 0)),
             by_office=_by_office(s, actor, scope),
         )
 
@@ -85,7 +85,7 @@ def _by_office(s: Any, actor: Actor, scope: Any) -> list[OfficeStatsView]:
     tree = office_tree()
     top = tree.get(actor.office_code) if actor.office_code else tree.province
     offices = [top, *tree.children(top.code)]
-    lines = {o.code: {"demands": 0, "matches": 0, "approved": 0, "amount": 0.0, "decisions": 0, "awaiting": 0}
+    lines = {o.code: {"demands": 0, "matches": 0, "approved": 0, "amount": 0, "decisions": 0, "awaiting": 0}
              for o in offices}
 
     def holders(county: str | None) -> list[str]:
@@ -104,7 +104,7 @@ def _by_office(s: Any, actor: Actor, scope: Any) -> list[OfficeStatsView]:
             line = lines[code]
             line["matches"] += 1
             line["approved"] += int(m.status in APPROVED_OR_LATER)
-            line["amount"] += float(m.reward_amount or 0.0)
+            line["amount"] += int(m.reward_yuan or 0)
         if m.status in AWAITING_REVIEW:
             at = step_at(rules, m, d, county)
             if at is not None and at.office.code in lines:
@@ -118,7 +118,7 @@ def _by_office(s: Any, actor: Actor, scope: Any) -> list[OfficeStatsView]:
             lines[office]["decisions"] += 1
     return [OfficeStatsView(code=o.code, name=o.display_name, level=o.level.value, demands=lines[o.code]["demands"],
                             matches=lines[o.code]["matches"], approved=lines[o.code]["approved"],
-                            rewarded_amount=round(lines[o.code]["amount"], 2),
+                            rewarded_yuan=int(lines[o.code]["amount"]),
                             decisions_taken=lines[o.code]["decisions"], awaiting_its_review=lines[o.code]["awaiting"])
             for o in offices]
 
