@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import AnyActorDep, DbDep, EngagementId, Limit, MatchId, Offset, RewardId
+from api.deps import AnyActorDep, DbDep, EngagementId, Limit, MatchId, Offset, PoolDep, RewardId
 from api.downloads import xlsx_download
 from api.schemas import (
     AssessmentIn,
@@ -129,8 +129,8 @@ async def upload_scan(db: DbDep, actor: AnyActorDep, engagement_id: EngagementId
 
 @router.post("/engagements/{engagement_id}/end", response_model=EngagementView,
              summary="End the engagement early, with a reason")
-def end_early(db: DbDep, actor: AnyActorDep, engagement_id: EngagementId, body: EndIn) -> Any:
-    return agreements.end_early(db, actor, engagement_id, body.reason)
+def end_early(db: DbDep, pool: PoolDep, actor: AnyActorDep, engagement_id: EngagementId, body: EndIn) -> Any:
+    return agreements.end_early(db, actor, engagement_id, body.reason, pool)
 
 
 @router.post("/engagements/{engagement_id}/attachments", response_model=AttachmentView, openapi_extra=FILE_BODY,

@@ -14,7 +14,7 @@ from matcher.errors import Conflict, Forbidden, Invalid
 from matcher.services.access import Actor
 from matcher.services.engagements import agreements, assessments, records, rewards
 from matcher.services.workflow import matches as match_svc
-from matcher.storage.models import Demand, Match, User
+from matcher.storage.models import Demand, Match, Talent, User
 from tests.services.test_review_steps import decide, submitted
 
 PROVINCE, TAIYUAN = "140000", "140100"
@@ -171,3 +171,74 @@ def test_two_commitments_that_would_overspend_exactly_one_wins(db) -> None:  # t
     assert budgets[PROVINCE].committed_yuan == 37_500 and budgets[TAIYUAN].committed_yuan == 37_500
     batch = rewards.commit_batch(db, first, ids)
     assert [r["ok"] for r in batch] == [False, False]  # one already committed, the other still does not fit
+
+
+# ------------------------------------------------------------------ seams: capacity and withdrawal
+def _load(db: Any, talent_id: int) -> dict[str, int]:
+    from matcher.services.pool.facts import current_loads
+    with db.session() as s:
+        return current_loads(s, [talent_id]).get(talent_id, {})
+
+
+def _pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_an_engagement_ended_early_frees_the_talents_capacity(db) -> None:  # type: ignore[no-untyped-def]
+    official, _ = officials(db)
+    mid, eid, parties = engaged(db, official)
+    with db.session() as s:
+        tid = s.get(Match, mid).talent_id
+    assert _load(db, tid) == {"tech_vp": 1}
+    with pytest.raises(Invalid) as bad:
+        agreements.end_early(db, parties["enterprise"], eid, "  ")
+    assert bad.value.field == "reason" and _load(db, tid) == {"tech_vp": 1}
+    ended = agreements.end_early(db, parties["enterprise"], eid, "企业停产，三方协商提前终止")
+    assert ended.status == "ended_early" and _load(db, tid) == {}
+    with pytest.raises(Conflict):
+        agreements.end_early(db, parties["enterprise"], eid, "再次终止")
+    with pytest.raises(Conflict):  # nothing is recorded on an ended engagement
+        records.add_record(db, parties["enterprise"], eid, service_date=date(2026, 11, 5), days_on_site=1,
+                           remote_hours=0, tasks="x", results={}, attachment_ids=[])
+
+
+def test_withdrawing_ends_an_unsigned_agreement_and_keeps_a_signed_one(db) -> None:  # type: ignore[no-untyped-def]
+    """The talent of two engagements leaves the platform: the one still awaiting its agreement ends and its
+    drafts no longer name them; the signed one goes on, its free texts scrubbed of the name."""
+    from matcher.services.people import me
+    official, _ = officials(db)
+    mid, eid, parties = engaged(db, official)
+    with db.session() as s:
+        talent = s.get(Match, mid).talent_id
+        name = "欧阳明远"
+        s.get(Talent, talent).name = name
+        account = User(username=f"talent-{id(db)}", role="talent", talent_id=talent,
+                       token_hash=f"t{id(db)}".ljust(64, "0"))
+        s.add(account)
+        s.flush()
+        uid = account.id
+    records.add_record(db, parties["enterprise"], eid, service_date=date(2026, 11, 5), days_on_site=3,
+                       remote_hours=0, tasks=f"{name}教授现场指导", results={}, attachment_ids=[])
+    # a second engagement of the same talent, still awaiting its agreement (a flexible project)
+    second, _agent = submitted(db, "flexible")
+    with db.session() as s:
+        m2 = s.get(Match, second)
+        m2.talent_id = talent
+        s.get(Talent, talent).mode_capacity = {"tech_vp": 2, "flexible": 2}
+    decide(db, "taiyuan", second, "approve")
+    waiting = agreements.engagement_of_match(db, official, second)
+    assert waiting.status == "awaiting_agreement"
+    assert name in _pdf_text(agreements.document(db, official, waiting.id, None, "pdf")[0])
+    me.withdraw(db, None, Actor(uid, "talent", talent_id=talent))
+    after = agreements.get_engagement(db, official, waiting.id)
+    assert after.status == "ended_early" and after.end_reason == agreements.WITHDRAWN_REASON
+    assert after.agreement is not None and after.agreement.pdf_sha256 != waiting.agreement.pdf_sha256
+    text = _pdf_text(agreements.document(db, official, waiting.id, None, "pdf")[0])
+    assert name not in text and "人才" in text
+    signed = agreements.get_engagement(db, official, eid)
+    assert signed.status == "active"  # the contract goes on
+    entries = records.service_summary(db, official, eid).records
+    assert entries and all(name not in r.tasks for r in entries)

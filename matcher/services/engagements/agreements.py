@@ -36,6 +36,7 @@ from matcher.domain.offices import office_tree
 from matcher.domain.programmes import programmes
 from matcher.domain.vocabulary import AgreementStatus, EngagementStatus, MatchStatus, Role
 from matcher.domain.workflow import MATCH_TRANSITIONS, SYSTEM
+from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Forbidden, Invalid
 from matcher.services.access import Actor
 from matcher.services.audit import record
@@ -51,6 +52,7 @@ from matcher.services.engagements.common import (
     visible_engagement,
 )
 from matcher.services.learning.decisions import record_decision
+from matcher.services.pool.facts import refresh_talents
 from matcher.services.programme.deadlines import shanghai_today
 from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
@@ -583,7 +585,10 @@ def upload_scan(db: Database, actor: Actor, engagement_id: int, filename: str, d
         return engagement_view(s, e, m, d)
 
 
-def end_early(db: Database, actor: Actor, engagement_id: int, reason: str) -> EngagementView:
+def end_early(db: Database, actor: Actor, engagement_id: int, reason: str,
+              pool: TalentPool | None = None) -> EngagementView:
+    """End a running engagement (or one still awaiting its agreement) with a reason; the talent's capacity in
+    the mode is free again at once (``pool``) and in the other processes through the change feed."""
     if not reason.strip():
         raise Invalid("ending an engagement early needs a reason", field="reason")
     with db.session() as s:
@@ -613,8 +618,44 @@ def end_early(db: Database, actor: Actor, engagement_id: int, reason: str) -> En
             before={"status": e.status},
             after={"status": EngagementStatus.ENDED_EARLY.value, "reason": reason.strip()},
         )
+        refresh_talents(s, pool, [m.talent_id])
         s.refresh(e)
         return engagement_view(s, e, m, d)
+
+
+#: Why an engagement awaiting its agreement ended when the talent left the platform.
+WITHDRAWN_REASON = "人才已退出平台，协议未生效"
+
+
+def close_for_withdrawn_talents(s: Session, actor: Actor, talent_ids: list[int]) -> int:
+    """The talents left the platform (``people/me.withdraw``, in its transaction, after the erasure): an
+    engagement still awaiting its agreement ends — no contract was made — and its unconfirmed versions are
+    rendered again, so the stored PDFs carry the pseudonym instead of the person's name. An agreement every
+    party confirmed is a contract's record and is kept as signed (docs/privacy.md, "Retention"); its
+    engagement goes on. Returns the engagements ended."""
+    rows = s.execute(
+        select(Engagement, Match, Demand)
+        .join(Match, Match.id == Engagement.match_id)
+        .join(Demand, Demand.id == Match.demand_id)
+        .where(Match.talent_id.in_(talent_ids))
+    ).all()
+    ended = 0
+    for e, m, d in rows:
+        for a in s.scalars(select(Agreement).where(Agreement.engagement_id == e.id)):
+            signed = set(s.scalars(select(AgreementConfirmation.party)
+                                   .where(AgreementConfirmation.agreement_id == a.id)))
+            if not signed >= {p.value for p in PARTIES}:  # never in force (a superseded contract is kept too)
+                a.pdf, a.pdf_sha256 = _pdf(s, e, m, d, a.terms, a.version)
+        if e.status != EngagementStatus.AWAITING_AGREEMENT:
+            continue
+        before = e.status
+        e.status, e.ended_at, e.end_reason = EngagementStatus.ENDED_EARLY.value, datetime.now(UTC), WITHDRAWN_REASON
+        record(s, action="end_engagement", entity="engagement", entity_id=e.id, actor_user_id=actor.user_id,
+               actor_role=actor.role, before={"status": before},
+               after={"status": EngagementStatus.ENDED_EARLY.value, "reason": WITHDRAWN_REASON})
+        ended += 1
+    s.flush()
+    return ended
 
 
 def attachment(db: Database, actor: Actor, engagement_id: int, attachment_id: int) -> tuple[bytes, str, str]:

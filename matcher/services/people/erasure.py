@@ -13,6 +13,10 @@ strings — name, phone, e-mail — and their profile's quotes:
 - declared relations (conflicts of interest: where a family member works, shares held) are deleted — a
   withdrawn person is never proposed, so there is nothing left for them to guard; their audit events keep
   who declared what to which organisation id, with the person's strings replaced;
+- engagements: service entries' tasks, assessment comments, grades' evidence, the reasons of agreement
+  changes and early ends have the strings replaced (an agreement never confirmed by every party is rendered
+  again under the pseudonym and, still awaiting, ended: ``engagements/agreements.close_for_withdrawn_talents``;
+  a confirmed agreement is a contract's record and is kept as signed);
 - the vector cache: the vectors of the profile and its sentences are deleted.
 What is kept, and why, is listed in docs/privacy.md ("Retention").
 """
@@ -28,7 +32,20 @@ from sqlalchemy.orm import Session
 from matcher.domain import talent as talent_fields
 from matcher.engine.embedding import CachedEmbedder
 from matcher.engine.explain import sentences_of
-from matcher.storage.models import AuditEvent, DecisionEvent, DuplicatePair, Match, Relation, Talent, User
+from matcher.storage.models import (
+    Agreement,
+    Assessment,
+    AuditEvent,
+    DecisionEvent,
+    DuplicatePair,
+    Engagement,
+    EngagementGrade,
+    Match,
+    Relation,
+    ServiceRecord,
+    Talent,
+    User,
+)
 
 #: What replaces a personal value in the audit trail and a person's strings in free text.
 ERASED = "（已删除）"
@@ -79,8 +96,8 @@ def erase(session: Session, records: Iterable[Talent], pseudonym: str,
     needles = tuple(sorted({s for t in records for s in (t.name, t.phone, t.email) if s and len(s) >= 2},
                            key=len, reverse=True))
     texts = [t.embedding_text() for t in records]
-    counts = {"records": len(records), "matches": 0, "audit_events": 0, "decision_events": 0, "vectors": 0,
-              "relations": 0}
+    counts = {"records": len(records), "matches": 0, "engagements": 0, "audit_events": 0, "decision_events": 0,
+              "vectors": 0, "relations": 0}
     for t in records:
         for f in talent_fields.FIELDS:
             if f.personal:
@@ -94,6 +111,15 @@ def erase(session: Session, records: Iterable[Talent], pseudonym: str,
         m.plan, m.review_reason, m.outcome_text = (scrub(x, needles) for x in (m.plan, m.review_reason,
                                                                                  m.outcome_text))
     counts["matches"] = len(matches)
+    engagements = list(session.scalars(select(Engagement).where(Engagement.match_id.in_([m.id for m in matches]))))
+    engagement_ids = [x.id for x in engagements]
+    for x in engagements:
+        x.end_reason = scrub(x.end_reason, needles)
+    for row, text_field in ((ServiceRecord, "tasks"), (Assessment, "comment"), (EngagementGrade, "evidence"),
+                            (Agreement, "change_reason")):
+        for item in session.scalars(select(row).where(row.engagement_id.in_(engagement_ids))):
+            setattr(item, text_field, scrub(getattr(item, text_field), needles))
+    counts["engagements"] = len(engagements)
     users = list(session.scalars(select(User).where(User.talent_id.in_(ids))))
     for u in users:
         u.display_name = pseudonym
@@ -110,6 +136,7 @@ def erase(session: Session, records: Iterable[Talent], pseudonym: str,
         (AuditEvent.entity == "match") & AuditEvent.entity_id.in_([str(m.id) for m in matches]),
         (AuditEvent.entity == "duplicate_pair") & AuditEvent.entity_id.in_(pairs),
         (AuditEvent.entity == "user") & AuditEvent.entity_id.in_([str(u.id) for u in users]),
+        (AuditEvent.entity == "engagement") & AuditEvent.entity_id.in_([str(i) for i in engagement_ids]),
     )
     for e in session.scalars(select(AuditEvent).where(about)):
         before, after = _audit_values(e.before, needles), _audit_values(e.after, needles)

@@ -27,6 +27,7 @@ from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.services.access import Actor, proposable_ids, require, talent_view
 from matcher.services.audit import record
+from matcher.services.engagements import agreements
 from matcher.services.files.exporting import safe_cell
 from matcher.services.learning.decisions import record_decision
 from matcher.services.people import erasure
@@ -340,6 +341,7 @@ def withdraw(db: Database, pool: TalentPool | None, actor: Actor) -> MyRecordVie
             r.withdrawn_at = datetime.now(UTC)
         counts = erasure.erase(s, records, PSEUDONYM.format(id=t.id),
                                embedder=live.embedder if (live := ready(pool)) is not None else None)
+        counts["engagements_ended"] = agreements.close_for_withdrawn_talents(s, actor, [r.id for r in records])
         record(s, action="talent_withdraw", entity="talent", entity_id=t.id, actor_user_id=actor.user_id,
                actor_role=actor.role, after={"withdrawn_at": t.withdrawn_at.isoformat() if t.withdrawn_at else None,
                                              "pseudonym": t.name, "erased": counts})

@@ -18,6 +18,7 @@ from matcher.domain import modes
 from matcher.domain import talent as talent_fields
 from matcher.domain.facts import DemandFacts, Reasons, TalentFacts
 from matcher.domain.privacy import ConsentState, modes_of_version
+from matcher.domain.vocabulary import EngagementStatus
 from matcher.domain.workflow import APPROVED_OR_LATER, ENDED_DEMANDS, LIVE_DEMANDS
 from matcher.engine.embedding import CachedEmbedder, load_embedder
 from matcher.engine.pool import TalentPool
@@ -27,7 +28,7 @@ from matcher.services.access import proposable_filter, proposable_ids
 from matcher.services.people.conflicts import conflicted_talents
 from matcher.services.pool.feed import talents_changed
 from matcher.storage.db import Database
-from matcher.storage.models import Demand, DuplicatePair, Enterprise, Match, Talent
+from matcher.storage.models import Demand, DuplicatePair, Engagement, Enterprise, Match, Talent
 
 
 def demand_text(d: Demand) -> str:
@@ -37,13 +38,19 @@ def demand_text(d: Demand) -> str:
     return "\n".join(p for p in parts if p)
 
 
+#: An engagement in one of these states no longer holds the talent's capacity.
+ENDED_ENGAGEMENTS = (EngagementStatus.ENDED.value, EngagementStatus.ENDED_EARLY.value)
+
+
 def current_loads(session: Session, talent_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
     """Engagements in force per talent and mode (all talents, or only ``talent_ids``)."""
     loads: dict[int, dict[str, int]] = defaultdict(dict)
     q = (select(Match.talent_id, Match.mode, func.count()).join(Demand, Demand.id == Match.demand_id)
+         .outerjoin(Engagement, Engagement.match_id == Match.id)
          # An approved match occupies the talent's capacity in its mode until the demand is closed or
-         # withdrawn (the 奖补 decision does not end the engagement itself).
-         .where(Match.status.in_(APPROVED_OR_LATER), Demand.status.not_in(ENDED_DEMANDS))
+         # withdrawn, or its engagement ended (at term or early); the 奖补 decision does not end it.
+         .where(Match.status.in_(APPROVED_OR_LATER), Demand.status.not_in(ENDED_DEMANDS),
+                or_(Engagement.id.is_(None), Engagement.status.not_in(ENDED_ENGAGEMENTS)))
          .group_by(Match.talent_id, Match.mode))
     if talent_ids is not None:
         q = q.where(Match.talent_id.in_(list(talent_ids)))
