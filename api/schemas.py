@@ -13,6 +13,7 @@ from matcher.domain import talent as talent_fields
 from matcher.domain.demand import MAX_PART
 from matcher.domain.vocabulary import FlexibleForm, Sector
 from matcher.validation import MAX_BUDGET, MAX_MONTHS, MAX_YUAN, Id, Line, ModeCode, Text
+from matcher.views import ProposalView, VerdictView
 
 T = TypeVar("T")
 
@@ -47,6 +48,13 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+class ProposalPage(Page[ProposalView]):
+    """A page of proposals with the list's verdict: ``no_suitable_expert`` says nobody in the pool is likely to
+    fit (the items are then the nearest ones); ``probability`` on each item is calibrated P(relevant)."""
+
+    verdict: VerdictView
 
 
 class DemandIn(RequestModel):

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
                                            "open demands past their 揭榜 deadline (also run at start and by "
                                            "`matcher demands expire`); a compare-and-set, so several workers may "
                                            "sweep and each demand is closed once.")
+    calibration_file: Path | None = Field(default=PROJECT_ROOT / "models" / "calibration.json", description=(
+        "The calibrated map from a proposal's expertise score to P(relevant) and the threshold below which a "
+        "list says 'no suitable expert in the pool' (matcher/engine/calibration.py, fitted on the development "
+        "parts by matcher.tools.calibration_study); empty or missing: lists carry no probabilities."))
     demo_talents: int = 2000
     demo_demands: int = 300
     demo_seed: int = 20261126

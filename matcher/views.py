@@ -140,6 +140,19 @@ class ProposalView(View):
     scores: dict[str, float]
     ranker: str = "hand"  # "hand" weights, or "ltr-v<N>": the learned model (features = its contributions)
     aligned: AlignedView | None = None  # when no phrase is shared: the closest pair of sentences
+    probability: float | None = Field(default=None, description=(
+        "calibrated P(the talent's expertise fits the demand), 0–1; the mode's eligibility applies after it"))
+
+
+class VerdictView(View):
+    """What the list as a whole says (services/pool/calibration.py)."""
+
+    best_probability: float | None = Field(description="the best probability among the list's first top_k "
+                                           "eligible proposals")
+    no_suitable_expert: bool = Field(description="true: nobody in the pool is likely to fit; the proposals are "
+                                     "the nearest ones, shown as such")
+    threshold: float | None
+    top_k: int
 
 
 class MatchView(View):

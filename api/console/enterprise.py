@@ -22,7 +22,7 @@ from matcher.reference import industry_codes, region
 from matcher.services.access import require
 from matcher.services.workflow import demands as demand_svc
 from matcher.services.workflow import matches as match_svc
-from matcher.views import ProposalView
+from matcher.views import ProposalView, VerdictView
 
 router = APIRouter()
 
@@ -168,14 +168,15 @@ def demand_detail(request: Request, runtime: RuntimeDep, demand_id: DemandId, mo
     d = demand_svc.get_demand(db, who, demand_id)
     chosen = mode if mode is not None and modes.is_mode(mode) else (d.modes or [modes.DEFAULT])[0]
     proposals: list[ProposalView] = []
+    verdict: VerdictView | None = None
     not_ready = False
     try:
         if excluded:
             proposals, _ = demand_svc.propose(db, pool, who, demand_id, chosen, k=EXCLUDED_SHOWN, filters=Filters(),
                                               excluded_only=True)
         else:
-            proposals, _ = demand_svc.propose(db, pool, who, demand_id, chosen, k=10, filters=Filters(),
-                                              impressions=runtime.impressions)
+            proposals, _, verdict = demand_svc.propose_with_verdict(db, pool, who, demand_id, chosen, k=10,
+                                                                    filters=Filters(), impressions=runtime.impressions)
     except NotReady:
         not_ready = True
     matches, _ = match_svc.list_matches(db, who, demand_id=demand_id, limit=100)
@@ -187,7 +188,8 @@ def demand_detail(request: Request, runtime: RuntimeDep, demand_id: DemandId, mo
         d.status == DemandStatus.CLOSED and d.closed_reason == demand_svc.EXPIRED))
     return page(request, "demand_detail.html", who, title=d.title, d=d, mode=chosen, proposals=proposals,
                 modes=list(modes.codes()), matches=matches, history=history, can_shortlist=can_shortlist,
-                not_ready=not_ready, can_extend=can_extend, threshold=demand_svc.threshold(), excluded=excluded)
+                not_ready=not_ready, can_extend=can_extend, threshold=demand_svc.threshold(), excluded=excluded,
+                verdict=verdict)
 
 
 @router.post("/console/demands/{demand_id}/withdraw", response_model=None)

@@ -9,7 +9,16 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, DbDep, DemandId, Limit, Offset, PoolDep, RuntimeDep
-from api.schemas import DemandDraftIn, DemandExtendIn, DemandIn, DemandPatch, DemandReturnIn, Page, ShortlistIn
+from api.schemas import (
+    DemandDraftIn,
+    DemandExtendIn,
+    DemandIn,
+    DemandPatch,
+    DemandReturnIn,
+    Page,
+    ProposalPage,
+    ShortlistIn,
+)
 from matcher.domain import modes
 from matcher.domain.vocabulary import DemandStatus, InstitutionType, Role, Sector
 from matcher.engine.pool import Filters
@@ -17,7 +26,7 @@ from matcher.services.access import require
 from matcher.services.workflow import demands as svc
 from matcher.services.workflow import matches as match_svc
 from matcher.validation import ModeCode
-from matcher.views import CompletenessView, DemandView, HistoryEventView, MatchView, ProposalView
+from matcher.views import CompletenessView, DemandView, HistoryEventView, MatchView
 
 router = APIRouter(prefix="/api/v1/demands", tags=["demands"])
 
@@ -102,8 +111,9 @@ def take_up(db: DbDep, actor: ActorDep, demand_id: DemandId) -> Any:
 
 @router.get(
     "/{demand_id}/matches",
-    response_model=Page[ProposalView],
-    summary="Ranked talents for the demand in one engagement mode, with explanations",
+    response_model=ProposalPage,
+    summary="Ranked talents for the demand in one engagement mode, with explanations, calibrated probabilities "
+            "and the list's verdict (no suitable expert in the pool)",
 )
 def proposals(
     runtime: RuntimeDep,
@@ -120,11 +130,11 @@ def proposals(
     include_excluded: bool = False,
 ) -> Any:
     filters = Filters(sector=sector, city=city, institution_type=institution_type)
-    items, total = svc.propose(
+    items, total, verdict = svc.propose_with_verdict(
         db, pool, actor, demand_id, mode, k=k, offset=offset, filters=filters, include_excluded=include_excluded,
         impressions=runtime.impressions,
     )
-    return {"items": items, "total": total, "limit": k, "offset": offset}
+    return {"items": items, "total": total, "limit": k, "offset": offset, "verdict": verdict}
 
 
 @router.post(

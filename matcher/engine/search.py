@@ -200,14 +200,24 @@ class PoolSearch:
         """Ranked proposals for one demand in one mode. Returns (page, number of candidates ranked).
         ``excluded_only``: the talents among the nearest candidates that the rules leave out, each with its
         reason — what an office reads to see why someone is not proposed (a conflict of interest …)."""
+        page, total, _ = self.propose_with_head(demand, mode, k, offset, filters, include_excluded,
+                                                explain_results, excluded_only)
+        return page, total
+
+    def propose_with_head(self, demand: DemandFacts, mode: str, k: int = 10, offset: int = 0,
+                          filters: Filters | None = None, include_excluded: bool = False,
+                          explain_results: bool = True, excluded_only: bool = False,
+                          head: int = 0) -> tuple[list[Proposal], int, list[RankedTalent]]:
+        """``propose``, and the list's first ``head`` rows as ranked (scores, no explanation) whatever page
+        is asked for — what a judgement of the whole list reads (``services/pool/calibration.py``)."""
         modes.get(mode)  # an unknown mode is a clear error
         include_excluded = include_excluded or excluded_only
         if not include_excluded and demand_exclusion(mode, demand):
-            return [], 0
+            return [], 0, []
         filters = filters or Filters()
         allowed = self.allowed_ids(filters, None if include_excluded else mode)
         pool_size = len(self.facts) if allowed is None else len(allowed)
-        want = offset + k
+        want = max(offset + k, head)
         n = max(100, 4 * want)
         while True:
             talents, dense, lexical = self.known(self.candidates(demand.text, n, allowed))
@@ -227,15 +237,17 @@ class PoolSearch:
         if excluded_only:
             ranked = [r for r in ranked if not r.eligible]
         page = ranked[offset:offset + k]
+        first = ranked[:head]
         if learned is not None:
             page = learned.explained(mode, page)
         if not explain_results:
-            return [Proposal(by_id[r.talent_id], r, scored(mode, by_id[r.talent_id], r)) for r in page], len(ranked)
+            return ([Proposal(by_id[r.talent_id], r, scored(mode, by_id[r.talent_id], r)) for r in page], len(ranked),
+                    first)
         explained = [explain(demand, by_id[r.talent_id], r, mode) for r in page]
         aligned = self._align(demand, [by_id[e.talent_id] for e in explained if not e.matched_terms])
         out = [Proposal(by_id[r.talent_id], r, replace(e, aligned=aligned.get(r.talent_id)) if not e.matched_terms
                         else e) for r, e in zip(page, explained, strict=True)]
-        return out, len(ranked)
+        return out, len(ranked), first
 
     def _align(self, demand: DemandFacts, talents: list[TalentFacts]) -> dict[int, Aligned]:
         """For talents that share no phrase with the demand: the best-aligned pair of sentences (demand sentence

@@ -501,3 +501,23 @@ def test_talent_accounts_reach_only_their_own_record(client: TestClient) -> None
     assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert client.get("/api/v1/duplicates", headers=h("official")).json()["total"] >= 0
     assert client.get("/api/v1/duplicates", headers=h("intermediary")).status_code == 403
+
+
+def test_a_list_says_when_nobody_in_the_pool_fits(client: TestClient) -> None:
+    """Each proposal carries its calibrated probability; a demand no profile of the pool speaks to is marked
+    "no suitable expert" with the nearest talents still listed, a demand the pool serves is not."""
+    served = post_demand(client)
+    r = client.get(f"/api/v1/demands/{served['id']}/matches?mode=flexible&k=5", headers=h("official")).json()
+    probs = [p["probability"] for p in r["items"]]
+    assert all(0 <= x <= 1 for x in probs) and r["verdict"]["top_k"] == 20
+    assert not r["verdict"]["no_suitable_expert"] and r["verdict"]["best_probability"] >= r["verdict"]["threshold"]
+    nobody = post_demand(client, title="古埃及象形文字释读与纸草文献修复", keywords=["象形文字", "纸草"],
+                         description="博物馆藏古埃及纸草文献需要释读象形文字铭文，并制定纸草纤维加固修复方案。",
+                         industry_code="8850")
+    r = client.get(f"/api/v1/demands/{nobody['id']}/matches?mode=flexible&k=3", headers=h("official")).json()
+    assert r["verdict"]["no_suitable_expert"] and len(r["items"]) == 3  # the nearest ones, shown as such
+    assert r["verdict"]["best_probability"] < r["verdict"]["threshold"]
+    # a later page judges the same list
+    later = client.get(f"/api/v1/demands/{nobody['id']}/matches?mode=flexible&k=3&offset=3",
+                       headers=h("official")).json()
+    assert later["verdict"] == r["verdict"]

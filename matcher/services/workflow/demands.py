@@ -34,6 +34,7 @@ from matcher.services.access import Actor, demand_scope, in_area, require, talen
 from matcher.services.audit import record
 from matcher.services.learning.decisions import ImpressionBuffer
 from matcher.services.people.conflicts import actor_relation
+from matcher.services.pool import calibration
 from matcher.services.pool.facts import demand_facts, demand_text, ready, refresh_talents, require_ready
 from matcher.services.programme.deadlines import shanghai_today
 from matcher.services.workflow.transitions import change_state
@@ -48,6 +49,7 @@ from matcher.views import (
     HistoryEventView,
     ProposalView,
     TalentView,
+    VerdictView,
 )
 
 EDITABLE = demand_fields.EDITABLE
@@ -449,10 +451,11 @@ def history(db: Database, actor: Actor, demand_id: int) -> list[HistoryEventView
                                  after=e.after) for e in events]
 
 
-def proposal_view(rank_no: int, talent: TalentView, e: Explanation) -> ProposalView:
+def proposal_view(rank_no: int, talent: TalentView, e: Explanation, probability: float | None = None) -> ProposalView:
     """The engine's explanation as the API and the console show it."""
     return ProposalView(
         rank=rank_no, talent=talent, score=round(e.score, 4), eligible=e.eligible, excluded_by=e.excluded_by,
+        probability=probability,
         mode_fit=e.mode_fit, ranker=e.ranker,
         features=[FeatureView(name=c.name, label=c.label, value=round(c.value, 4),
                               contribution=round(c.contribution, 4)) for c in e.features],
@@ -469,23 +472,44 @@ def propose(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int,
             impressions: ImpressionBuffer | None = None, excluded_only: bool = False) -> tuple[list[ProposalView], int]:
     """Ranked talents for a demand, with explanations; contact data masked for the caller. A list shown
     to an intermediary is logged (``impressions``) with each row's rank and features."""
+    out, total, _ = propose_with_verdict(db, pool, actor, demand_id, mode, k=k, offset=offset, filters=filters,
+                                         include_excluded=include_excluded, impressions=impressions,
+                                         excluded_only=excluded_only)
+    return out, total
+
+
+def propose_with_verdict(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int, mode: str,
+                         k: int = 10, offset: int = 0, filters: Filters | None = None, include_excluded: bool = False,
+                         impressions: ImpressionBuffer | None = None,
+                         excluded_only: bool = False) -> tuple[list[ProposalView], int, VerdictView]:
+    """``propose`` with each proposal's calibrated probability and the list's verdict ("no suitable expert in
+    the pool", ``services/pool/calibration.py``), which reads the list's first ``top_k`` rows as ranked,
+    whichever page is asked for (one ranking; only the page is explained)."""
     pool = require_ready(pool)
+    cal = calibration.calibrator()
+    head_k = calibration.depth(cal)
     with db.session() as s:
         d = visible_demand(s, actor, demand_id)
         if actor.role == Role.INTERMEDIARY and d.intermediary_id not in (None, actor.intermediary_id):
             raise NotFound(f"demand {demand_id} not found", field="demand_id")
         facts = demand_facts(s, d)
-        proposals, total = pool.propose(facts, mode, k=k, offset=offset, filters=filters,
-                                        include_excluded=include_excluded, excluded_only=excluded_only)
+        proposals, total, head = pool.propose_with_head(facts, mode, k=k, offset=offset, filters=filters,
+                                                        include_excluded=include_excluded,
+                                                        excluded_only=excluded_only,
+                                                        head=0 if excluded_only else head_k)
+        judged = calibration.verdict(cal, head)
         if impressions is not None and actor.role == Role.INTERMEDIARY and proposals:
             impressions.add(demand_id, mode, proposals, offset, actor.user_id)
         talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([p.talent.id for p in proposals])))}
         views = talent_views(s, actor, talents.values())
+        chances = calibration.probabilities(cal, [p.explanation for p in proposals])
         out = []
-        for rank_no, p in enumerate(proposals, start=offset + 1):
+        for rank_no, (p, chance) in enumerate(zip(proposals, chances, strict=True), start=offset + 1):
             t = talents.get(p.talent.id)
             if t is None:
                 continue  # removed from the database since the index was built
-            out.append(proposal_view(rank_no, views[t.id], p.explanation))
-        return out, total
+            out.append(proposal_view(rank_no, views[t.id], p.explanation, chance))
+        return out, total, VerdictView(best_probability=judged.best_probability,
+                                       no_suitable_expert=judged.no_suitable_expert, threshold=judged.threshold,
+                                       top_k=judged.top_k)
 
