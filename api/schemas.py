@@ -473,3 +473,22 @@ class AliasIn(RequestModel):
     alias: Line = Field(min_length=1, max_length=200)
     merge: bool = Field(default=False, description="when the alias names another organisation: they are one "
                                                     "institution, move its relations and names here")
+
+
+class PrefsIn(RequestModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [
+        {"email": "wang@example.com", "email_enabled": True, "muted": ["proposed"]}]})
+    email: str | None = Field(default=None, max_length=200)
+    mobile: str | None = Field(default=None, max_length=20)
+    email_enabled: bool | None = None
+    muted: list[str] | None = Field(default=None, max_length=20)
+    user_id: Id | None = Field(default=None, description="an admin setting another account's")
+
+
+class WebhookIn(RequestModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [
+        {"url": "https://oa.example.gov.cn/hooks/talent", "flavour": "standard"}]})
+    not_null = ("url",)
+    url: str = Field(min_length=8, max_length=500)
+    flavour: Literal["standard", "wecom", "dingtalk"] = "standard"
+    office_code: str | None = Field(default=None, pattern=r"^\d{6}$")

@@ -69,6 +69,28 @@ class Settings(BaseSettings):
         "The calibrated map from a proposal's expertise score to P(relevant) and the threshold below which a "
         "list says 'no suitable expert in the pool' (matcher/engine/calibration.py, fitted on the development "
         "parts by matcher.tools.calibration_study); empty or missing: lists carry no probabilities."))
+    public_url: str = Field(default="http://127.0.0.1:8000", description="The service's address as users reach "
+                            "it: the links in e-mails and webhook bodies are made from it.")
+    smtp_host: str = Field(default="", description="SMTP server for e-mail notifications; empty: no e-mail is sent "
+                           "(the inbox still fills).")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = Field(default="产业人才对接平台 <noreply@matcher.invalid>", description="The From of e-mails.")
+    webhook_allow_hosts: str = Field(default="", description="Hosts a webhook may point at, comma separated; "
+                                     "empty: any public host. Link-local and metadata addresses are always "
+                                     "refused.")
+    webhook_allow_http: bool = Field(default=False, description="Allow http:// webhooks (https only otherwise).")
+    webhook_allow_private: bool = Field(default=False, description="Allow webhooks to loopback and private "
+                                        "addresses (an office's intranet OA; the tests' local receiver).")
+    notify_interval_seconds: float = Field(default=5.0, gt=0, description="Seconds between the sweeps that "
+                                           "deliver due notifications (a lease per delivery: several workers "
+                                           "send each once).")
+    notify_max_attempts: int = Field(default=8, ge=1, le=100, description="Attempts before a delivery is given "
+                                     "up (backoff doubling from notify_backoff_seconds); a webhook failing this "
+                                     "many times in a row is disabled with the reason.")
+    notify_backoff_seconds: float = Field(default=30.0, ge=0)
     demo_talents: int = 2000
     demo_demands: int = 300
     demo_seed: int = 20261126

@@ -720,3 +720,45 @@ class BudgetView(View):
     committed_yuan: int
     paid_yuan: int
     available_yuan: int
+
+
+class InboxItemView(View):
+    """A to-do or a notice in the caller's inbox (``services/inbox``)."""
+
+    id: int
+    kind: str
+    kind_label: str
+    notice: bool = Field(description="asks nothing: closed when read")
+    title: str
+    link: str
+    entity: str
+    entity_id: str
+    created_at: str | None
+    read_at: str | None
+    closed_at: str | None
+    closed_by_action: str
+
+
+class DeliveryView(View):
+    """One delivery of an inbox item over one channel (the outbox's row)."""
+
+    id: int
+    key: str = Field(description="the stable id the receiver sees (Message-ID, webhook-id)")
+    item_id: int
+    channel: str
+    target: str
+    status: str
+    attempts: int
+    last_error: str
+    sent_at: str | None
+
+
+class WebhookView(View):
+    id: int
+    office_code: str
+    url: str
+    flavour: str
+    active: bool
+    failures: int
+    disabled_reason: str
+    secret: str | None = Field(default=None, description="shown once, when the webhook is registered")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.console import auth, engagements, enterprise, intermediary, matches, offices, official, talent
+from api.console import auth, engagements, enterprise, inbox, intermediary, matches, offices, official, talent
 from api.console.web import error_page, guard, install
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(guard)])
-for area in (auth, enterprise, intermediary, matches, engagements, official, offices, talent):
+for area in (auth, enterprise, intermediary, matches, engagements, inbox, official, offices, talent):
     router.include_router(area.router)
 
 __all__ = ["error_page", "install", "router"]

@@ -4,6 +4,7 @@ with the error's status, in ``api/errors.py``)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,8 +20,10 @@ from matcher.domain.vocabulary import Role
 from matcher.errors import DomainError, Forbidden, Unauthorized
 from matcher.reference import region
 from matcher.services.access import Actor
+from matcher.services.inbox import items as inbox_items
 from matcher.services.people import sessions
 
+log = logging.getLogger(__name__)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 TEMPLATES.env.filters["zh"] = lambda v: label(v) if v else ""
 TEMPLATES.env.globals["region"] = region  # the region's wording in pages: {{ region().ties_title }}
@@ -53,7 +56,7 @@ def signed_in(request: Request) -> sessions.SignedIn:
 
 
 #: The console paths a talent's session may open.
-TALENT_PAGES = ("/console/me", "/console/engagements")
+TALENT_PAGES = ("/console/me", "/console/engagements", "/console/inbox")
 
 
 def actor(request: Request) -> Actor:
@@ -114,6 +117,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "agreement_confirmed": ("已确认协议；各方均确认后合作开始", "ok"), "service_recorded": ("服务记录已登记", "ok"),
     "assessed": ("评价表已提交", "ok"), "graded": ("考核等次已登记，可按规则核算奖补", "ok"),
     "reward_computed": ("已按规则核算奖补，待预算单位批准", "ok"), "reward_committed": ("奖补已批准并计入预算", "ok"),
+    "saved_notifications": ("通知设置已保存", "ok"),
 }
 
 
@@ -130,11 +134,23 @@ def flash_of(request: Request) -> tuple[str | None, str]:
         return None, "ok"
 
 
+def _unread(request: Request, who: Actor | None) -> int:
+    """The header's count of unread open inbox items (0 when the database cannot say: the page still shows)."""
+    if who is None:
+        return 0
+    try:
+        return inbox_items.unread_count(get_db(request), who)
+    except Exception:  # the count is a convenience: a page never fails for it
+        log.exception("could not count the inbox")
+        return 0
+
+
 def page(request: Request, name: str, who: Actor | None, status: int = 200, **ctx: Any) -> HTMLResponse:
     flash, flash_kind = flash_of(request)
     signed = getattr(request.state, "signed", None)
     return TEMPLATES.TemplateResponse(request, name, {
         "actor": who, "csrf": signed.csrf if signed else "", "role_label": label(who.role) if who else "",
+        "inbox_unread": _unread(request, who),
         "flash": ctx.pop("flash", flash),
         "flash_kind": ctx.pop("flash_kind", flash_kind), "title": ctx.pop("title", "产业人才对接平台"), **ctx},
         status_code=status)

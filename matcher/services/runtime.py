@@ -11,7 +11,9 @@ Threads, each with one job so a slow one cannot starve another:
   edits call for it, swaps the ranker when ``matcher learn`` adopted another model, and sweeps jobs
   whose owner is gone;
 - ``expiry``: at start and every ``expiry_interval_seconds`` closes the open demands past their 揭榜
-  deadline (a compare-and-set per demand, so every worker may sweep and each demand closes once).
+  deadline (a compare-and-set per demand, so every worker may sweep and each demand closes once);
+- ``notify``: every ``notify_interval_seconds`` delivers the due notifications of the outbox (e-mail,
+  webhooks; a lease per delivery, so several workers send each once: ``services/inbox/delivery``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from matcher.engine.pool import TalentPool
 from matcher.services import jobs
 from matcher.services.access import Actor
 from matcher.services.files import uploads
+from matcher.services.inbox import delivery
 from matcher.services.learning import training
 from matcher.services.learning.decisions import ImpressionBuffer
 from matcher.services.people import duplicates
@@ -115,6 +118,7 @@ class Runtime:
         self._thread("heartbeat", self._every(HEARTBEAT_EVERY, lambda: jobs.heartbeat(self.db)))
         self._thread("maintenance", self._every(MAINTENANCE_EVERY, self._maintain))
         self._thread("expiry", self._every(self.settings.expiry_interval_seconds, self._expire, at_once=True))
+        self._thread("notify", self._every(self.settings.notify_interval_seconds, self._notify))
 
     def stop(self) -> None:
         self._stopping.set()
@@ -141,6 +145,11 @@ class Runtime:
                 run()
 
         return loop
+
+    def _notify(self) -> None:
+        done = delivery.deliver_due(self.db, self.settings)
+        if done.sent or done.failed or done.dead:
+            log.info("notifications: %d sent, %d to retry, %d given up", done.sent, done.failed, done.dead)
 
     def _expire(self) -> None:
         closed = demands.expire_overdue_demands(self.db)

@@ -181,6 +181,73 @@ class User(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Where the inbox's notifications go (``services/inbox``): set by an admin or by the user themselves.
+    email: Mapped[str] = mapped_column(String(200), default="")
+    mobile: Mapped[str] = mapped_column(String(20), default="")
+    # {"email": true|false, "muted": [inbox kinds unsubscribed from]}
+    notify_prefs: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+
+
+class InboxItem(Base):
+    """A to-do (or a notice) for whoever must act next: one user, or everyone of an office, an enterprise,
+    an intermediary (``audience``); closed when the action it asks for is taken (by any of them). ``key`` is
+    stable per event, so the same event never opens two items."""
+
+    __tablename__ = "inbox_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    audience: Mapped[str] = mapped_column(String(20))  # user, office, enterprise, intermediary, talent
+    audience_id: Mapped[str] = mapped_column(String(20), index=True)
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    link: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by_action: Mapped[str] = mapped_column(String(40), default="")
+
+
+class Notification(Base):
+    """The outbox: one delivery of one inbox item over one channel to one target (an e-mail address, a
+    webhook), written in the item's transaction; ``key`` is the delivery's stable id (the Message-ID, the
+    webhook-id). Claimed with a compare-and-set and a lease, so each is sent by one worker."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("inbox_items.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending, sending, sent, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_by: Mapped[str] = mapped_column(String(80), default="")
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Webhook(Base):
+    """An office's own system that receives its inbox items: a signed JSON body (Standard Webhooks) or an
+    enterprise-WeChat / DingTalk group robot's markdown. Disabled after repeated failure, with the reason."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_code: Mapped[str] = mapped_column(String(6), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    flavour: Mapped[str] = mapped_column(String(20))  # standard, wecom, dingtalk
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Match(Base):

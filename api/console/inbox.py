@@ -1,0 +1,68 @@
+"""The inbox in the console: the caller's to-dos and notices (open or done), opening one marks it read and
+goes to the page where it is dealt with; the notification settings, and the e-mail's unsubscribe link."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api import forms
+from api.console.web import actor, back, page
+from api.deps import RuntimeDep
+from api.schemas import PrefsIn
+from matcher.errors import Invalid
+from matcher.services.inbox import items, preferences
+from matcher.validation import MAX_ID
+
+router = APIRouter()
+
+
+@router.get("/console/inbox", response_class=HTMLResponse)
+def inbox_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    who = actor(request)
+    state = request.query_params.get("state") or "open"
+    state = state if state in ("open", "closed", "all") else "open"
+    found, total = items.list_items(runtime.db, who, state=state, limit=200)
+    return page(request, "inbox.html", who, title="待办与通知", items=found, total=total, state=state)
+
+
+@router.post("/console/inbox/{item_id}/open", response_model=None)
+def open_item(request: Request, runtime: RuntimeDep, item_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
+    """Mark read and go to the item's page (a notice is done once read)."""
+    item = items.mark_read(runtime.db, actor(request), item_id)
+    return RedirectResponse(item.link or "/console/inbox", status_code=303)
+
+
+@router.get("/console/me/notifications", response_class=HTMLResponse)
+def notifications_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """The settings; ``?mute=<kind>`` (the e-mail's link) stops that kind's e-mails at once."""
+    who = actor(request)
+    kind = request.query_params.get("mute")
+    muted = False
+    if kind:
+        preferences.mute(runtime.db, who, kind)
+        muted = True
+    prefs = preferences.get_prefs(runtime.db, who)
+    if muted:
+        return page(request, "notifications.html", who, title="通知设置", prefs=prefs, flash="已退订该类邮件通知",
+                    flash_kind="ok")
+    return page(request, "notifications.html", who, title="通知设置", prefs=prefs)
+
+
+@router.post("/console/me/notifications", response_model=None)
+async def save_notifications(request: Request, runtime: RuntimeDep) -> Response:
+    who = actor(request)
+    form = await request.form()
+    values = forms.form_values(form, lists=("muted",))
+    values["email_enabled"] = values.get("email_enabled") == "1"
+    values.setdefault("email", "")
+    values.setdefault("mobile", "")
+    values.setdefault("muted", [])
+    body, errors = forms.parse(PrefsIn, values)
+    if body is None:
+        raise Invalid("；".join(errors.values()))
+    preferences.set_prefs(runtime.db, who, email=body.email, mobile=body.mobile, email_enabled=body.email_enabled,
+                          muted=body.muted)
+    return back("/console/me/notifications", "saved_notifications")

@@ -1,0 +1,45 @@
+"""The inbox in a real headless Chromium against the shared live server: the demo's city office starts with
+to-dos (agreements it confirms for talents without an account, submissions waiting for its review), the
+header counts the unread ones, opening one marks it read and lands on the page where it is dealt with; the
+notification settings save an address and a muted kind."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.console.conftest import login
+
+pytestmark = pytest.mark.once("sqlite")
+
+
+def test_the_office_reads_its_to_dos_and_sets_its_notifications(browser: Browser, live_server: str,
+                                                                shots: Path) -> None:
+    page = login(browser, live_server, "demo-city_official")
+    unread = int(page.locator("#inbox-unread").inner_text())
+    assert unread >= 1
+    page.locator("#inbox-link").click()
+    expect(page.locator("h1")).to_have_text("待办与通知")
+    rows = page.locator("#inbox-list tbody tr")
+    expect(rows.first).to_contain_text("待")  # 待审核 or 待确认三方协议 (for a talent without an account)
+    page.screenshot(path=str(shots / "inbox-city-office.png"), full_page=True)
+    expect(rows.first).to_contain_text("未读")
+    rows.first.locator(".inbox-open").click()
+    expect(page).to_have_url(re.compile(r"/console/(matches|engagements)/\d+$"))
+    if unread > 1:
+        expect(page.locator("#inbox-unread")).to_have_text(str(unread - 1))
+    else:
+        expect(page.locator("#inbox-unread")).to_have_count(0)
+    page.locator("#inbox-link").click()
+    expect(rows.first).not_to_contain_text("未读")
+    page.goto(live_server + "/console/me/notifications")
+    page.get_by_label("接收通知的邮箱").fill("shenhe@changzhi.example.gov.cn")
+    page.locator("input[name=muted][value=proposed]").check()
+    page.locator("#save-notifications").click()
+    expect(page.locator(".flash")).to_contain_text("通知设置已保存")
+    expect(page.get_by_label("接收通知的邮箱")).to_have_value("shenhe@changzhi.example.gov.cn")
+    expect(page.locator("input[name=muted][value=proposed]")).to_be_checked()
+    page.close()
