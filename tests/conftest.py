@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import pytest
 
+import matcher.services.inbox.items  # noqa: F401 (the inbox's audit listener, as the runtime registers it)
 from matcher.config import PROJECT_ROOT, Settings, get_settings
 
 

@@ -31,6 +31,7 @@ from matcher.services import jobs
 from matcher.services.access import Actor
 from matcher.services.files import uploads
 from matcher.services.inbox import delivery
+from matcher.services.inbox import items as _inbox  # noqa: F401 (registers the inbox's audit listener)
 from matcher.services.learning import training
 from matcher.services.learning.decisions import ImpressionBuffer
 from matcher.services.people import duplicates

@@ -120,6 +120,7 @@ def seed_demo(db: Database, *, talents: int, demands: int, seed: int, batch_size
         bar.update(len(batch))
     bar.close()
     from matcher.demo.workflow import seed_work_in_progress
+    from matcher.services.inbox import items as _inbox  # noqa: F401 (the demo's work fills the inbox)
     from matcher.services.people.users import DEMO_USERS
 
     in_review = seed_work_in_progress(db, DEMO_USERS[2][3], DEMO_USERS[3][4], log)

@@ -16,10 +16,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import smtplib
 import socket
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,14 +35,17 @@ from standardwebhooks.webhooks import Webhook as Signer
 
 from matcher.config import Settings
 from matcher.domain.inbox import KINDS, Audience
+from matcher.domain.offices import office_tree
+from matcher.domain.vocabulary import Role
 from matcher.errors import Invalid
-from matcher.services.jobs import WORKER_ID
 from matcher.storage.db import Database
 from matcher.storage.models import InboxItem, Notification, User, Webhook
 
 log = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+#: Who claims a delivery: this host and process (a nonce: pids are reused).
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 LEASE = timedelta(seconds=60)
 FLAVOURS = ("standard", "wecom", "dingtalk")
 #: Always refused as a webhook's address, whatever the settings allow: the cloud metadata service.
@@ -54,11 +59,27 @@ def _wants_email(u: User, kind: str) -> bool:
     return bool(u.email) and prefs.get("email", True) is not False and kind not in (prefs.get("muted") or [])
 
 
+def users_of(s: Session, audience: str, audience_id: str) -> list[User]:
+    """The active accounts an item's audience is."""
+    who = select(User).where(User.active.is_(True))
+    if audience == Audience.USER:
+        who = who.where(User.id == int(audience_id))
+    elif audience == Audience.OFFICE:
+        province = office_tree().province.code
+        who = who.where(User.role == Role.OFFICIAL, (User.office_code == audience_id) if audience_id != province
+                        else or_(User.office_code.is_(None), User.office_code == province))
+    elif audience == Audience.ENTERPRISE:
+        who = who.where(User.role == Role.ENTERPRISE, User.enterprise_id == int(audience_id))
+    elif audience == Audience.INTERMEDIARY:
+        who = who.where(User.role == Role.INTERMEDIARY, User.intermediary_id == int(audience_id))
+    else:
+        who = who.where(User.role == Role.TALENT, User.talent_id == int(audience_id))
+    return list(s.scalars(who.order_by(User.id)))
+
+
 def queue(s: Session, item: InboxItem) -> int:
     """The deliveries of a new item: an e-mail to each of its audience who gave an address and did not
     unsubscribe from its kind; for an office's item, its active webhooks. Returns the rows written."""
-    from matcher.services.inbox.items import users_of  # the items module calls this one
-
     rows: list[Notification] = []
     for u in users_of(s, item.audience, item.audience_id):
         if _wants_email(u, item.kind):

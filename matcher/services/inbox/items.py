@@ -22,7 +22,10 @@ from matcher.domain.privacy import ConsentState
 from matcher.domain.programmes import programmes
 from matcher.domain.vocabulary import Role
 from matcher.errors import NotFound
+from matcher.services import audit
 from matcher.services.access import Actor
+from matcher.services.inbox.delivery import queue, users_of
+from matcher.services.workflow import review as steps
 from matcher.storage.db import Database
 from matcher.storage.models import (
     AuditEvent,
@@ -115,8 +118,6 @@ def _targets(s: Session, kind: InboxKind, event: AuditEvent) -> list[tuple[Targe
     link = f"/console/matches/{m.id}"
     stamp = event.id or 0
     if kind.code == "review":
-        from matcher.services.workflow import review as steps  # the workflow imports this module's caller
-
         at = steps.step_at(programmes(), m, d, steps.county_of(s, d))
         if at is not None:
             out.append(((Audience.OFFICE, at.office.code), "match", str(m.id), f"{d.title}（{at.label}）", link,
@@ -139,8 +140,6 @@ def open_item(s: Session, kind: InboxKind, target: Target, entity: str, entity_i
                      entity_id=entity_id, title=kind.title(subject), link=link, closed_by_action="")
     s.add(item)
     s.flush()
-    from matcher.services.inbox.delivery import queue  # delivery reads the items' module for its views
-
     queue(s, item)
     return item
 
@@ -160,24 +159,6 @@ def audience_filter(actor: Actor) -> ColumnElement[bool]:
     if actor.role == Role.TALENT and actor.talent_id:
         mine.append(and_(InboxItem.audience == Audience.TALENT, InboxItem.audience_id == str(actor.talent_id)))
     return or_(*mine)
-
-
-def users_of(s: Session, audience: str, audience_id: str) -> list[User]:
-    """The active accounts an item's audience is."""
-    who = select(User).where(User.active.is_(True))
-    if audience == Audience.USER:
-        who = who.where(User.id == int(audience_id))
-    elif audience == Audience.OFFICE:
-        province = office_tree().province.code
-        who = who.where(User.role == Role.OFFICIAL, (User.office_code == audience_id) if audience_id != province
-                        else or_(User.office_code.is_(None), User.office_code == province))
-    elif audience == Audience.ENTERPRISE:
-        who = who.where(User.role == Role.ENTERPRISE, User.enterprise_id == int(audience_id))
-    elif audience == Audience.INTERMEDIARY:
-        who = who.where(User.role == Role.INTERMEDIARY, User.intermediary_id == int(audience_id))
-    else:
-        who = who.where(User.role == Role.TALENT, User.talent_id == int(audience_id))
-    return list(s.scalars(who.order_by(User.id)))
 
 
 def item_view(i: InboxItem) -> InboxItemView:
@@ -234,6 +215,8 @@ def deliveries(db: Database, item_id: int) -> list[Notification]:
         s.expunge_all()
         return rows
 
+
+audit.LISTENERS.append(on_event)  # the trail calls the inbox with every event (``services/audit``)
 
 __all__ = ["audience_filter", "deliveries", "item_view", "list_items", "mark_read", "on_event",
            "open_item", "unread_count", "users_of"]
