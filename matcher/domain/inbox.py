@@ -46,8 +46,11 @@ PROPOSED = InboxKind("proposed", "您被推荐", opens=("shortlist",), notice=Tr
 APPROVED = InboxKind("approved", "您的对接已审核通过", opens=("approve",), notice=True)
 
 KINDS: dict[str, InboxKind] = {k.code: k for k in (REVIEW, REVISE, CONFIRM_AGREEMENT, PROPOSED, APPROVED)}
+#: A demand's end (withdrawn by the enterprise, closed, expired past its 揭榜 deadline): the to-dos about its
+#: matches (a review, a revision) ask nothing any more and close.
+ENDS_DEMAND: tuple[str, ...] = ("withdraw", "close", "expire")
 #: The actions any kind listens to (the hook returns at once for every other event).
-WATCHED: frozenset[str] = frozenset(a for k in KINDS.values() for a in (*k.opens, *k.closes))
+WATCHED: frozenset[str] = frozenset({*(a for k in KINDS.values() for a in (*k.opens, *k.closes)), *ENDS_DEMAND})
 
 
 def label(code: str) -> str:

@@ -244,3 +244,20 @@ def test_only_offices_register_webhooks_and_only_their_own(db, settings) -> None
         preferences.register_webhook(db, cfg, official(db, TAIYUAN), "http://127.0.0.1/x", office_code=PROVINCE)
     note = delivery.Message("k", "review", "待审核", "待审核：x", "/l", "match", "1", "t")
     assert json.loads(delivery.webhook_body("wecom", note, "https://h"))["msgtype"] == "markdown"
+
+
+def test_a_withdrawn_demand_closes_the_to_dos_about_its_matches(db) -> None:  # type: ignore[no-untyped-def]
+    """Seam inbox × withdrawal: the office is not left a review of a demand the enterprise withdrew."""
+    from matcher.services.workflow import demands as demand_svc
+    from matcher.storage.models import Demand, Match
+    city = official(db, TAIYUAN)
+    mid, _ = submitted(db, "flexible")
+    assert open_items(db, city) == [("review", str(mid))]
+    with db.session() as s:
+        d = s.get(Demand, s.get(Match, mid).demand_id)
+        enterprise = Actor(None, "enterprise", enterprise_id=d.enterprise_id)
+        did = d.id
+    demand_svc.withdraw(db, enterprise, did)
+    assert open_items(db, city) == []
+    closed, _ = items.list_items(db, city, state="closed")
+    assert [(i.entity_id, i.closed_by_action) for i in closed] == [(str(mid), "withdraw")]

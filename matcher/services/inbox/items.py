@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from matcher.domain.inbox import CONFIRM_AGREEMENT, KINDS, WATCHED, Audience, InboxKind
+from matcher.domain.inbox import CONFIRM_AGREEMENT, ENDS_DEMAND, KINDS, WATCHED, Audience, InboxKind
 from matcher.domain.offices import office_tree
 from matcher.domain.privacy import ConsentState
 from matcher.domain.programmes import programmes
@@ -49,6 +49,14 @@ def on_event(s: Session, event: AuditEvent) -> None:
     if event.action not in WATCHED:
         return
     s.flush()  # the change the event records is visible to the reads below
+    if event.entity == "demand":
+        if event.action in ENDS_DEMAND:
+            ids = [str(i) for i in s.scalars(select(Match.id).where(Match.demand_id == int(event.entity_id)))]
+            s.execute(update(InboxItem).where(InboxItem.entity == "match", InboxItem.entity_id.in_(ids),
+                                              InboxItem.closed_at.is_(None))
+                      .values(closed_at=datetime.now(UTC), closed_by_action=event.action)
+                      .execution_options(synchronize_session=False))
+        return
     for kind in KINDS.values():
         if event.action in kind.closes:
             _close(s, kind, event)
