@@ -91,6 +91,21 @@ class Settings(BaseSettings):
                                      "up (backoff doubling from notify_backoff_seconds); a webhook failing this "
                                      "many times in a row is disabled with the reason.")
     notify_backoff_seconds: float = Field(default=30.0, ge=0)
+    insight_depth: int = Field(default=100, ge=1, le=1000, description="The gap map counts a demand's supply "
+                               "among the engine's first this many candidates (services/insight/supply.py).")
+    insight_min_probability: float | None = Field(default=None, ge=0, le=1, description=(
+        "A candidate counts as supply when its calibrated P(relevant) is at least this; empty: the "
+        "calibrator's own threshold (the one behind a list's 'no suitable expert'), so a demand with no "
+        "supply is one whose list says nobody fits."))
+    insight_shortage_ratio: float = Field(default=0.5, ge=0, le=1, description="A gap-map cell is flagged 急需紧缺 "
+                                          "when its supply ratio (Σ min(supply, wanted) / Σ wanted) is below this.")
+    insight_window_days: int = Field(default=365, ge=1, description="The gap map covers open demands and those "
+                                     "posted within this many days.")
+    insight_refresh_seconds: float = Field(default=300.0, gt=0, description="Seconds between refreshes of the "
+                                           "office's figures (the supply job and each worker's cached figures): "
+                                           "a dashboard figure is at most this old.")
+    insight_topics: int = Field(default=8, ge=2, le=50, description="Topic clusters of unmet demands and of "
+                                "demand momentum (fewer when there are fewer demands).")
     demo_talents: int = 2000
     demo_demands: int = 300
     demo_seed: int = 20261126

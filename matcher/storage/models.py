@@ -700,3 +700,40 @@ class Reward(Base):
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class DemandSupply(Base):
+    """The office's read model of supply (issue "policy intelligence", item 1): for one demand in one mode,
+    how many talents among the engine's first candidates are eligible, proposable, free and likely right
+    (calibrated probability at or above the threshold), the best probability, and the nearest talents — so
+    the gap map aggregates rows instead of ranking 10k demands per request. Rewritten by the job kind
+    ``insight_refresh`` (``services/insight/supply.py``); ``signature`` names the state it was computed on."""
+
+    __tablename__ = "demand_supply"
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(20), primary_key=True)
+    supply: Mapped[int] = mapped_column(Integer, default=0)
+    best_probability: Mapped[float | None] = mapped_column(Float)
+    nearest: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    depth: Mapped[int] = mapped_column(Integer, default=100)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    signature: Mapped[str] = mapped_column(String(200), default="")
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InsightReport(Base):
+    """A 通报 as it was issued: the office, the period, the figures of that period frozen as a snapshot (so a
+    later month compares against what was reported, not a recomputation), the versioned files it was
+    computed with, and the XLSX and PDF made from the snapshot."""
+
+    __tablename__ = "insight_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_code: Mapped[str] = mapped_column(String(6), index=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    xlsx: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

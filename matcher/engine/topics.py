@@ -1,0 +1,144 @@
+"""Topics of demand texts: clusters of their embeddings, each named by its own key phrases.
+
+What the office reads as "what kind of expert is missing" (the unmet demands' topics) and "which topics are
+rising" (the demands of two periods clustered together, counted per period). Plain data in, plain data out:
+vectors and texts, no database.
+
+Why these choices:
+- *k-means on the normalised e5 vectors* (scikit-learn, a kept library): the vectors are unit length, so
+  Euclidean k-means is spherical k-means (cosine); it is deterministic with a fixed seed, fast at 10k texts,
+  and a cluster's centre gives its most typical demand. The number of clusters is capped by the setting and
+  by the data (at most one per three texts), so a handful of demands is never split into singletons.
+- *Names by class-based TF-IDF*: jieba words (two characters or more, not a stop word) counted per cluster,
+  weighted by how few clusters use them (log(1 + mean words per cluster / the word's count over all
+  clusters)) — the words that make this cluster different, not the ones every demand says (工艺, 提高). A
+  name is the cluster's top three phrases, in the texts' own words.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.engine.explain import STOPWORDS
+
+_WORD = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff]+$")
+#: Words every demand says, on top of the explanations' stop words: they never name a topic.
+TOPIC_STOPWORDS = STOPWORDS | frozenset((
+    "工艺", "提升", "降低", "要求", "解决", "改进", "开发", "应用", "设计", "生产", "产品", "能力", "效率",
+    "质量", "关键", "核心", "国内", "国外", "达到", "满足", "存在", "难题", "瓶颈", "以上", "以下", "左右",
+    "其中", "包括", "协助", "帮助", "引进", "具备", "经验", "团队", "单位", "我司", "本公司", "现场",
+))
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One cluster: its members (indices into the input), its name and key phrases, and the member nearest
+    its centre (a typical demand to read)."""
+
+    id: int
+    members: tuple[int, ...]
+    phrases: tuple[str, ...]
+    typical: int
+
+    @property
+    def name(self) -> str:
+        return "、".join(self.phrases[:3]) or "（未命名）"
+
+
+def words(text: str) -> list[str]:
+    """The topic words of a text: jieba words of two characters or more, no stop words, no numbers."""
+    import jieba
+
+    out = []
+    for w in jieba.cut(text):
+        w = w.strip()
+        if len(w) >= 2 and _WORD.match(w) and not w.isdigit() and w not in TOPIC_STOPWORDS:
+            out.append(w)
+    return out
+
+
+def cluster_count(n: int, wanted: int) -> int:
+    """How many clusters ``n`` texts get: at most ``wanted``, at most one per three texts, at least one."""
+    return max(1, min(wanted, n // 3))
+
+
+def cluster(vectors: np.ndarray, texts: Sequence[str], wanted: int, seed: int = 0,
+            n_phrases: int = 6) -> list[Topic]:
+    """Cluster ``vectors`` (one row per text) into at most ``wanted`` topics, largest first."""
+    n = len(texts)
+    if n == 0:
+        return []
+    if vectors.shape[0] != n:
+        raise ValueError(f"{vectors.shape[0]} vectors for {n} texts")
+    k = cluster_count(n, wanted)
+    x = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    x = x / np.where(norms == 0, 1.0, norms)
+    if k == 1:
+        labels = np.zeros(n, dtype=np.int64)
+        centres = x.mean(axis=0, keepdims=True)
+    else:
+        from sklearn.cluster import KMeans
+
+        km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
+        labels, centres = km.labels_, km.cluster_centers_
+    groups = [np.flatnonzero(labels == c) for c in range(k)]
+    names = key_phrases([[texts[i] for i in g] for g in groups], n_phrases)
+    topics = []
+    for c, g in enumerate(groups):
+        if len(g) == 0:
+            continue
+        typical = int(g[int(np.argmax(x[g] @ centres[c]))])
+        topics.append(Topic(c, tuple(int(i) for i in g), tuple(names[c]), typical))
+    topics.sort(key=lambda t: (-len(t.members), t.typical))
+    return [Topic(i, t.members, t.phrases, t.typical) for i, t in enumerate(topics)]
+
+
+def key_phrases(groups: Sequence[Sequence[str]], limit: int = 6) -> list[list[str]]:
+    """Each group's most distinctive words (class-based TF-IDF over the groups), best first."""
+    counts = [Counter(w for text in g for w in words(text)) for g in groups]
+    overall: Counter[str] = Counter()
+    for c in counts:
+        overall.update(c)
+    mean_words = sum(sum(c.values()) for c in counts) / max(1, len(counts))
+    out = []
+    for c in counts:
+        total = sum(c.values()) or 1
+        scored = sorted(c, key=lambda w: (-(c[w] / total) * math.log(1 + mean_words / overall[w]), w))
+        out.append(scored[:limit])
+    return out
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A topic's demands in the earlier and the later period and the change (later − earlier)."""
+
+    topic: Topic
+    before: int
+    after: int
+
+    @property
+    def change(self) -> int:
+        return self.after - self.before
+
+    @property
+    def growth(self) -> float:
+        """Relative change with one pseudo-count each side, so a topic going 0 → 5 ranks above 10 → 15."""
+        return (self.after + 1) / (self.before + 1)
+
+
+def momentum(vectors: np.ndarray, texts: Sequence[str], later: Sequence[bool], wanted: int,
+             seed: int = 0) -> list[Trend]:
+    """Cluster the demands of two periods together and count each topic per period; risers first (by growth,
+    then by the change), fallers last."""
+    flags = np.asarray(later, dtype=bool)
+    topics = cluster(vectors, texts, wanted, seed=seed)
+    trends = [Trend(t, int((~flags[list(t.members)]).sum()), int(flags[list(t.members)].sum())) for t in topics]
+    trends.sort(key=lambda tr: (-tr.growth, -tr.change, tr.topic.id))
+    return trends
