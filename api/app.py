@@ -16,7 +16,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import console, errors
-from api.routers import conflicts, demands, engagements, inbox, matches, me, programme, rounds, system, talents
+from api.routers import (
+    conflicts,
+    demands,
+    engagements,
+    inbox,
+    insight,
+    matches,
+    me,
+    programme,
+    rounds,
+    system,
+    talents,
+)
 from matcher.config import Settings, get_settings
 from matcher.services.runtime import Runtime
 
@@ -77,7 +89,7 @@ def create_app(settings: Settings | None = None, load_pool: bool = True) -> Fast
     errors.document_errors(app)
     console.install(app)
     for r in (system.router, demands.router, matches.router, rounds.router, talents.router, me.router,
-              programme.router, conflicts.router, engagements.router, inbox.router, console.router):
+              programme.router, conflicts.router, engagements.router, inbox.router, insight.router, console.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

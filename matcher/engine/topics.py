@@ -77,9 +77,9 @@ def cluster(vectors: np.ndarray, texts: Sequence[str], wanted: int, seed: int = 
     if vectors.shape[0] != n:
         raise ValueError(f"{vectors.shape[0]} vectors for {n} texts")
     k = cluster_count(n, wanted)
-    x = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    x = x / np.where(norms == 0, 1.0, norms)
+    raw = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(raw, axis=1, keepdims=True)
+    x: np.ndarray = raw / np.where(norms == 0, 1.0, norms)
     if k == 1:
         labels = np.zeros(n, dtype=np.int64)
         centres = x.mean(axis=0, keepdims=True)
@@ -89,7 +89,7 @@ def cluster(vectors: np.ndarray, texts: Sequence[str], wanted: int, seed: int = 
         km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
         labels, centres = km.labels_, km.cluster_centers_
     groups = [np.flatnonzero(labels == c) for c in range(k)]
-    names = key_phrases([[texts[i] for i in g] for g in groups], n_phrases)
+    names = key_phrases([[texts[int(i)] for i in g] for g in groups], n_phrases)
     topics = []
     for c, g in enumerate(groups):
         if len(g) == 0:

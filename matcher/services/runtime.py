@@ -13,7 +13,9 @@ Threads, each with one job so a slow one cannot starve another:
 - ``expiry``: at start and every ``expiry_interval_seconds`` closes the open demands past their 揭榜
   deadline (a compare-and-set per demand, so every worker may sweep and each demand closes once);
 - ``notify``: every ``notify_interval_seconds`` delivers the due notifications of the outbox (e-mail,
-  webhooks; a lease per delivery, so several workers send each once: ``services/inbox/delivery``).
+  webhooks; a lease per delivery, so several workers send each once: ``services/inbox/delivery``);
+- ``insight``: every ``insight_refresh_seconds`` queues the supply job when what the gap map depends on
+  changed (``services/insight/supply``) and reloads this process's figures before they expire.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from matcher.services.access import Actor
 from matcher.services.files import uploads
 from matcher.services.inbox import delivery
 from matcher.services.inbox import items as _inbox  # noqa: F401 (registers the inbox's audit listener)
+from matcher.services.insight import dashboard as insight
+from matcher.services.insight import supply
 from matcher.services.learning import training
 from matcher.services.learning.decisions import ImpressionBuffer
 from matcher.services.people import duplicates
@@ -50,7 +54,7 @@ SWEEP_EVERY = 10.0
 SAVE_QUIET = 30.0  # seconds without an edit before the index is saved (at the latest 10 minutes after one)
 
 #: The kinds of long work this service runs (``services/jobs.py``); a new kind is added here.
-KINDS: dict[str, jobs.JobKind] = {k.name: k for k in (uploads.IMPORT, rounds.ROUND)}
+KINDS: dict[str, jobs.JobKind] = {k.name: k for k in (uploads.IMPORT, rounds.ROUND, supply.REFRESH)}
 
 
 class Runtime:
@@ -120,6 +124,8 @@ class Runtime:
         self._thread("maintenance", self._every(MAINTENANCE_EVERY, self._maintain))
         self._thread("expiry", self._every(self.settings.expiry_interval_seconds, self._expire, at_once=True))
         self._thread("notify", self._every(self.settings.notify_interval_seconds, self._notify))
+        # a little before the figures expire, so a dashboard request seldom pays their load
+        self._thread("insight", self._every(max(1.0, self.settings.insight_refresh_seconds * 0.9), self._insight))
 
     def stop(self) -> None:
         self._stopping.set()
@@ -152,6 +158,12 @@ class Runtime:
         if done.sent or done.failed or done.dead:
             log.info("notifications: %d sent, %d to retry, %d given up", done.sent, done.failed, done.dead)
 
+    def _insight(self) -> None:
+        job_id = supply.request(self.db, self.pool, self.settings)
+        if job_id is not None:
+            self.executor.submit(job_id, supply.KIND)
+        insight.reload(self.db, self.settings)
+
     def _expire(self) -> None:
         closed = demands.expire_overdue_demands(self.db)
         if closed:
@@ -170,6 +182,7 @@ class Runtime:
             log.info("matching index %s", self.status)
             self._thread("duplicates", lambda: self._first_duplicate_scan(pool))
             warm_open_demands(self.db, pool)
+            self._insight()  # the gap map's supply on first start, not five minutes later
         except Exception as exc:  # keep serving; /ready reports the failure
             self.status = f"failed: {exc}"
             log.exception("building the matching index failed")

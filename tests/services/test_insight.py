@@ -130,7 +130,7 @@ def dashboard_settings(cfg: Settings) -> Settings:
 
 def test_the_area_dimension_drills_from_the_province_to_a_city_and_an_office_sees_only_its_area(
         gap_world: tuple[Settings, Database, Any, dict[str, int]]) -> None:
-    cfg, db, pool, ids = gap_world
+    cfg, db, pool, _ = gap_world
     supply.refresh(db, pool, cfg)
     cfg = dashboard_settings(cfg)
     province = dashboard.gap_map(db, pool, cfg, PROVINCE, "area")
@@ -195,3 +195,43 @@ def test_an_office_outside_the_area_sees_nothing_of_it(db: Database, settings: S
         f.demand(s, f.enterprise(s, county_code="140212"), created_at=at("2026-11-02"))
     assert dashboard.funnel(db, cfg, TAIYUAN).stages[0].reached == 0
     assert dashboard.funnel(db, cfg, PROVINCE).stages[0].reached == 1
+
+
+# ------------------------------------------------------------------ 通报
+def test_a_report_freezes_its_figures_and_its_pdf_keeps_the_chinese_text(gap_world: tuple[Settings, Database, Any,
+                                                                                         dict[str, int]]) -> None:
+    import io
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    from matcher.services.insight import reports
+
+    cfg, db, pool, ids = gap_world
+    supply.refresh(db, pool, cfg)
+    cfg = dashboard_settings(cfg)
+    today = dl.shanghai_today()
+    first = reports.issue(db, pool, cfg, PROVINCE, today.replace(day=1), today)
+    body, media, _ = reports.file_of(db, PROVINCE, first.id, "pdf")
+    assert media == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+    assert "山西省产业人才对接工作通报" in text and "急需紧缺领域：人工智能" in text, text[:400]
+    sheet = load_workbook(io.BytesIO(reports.file_of(db, PROVINCE, first.id, "xlsx")[0]))["供需缺口"]
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["人工智能"][-1] == "是" and rows["现代煤化工"][-1] in ("", None)
+    assert first.versions["programmes"] and first.versions["calibration"]
+
+    # The snapshot stays as issued when the database changes; the next period compares against it.
+    with db.session() as s:
+        f.demand(s, f.enterprise(s, county_code="140105"), title="新需求", sector="energy")
+    later = today.replace(year=today.year + 1)
+    second = reports.issue(db, pool, cfg, PROVINCE, later, later)
+    from matcher.storage.models import InsightReport
+
+    with db.session() as s:
+        kept, new = s.get(InsightReport, first.id), s.get(InsightReport, second.id)
+        assert kept is not None and new is not None
+        assert kept.figures["demands_posted"] == 2
+        assert new.figures["compared_with"]["demands_posted"] == 2
+    with pytest.raises(NotFound):
+        reports.file_of(db, Actor(None, "official", office_code="140200"), first.id, "pdf")

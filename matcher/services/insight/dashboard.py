@@ -88,7 +88,8 @@ def reload(db: Database, settings: Settings) -> Frames:
 
 
 # ------------------------------------------------------------------ scope
-def _office(actor: Actor, office: str | None) -> Office:
+def office_for(actor: Actor, office: str | None) -> Office:
+    """The office whose area the figures cover: the actor's own, or one inside it (else 404)."""
     require(actor, Role.OFFICIAL, Role.ADMIN)
     tree = office_tree()
     own = tree.get(actor.office_code) if actor.office_code else tree.province
@@ -149,7 +150,7 @@ def gap_map(db: Database, pool: TalentPool | None, settings: Settings, actor: Ac
         raise Invalid(f"unknown dimension '{dimension}' (one of {', '.join(figures.DIMENSIONS)})", field="dimension")
     if industry_level not in (1, 2, 3, 4):
         raise Invalid("industry_level must be 1 (门类), 2 (大类), 3 (中类) or 4 (小类)", field="industry_level")
-    where = _office(actor, office)
+    where = office_for(actor, office)
     frames = current_frames(db, settings)
     return _CACHE.answer(("gap", where.code, dimension, industry_level), frames,
                          lambda: _gap_map(db, pool, settings, frames, where, dimension, industry_level))
@@ -196,7 +197,7 @@ def funnel(db: Database, settings: Settings, actor: Actor, group_by: str | None 
     """Conversion and working days between stages, stalls and the handovers within their limits."""
     if group_by is not None and group_by not in figures.GROUPS:
         raise Invalid(f"unknown grouping '{group_by}' (one of {', '.join(figures.GROUPS)})", field="group_by")
-    where = _office(actor, office)
+    where = office_for(actor, office)
     frames = current_frames(db, settings)
     return _CACHE.answer(("funnel", where.code, group_by), frames, lambda: _funnel(db, frames, where, group_by))
 
@@ -228,7 +229,7 @@ def _funnel(db: Database, frames: Frames, where: Office, group_by: str | None) -
 
 def track_records(db: Database, settings: Settings, actor: Actor, office: str | None = None) -> TrackRecordsView:
     """Per intermediary, enterprise and (officials only) talent, ranked, with the figures behind the rank."""
-    where = _office(actor, office)
+    where = office_for(actor, office)
     frames = current_frames(db, settings)
     view: TrackRecordsView = _CACHE.answer(("records", where.code), frames, lambda: _records(db, frames, where))
     if actor.role != Role.OFFICIAL:
@@ -255,7 +256,7 @@ def momentum(db: Database, pool: TalentPool | None, settings: Settings, actor: A
     if quarter is not None and not (len(quarter) == 6 and quarter[:4].isdigit() and quarter[4] == "Q"
                                     and quarter[5] in "1234"):
         raise Invalid("quarter is written YYYYQn, such as 2026Q3", field="quarter")
-    where = _office(actor, office)
+    where = office_for(actor, office)
     frames = current_frames(db, settings)
 
     def make() -> MomentumView:

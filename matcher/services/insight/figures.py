@@ -18,6 +18,7 @@ Decisions (docs in README "Policy intelligence"):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -29,7 +30,7 @@ from matcher.domain import modes
 from matcher.domain.labels import label
 from matcher.domain.workflow import LIVE_DEMANDS
 from matcher.engine import topics as topic_engine
-from matcher.services.insight.frames import STAGE_KEYS, STAGE_LABELS, Frames
+from matcher.services.insight.frames import STAGE_KEYS, STAGE_LABELS, Frames, records_of
 from matcher.services.insight.views import (
     EnterpriseRecordView,
     FunnelGroupView,
@@ -117,15 +118,17 @@ def unmet(p: pd.DataFrame, talents: Mapping[int, tuple[str, str]], limit: int = 
     talents who may be proposed, so a withdrawn one is never shown as who the demand would need)."""
     rows = p[p["supply"] == 0].sort_values(["best_probability", "demand_id"], na_position="first").head(limit)
     out = []
-    for r in rows.itertuples():
+    for r in records_of(rows):
         near = [NearTalentView(talent_id=n["talent_id"], name=talents[n["talent_id"]][0],
                                affiliation=talents[n["talent_id"]][1], probability=n.get("probability"),
                                eligible=bool(n.get("eligible")), excluded_by=n.get("excluded_by"))
-                for n in (r.nearest or []) if n.get("talent_id") in talents]
-        out.append(UnmetDemandView(demand_id=int(r.demand_id), title=r.title, sector=r.sector,
-                                   sector_label=label(r.sector), mode=r.mode,
-                                   mode_label=modes.get(r.mode).label if modes.is_mode(r.mode) else r.mode,
-                                   city=r.city, best_probability=_r(r.best_probability, 4), nearest=near))
+                for n in (r["nearest"] or []) if n.get("talent_id") in talents]
+        best = r["best_probability"]
+        out.append(UnmetDemandView(demand_id=int(r["demand_id"]), title=r["title"], sector=r["sector"],
+                                   sector_label=label(r["sector"]), mode=r["mode"],
+                                   mode_label=modes.get(r["mode"]).label if modes.is_mode(r["mode"]) else r["mode"],
+                                   city=r["city"], best_probability=None if pd.isna(best) else _r(best, 4),
+                                   nearest=near))
     return out
 
 
@@ -157,7 +160,7 @@ def stages(d: pd.DataFrame) -> list[StageView]:
 
 def intervals(d: pd.DataFrame, frames: Frames) -> list[IntervalView]:
     out = []
-    for a, b in zip(STAGE_KEYS, STAGE_KEYS[1:], strict=False):
+    for a, b in itertools.pairwise(STAGE_KEYS):
         both = d[d[a].notna() & d[b].notna()] if len(d) else d
         days = pd.Series(frames.workdays.between(both[a], both[b])) if len(both) else pd.Series([], dtype=float)
         med, p90 = _quantiles(days)
@@ -182,7 +185,8 @@ def stalls(d: pd.DataFrame, frames: Frames, today: date) -> list[StallView]:
     for key in STAGE_KEYS:
         rows = live[at == key]
         since = [row[key] for _, row in rows.iterrows()]
-        waited = frames.workdays.between(pd.Series(since), pd.Series([today] * len(since))) if since else []
+        waited = frames.workdays.between(pd.Series(since), pd.Series([today] * len(since))) if since else \
+            np.zeros(0)
         med, _ = _quantiles(pd.Series(waited))
         out.append(StallView(stage=key, label=STAGE_LABELS[key], waiting=len(rows), median_days_waiting=med))
     return out
@@ -232,7 +236,7 @@ def intermediary_records(frames: Frames, d: pd.DataFrame, names: Mapping[int, st
     ids |= set(m["intermediary_id"].dropna().astype(int))
     h = frames.handovers[frames.handovers["demand_id"].isin(d["id"])] if len(frames.handovers) else frames.handovers
     e = frames.engagements[frames.engagements["demand_id"].isin(d["id"])]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in sorted(ids):
         mine = d[d["intermediary_id"] == i]
         approved = m[(m["intermediary_id"] == i) & m["approved"].notna()]
@@ -256,11 +260,12 @@ def intermediary_records(frames: Frames, d: pd.DataFrame, names: Mapping[int, st
 def enterprise_records(frames: Frames, d: pd.DataFrame, names: Mapping[int, str]) -> list[EnterpriseRecordView]:
     e = frames.engagements[frames.engagements["demand_id"].isin(d["id"])]
     e = e.merge(d[["id", "enterprise_id"]].rename(columns={"id": "demand_id"}), on="demand_id", how="left")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, g in d.groupby("enterprise_id"):
         mine = e[e["enterprise_id"] == i]
         graded = mine[mine["grade_points"].notna()]
-        rows.append(dict(enterprise_id=int(i), name=names.get(int(i), f"#{i}"), posted=len(g),
+        eid = int(str(i))
+        rows.append(dict(enterprise_id=eid, name=names.get(eid, f"#{i}"), posted=len(g),
                          completed=int(g["approved"].notna().sum()), engagements_graded=len(graded),
                          mean_grade=_r(float(graded["grade_points"].mean()), 2) if len(graded) else None))
     rows.sort(key=lambda r: (-r["completed"], -(r["mean_grade"] or 0), -r["posted"], r["enterprise_id"]))
@@ -269,14 +274,15 @@ def enterprise_records(frames: Frames, d: pd.DataFrame, names: Mapping[int, str]
 
 def talent_records(frames: Frames, d: pd.DataFrame, names: Mapping[int, str]) -> list[TalentRecordView]:
     e = frames.engagements[frames.engagements["demand_id"].isin(d["id"]) & frames.engagements["talent_id"].notna()]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for t, g in e.groupby("talent_id"):
-        tid = int(t)
+        tid = int(str(t))
         if tid not in names:
             continue  # erased or merged away: no record of a person who withdrew
         grades = [x for gs in g["grades"] for x in gs]
         pts = g["grade_points"].dropna()
-        rows.append(dict(talent_id=tid, name=names[tid], engagements=len(g), graded=int(g["grade_points"].notna().sum()),
+        rows.append(dict(talent_id=tid, name=names[tid], engagements=len(g),
+                         graded=int(g["grade_points"].notna().sum()),
                          grades=[label(x) for x in grades], mean_grade=_r(float(pts.mean()), 2) if len(pts) else None))
     rows.sort(key=lambda r: (-(r["mean_grade"] or 0), -r["engagements"], r["talent_id"]))
     return [TalentRecordView(rank=n, **r) for n, r in enumerate(rows, start=1)]

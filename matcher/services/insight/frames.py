@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,11 @@ class WorkdayIndex:
         return np.where(np.isnan(diff), np.nan, np.maximum(diff, 0))
 
 
+def records_of(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as plain dicts (typed ``Any``: pandas' cell types are a union nobody can narrow)."""
+    return [{str(k): v for k, v in r.items()} for r in df.to_dict("records")]
+
+
 def _day(at: datetime | None) -> date | None:
     return local_date(at) if at is not None else None
 
@@ -137,9 +143,9 @@ def load(db: Database, now: datetime | None = None) -> Frames:
         for eid, at, grade in s.execute(select(EngagementGrade.engagement_id, EngagementGrade.created_at,
                                                EngagementGrade.grade)):
             grades.setdefault(eid, []).append((at, grade))
-        paid: dict[int, datetime] = dict(s.execute(select(Reward.engagement_id, func.min(Reward.paid_at))
-                                                   .where(Reward.paid_at.is_not(None))
-                                                   .group_by(Reward.engagement_id)).all())
+        paid: dict[int, datetime] = {int(k): v for k, v in s.execute(
+            select(Reward.engagement_id, func.min(Reward.paid_at)).where(Reward.paid_at.is_not(None))
+            .group_by(Reward.engagement_id)) if v is not None}
         scores: dict[int, list[float]] = {}
         for eid, sc in s.execute(select(Assessment.engagement_id, Assessment.scores)
                                  .where(Assessment.party == "enterprise")):
@@ -253,45 +259,50 @@ def _handovers(demands: pd.DataFrame, matches: pd.DataFrame, decisions: Sequence
                workdays: WorkdayIndex) -> pd.DataFrame:
     """The done handovers, each with its unit, the working days it took and its limit."""
     rows: list[dict[str, object]] = []
-    dem = demands.set_index("id")
-    for d in demands.itertuples():
-        if not isinstance(d.taken_up, date):
+    programme_of: dict[int, str] = {int(k): str(v or "") for k, v in zip(demands["id"], demands["programme"],
+                                                                          strict=True)}
+    for d in records_of(demands):
+        if not isinstance(d["taken_up"], date):
             continue
-        modes = d.modes or ["flexible"]
-        prog = next((p for p in (_programme(rules, d.programme or None, m) for m in modes) if p is not None), None)
+        modes = list(d["modes"] or ["flexible"])
+        prog = next((p for p in (_programme(rules, d["programme"] or None, m) for m in modes) if p is not None), None)
         if prog is None:
             continue
         limit = min(rules.time_limit(prog, m, "take_up") for m in modes if prog.covers(m))
-        rows.append({"stage": "take_up", "unit_kind": "office", "unit": d.office_code, "demand_id": d.id,
-                     "start": d.posted, "done": d.taken_up, "limit": limit, "programme": prog.key})
-    for m in matches.itertuples():
-        if not isinstance(m.contacted, date) or m.intermediary_id is None or m.demand_id not in dem.index:
+        rows.append({"stage": "take_up", "unit_kind": "office", "unit": d["office_code"], "demand_id": d["id"],
+                     "start": d["posted"], "done": d["taken_up"], "limit": limit, "programme": prog.key})
+    match_of: dict[int, dict[str, Any]] = {}
+    for m in records_of(matches):
+        match_of[int(m["id"])] = m
+        if not isinstance(m["contacted"], date) or pd.isna(m["intermediary_id"]) or \
+                m["demand_id"] not in programme_of:
             continue
-        prog = _programme(rules, dem.at[m.demand_id, "programme"] or None, m.mode)
+        prog = _programme(rules, programme_of[m["demand_id"]] or None, m["mode"])
         if prog is None:
             continue
-        rows.append({"stage": "first_contact", "unit_kind": "intermediary", "unit": str(int(m.intermediary_id)),
-                     "demand_id": m.demand_id, "start": m.shortlisted, "done": m.contacted,
-                     "limit": rules.time_limit(prog, m.mode, "first_contact"), "programme": prog.key})
+        rows.append({"stage": "first_contact", "unit_kind": "intermediary", "unit": str(int(m["intermediary_id"])),
+                     "demand_id": m["demand_id"], "start": m["shortlisted"], "done": m["contacted"],
+                     "limit": rules.time_limit(prog, m["mode"], "first_contact"), "programme": prog.key})
     starts: dict[int, list[datetime]] = {}
-    for mid, at in review_starts:  # type: ignore[misc]
-        if str(mid).isdigit():
-            starts.setdefault(int(mid), []).append(_aware(at))
-    mrows = matches.set_index("id")
-    for mid, at, after in decisions:  # type: ignore[misc]
-        if not str(mid).isdigit() or int(mid) not in mrows.index:
+    for row in review_starts:
+        key, when = row[0], row[1]  # type: ignore[index]
+        if str(key).isdigit():
+            starts.setdefault(int(key), []).append(_aware(when))
+    for row in decisions:
+        key, when, after = row[0], row[1], row[2]  # type: ignore[index]
+        if not str(key).isdigit() or int(key) not in match_of:
             continue
-        mid, at = int(mid), _aware(at)
-        before = [t for t in starts.get(mid, []) if t <= at]
+        mid, decided = int(key), _aware(when)
+        before = [t for t in starts.get(mid, []) if t <= decided]
         office = (after or {}).get("office")
         if not before or not office:
             continue
-        demand_id, mode = int(mrows.at[mid, "demand_id"]), str(mrows.at[mid, "mode"])  # (Series.mode is a method)
-        prog = _programme(rules, dem.at[demand_id, "programme"] if demand_id in dem.index else None, mode)
+        demand_id, mode = int(match_of[mid]["demand_id"]), str(match_of[mid]["mode"])
+        prog = _programme(rules, programme_of.get(demand_id) or None, mode)
         if prog is None:
             continue
         rows.append({"stage": "review", "unit_kind": "office", "unit": str(office), "demand_id": demand_id,
-                     "start": local_date(max(before)), "done": local_date(at),
+                     "start": local_date(max(before)), "done": local_date(decided),
                      "limit": rules.time_limit(prog, mode, "review"), "programme": prog.key})
     out = pd.DataFrame.from_records(rows, columns=["stage", "unit_kind", "unit", "demand_id", "start", "done",
                                                    "limit", "programme"])
