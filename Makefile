@@ -14,7 +14,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Apache ECharts for the console's charts, vendored from its npm package (never a CDN: the console works
+# offline). npm checks the package against the registry's integrity hash; only the dist file is kept.
+ECHARTS_VERSION := 6.1.0
+ECHARTS := api/static/vendor/echarts.min.js
+$(ECHARTS):
+	@command -v npm >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; }
+	@mkdir -p api/static/vendor
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack -q echarts@$(ECHARTS_VERSION) >/dev/null && \
+		tar xzf echarts-$(ECHARTS_VERSION).tgz package/dist/echarts.min.js package/LICENSE && \
+		cp package/dist/echarts.min.js $(CURDIR)/$(ECHARTS).tmp && cp package/LICENSE $(CURDIR)/api/static/vendor/ECHARTS-LICENSE && \
+		mv $(CURDIR)/$(ECHARTS).tmp $(CURDIR)/$(ECHARTS) && rm -rf $$tmp
+
+install: $(STAMP) $(ECHARTS)
 
 serve: install fonts
 	$(VENV)/bin/matcher serve --prepare

@@ -209,6 +209,50 @@ def demands_expire() -> None:
     typer.echo(json.dumps({"closed": len(closed), "demand_ids": closed}))
 
 
+insight_app = typer.Typer(help="The office's figures: supply refresh and 通报.", no_args_is_help=True)
+app.add_typer(insight_app, name="insight")
+
+
+@insight_app.command("refresh")
+def insight_refresh() -> None:
+    """Recompute the supply behind the gap map now (the serving processes do it every
+    MATCHER_INSIGHT_REFRESH_SECONDS when something changed); prints the counts."""
+    from matcher.services.insight import supply
+    from matcher.services.pool.facts import build_pool
+
+    settings = get_settings()
+    db = _db()
+    pool = build_pool(settings, db, log=typer.echo)
+    typer.echo(json.dumps(supply.refresh(db, pool, settings), ensure_ascii=False))
+
+
+@insight_app.command("report")
+def insight_report(start: str = typer.Option(..., help="first day, YYYY-MM-DD"),
+                   end: str = typer.Option(..., help="last day, YYYY-MM-DD"),
+                   office: str = typer.Option(None, help="office code (default: the province)"),
+                   out: Path = typer.Option(Path("."), help="folder for the XLSX and the PDF")) -> None:
+    """Issue a 通报 for an office and a period from the database (refreshing the supply first), store its
+    snapshot and write its XLSX and PDF."""
+    from datetime import date
+
+    from matcher.services.access import Actor
+    from matcher.services.insight import reports, supply
+    from matcher.services.pool.facts import build_pool
+
+    settings = get_settings()
+    db = _db()
+    pool = build_pool(settings, db, log=typer.echo)
+    supply.refresh(db, pool, settings)
+    actor = Actor(None, "official", name="command line", office_code=office)
+    r = reports.issue(db, pool, settings, actor, date.fromisoformat(start), date.fromisoformat(end), office)
+    out.mkdir(parents=True, exist_ok=True)
+    for fmt in ("xlsx", "pdf"):
+        body, _, name = reports.file_of(db, actor, r.id, fmt)
+        (out / name).write_bytes(body)
+        typer.echo(str(out / name))
+    typer.echo(r.model_dump_json())
+
+
 @holidays_app.command("add")
 def holidays_add(path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV: date,kind,name"),
                  year: int = typer.Option(..., help="the year the file enters (every row must be in it)")) -> None:

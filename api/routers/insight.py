@@ -11,7 +11,14 @@ from fastapi.responses import Response
 
 from api.deps import ActorDep, DbDep, PoolDep, SettingsDep
 from matcher.services.insight import dashboard, reports
-from matcher.services.insight.views import FunnelView, GapMapView, MomentumView, ReportView, TrackRecordsView
+from matcher.services.insight.views import (
+    CellListView,
+    FunnelView,
+    GapMapView,
+    MomentumView,
+    ReportView,
+    TrackRecordsView,
+)
 from matcher.validation import MAX_ID
 
 router = APIRouter(prefix="/api/v1/insight", tags=["insight"])
@@ -25,6 +32,14 @@ def gaps(db: DbDep, pool: PoolDep, settings: SettingsDep, actor: ActorDep,
          dimension: Literal["sector", "industry", "mode", "city", "area"] = "sector", office: Office = None,
          industry_level: Annotated[int, Query(ge=1, le=4)] = 2) -> Any:
     return dashboard.gap_map(db, pool, settings, actor, dimension, office, industry_level)
+
+
+@router.get("/gaps/demands", response_model=CellListView, summary="The demands behind one cell of the gap map")
+def gap_demands(db: DbDep, pool: PoolDep, settings: SettingsDep, actor: ActorDep,
+                key: Annotated[str, Query(min_length=1, max_length=20)],
+                dimension: Literal["sector", "industry", "mode", "city", "area"] = "sector", office: Office = None,
+                industry_level: Annotated[int, Query(ge=1, le=4)] = 2) -> Any:
+    return dashboard.cell_demands(db, pool, settings, actor, dimension, key, office, industry_level)
 
 
 @router.get("/funnel", response_model=FunnelView, summary="Funnel and working days between stages — officials")

@@ -9,10 +9,11 @@ Why these choices:
   Euclidean k-means is spherical k-means (cosine); it is deterministic with a fixed seed, fast at 10k texts,
   and a cluster's centre gives its most typical demand. The number of clusters is capped by the setting and
   by the data (at most one per three texts), so a handful of demands is never split into singletons.
-- *Names by class-based TF-IDF*: jieba words (two characters or more, not a stop word) counted per cluster,
-  weighted by how few clusters use them (log(1 + mean words per cluster / the word's count over all
-  clusters)) — the words that make this cluster different, not the ones every demand says (工艺, 提高). A
-  name is the cluster's top three phrases, in the texts' own words.
+- *Names by class-based document frequency*: the nouns of each text (jieba's part-of-speech tags n*, vn,
+  eng; two characters or more, not a stop word), scored per cluster by the share of its texts that use the
+  word times the word's inverse document frequency over all the texts (log(N / df)) — the words that make
+  this cluster different, not the ones every demand says (工艺, 方式) nor a word one text repeats. A name is
+  the cluster's top three phrases, in the texts' own words.
 """
 
 from __future__ import annotations
@@ -51,16 +52,40 @@ class Topic:
         return "、".join(self.phrases[:3]) or "（未命名）"
 
 
+#: jieba's part-of-speech tags of the words that can name a topic: nouns, nominal verbs, foreign words.
+_NOUNISH = ("n", "vn", "eng")
+
+
 def words(text: str) -> list[str]:
-    """The topic words of a text: jieba words of two characters or more, no stop words, no numbers."""
-    import jieba
+    """The topic words of a text: nouns of two characters or more and any word of three or more (technical
+    terms such as 精脱硫 are often tagged as verbs), no stop words, numbers or units."""
+    import jieba.posseg
 
     out = []
-    for w in jieba.cut(text):
+    for w, flag in jieba.posseg.cut(text):
         w = w.strip()
-        if len(w) >= 2 and _WORD.match(w) and not w.isdigit() and w not in TOPIC_STOPWORDS:
+        if w.isascii() and len(w) <= 3 and w.islower():
+            continue  # units (mg, kw): never a topic
+        if (len(w) >= 2 and (flag.startswith(_NOUNISH) or len(w) >= 3) and _WORD.match(w) and not w.isdigit()
+                and w not in TOPIC_STOPWORDS):
             out.append(w)
     return out
+
+
+_SENTENCE = re.compile(r"[^。；;！？!?\n]+[。；;！？!?]?")
+
+
+def strip_boilerplate(texts: Sequence[str], share: float = 0.05, at_least: int = 3) -> list[str]:
+    """The texts without the sentences many of them share word for word (a mode's standard wording: "接受顾问
+    指导、短期兼职或项目合作等柔性方式"): a sentence found in at least ``at_least`` texts and ``share`` of
+    them says how the demand is offered, not what it is about, and would otherwise make its own topic."""
+    split = [[x.strip() for x in _SENTENCE.findall(t) if x.strip()] for t in texts]
+    seen: Counter[str] = Counter()
+    for sentences in split:
+        seen.update(set(sentences))
+    limit = max(at_least, int(share * len(texts)))
+    return ["".join(x for x in sentences if seen[x] < limit) or text for sentences, text in zip(split, texts,
+                                                                                                    strict=True)]
 
 
 def cluster_count(n: int, wanted: int) -> int:
@@ -101,16 +126,21 @@ def cluster(vectors: np.ndarray, texts: Sequence[str], wanted: int, seed: int = 
 
 
 def key_phrases(groups: Sequence[Sequence[str]], limit: int = 6) -> list[list[str]]:
-    """Each group's most distinctive words (class-based TF-IDF over the groups), best first."""
-    counts = [Counter(w for text in g for w in words(text)) for g in groups]
-    overall: Counter[str] = Counter()
-    for c in counts:
-        overall.update(c)
-    mean_words = sum(sum(c.values()) for c in counts) / max(1, len(counts))
+    """Each group's most distinctive words (share of the group's texts using the word × log(N / df) over all
+    texts), best first; ties by the word."""
+    docs = [[set(words(text)) for text in g] for g in groups]
+    df: Counter[str] = Counter()
+    for g in docs:
+        for d in g:
+            df.update(d)
+    n = sum(len(g) for g in docs) or 1
     out = []
-    for c in counts:
-        total = sum(c.values()) or 1
-        scored = sorted(c, key=lambda w: (-(c[w] / total) * math.log(1 + mean_words / overall[w]), w))
+    for g in docs:
+        inside: Counter[str] = Counter()
+        for d in g:
+            inside.update(d)
+        size = max(1, len(g))
+        scored = sorted(inside, key=lambda w: (-(inside[w] / size) * math.log(1 + n / df[w]), w))
         out.append(scored[:limit])
     return out
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from matcher.config import Settings
 from matcher.domain.offices import Office, OfficeLevel, office_tree
@@ -33,11 +33,18 @@ from matcher.reference import industry_codes
 from matcher.services.access import Actor, proposable_ids, require
 from matcher.services.insight import figures
 from matcher.services.insight.frames import Frames, load
-from matcher.services.insight.views import FunnelView, GapMapView, MomentumView, TrackRecordsView
+from matcher.services.insight.views import (
+    CellDemandView,
+    CellListView,
+    FunnelView,
+    GapMapView,
+    MomentumView,
+    TrackRecordsView,
+)
 from matcher.services.pool.facts import ready
 from matcher.services.programme.deadlines import local_date
 from matcher.storage.db import Database
-from matcher.storage.models import Enterprise, Intermediary, Talent, iso
+from matcher.storage.models import DemandSupply, Enterprise, Intermediary, Talent, iso
 
 
 class _Cache:
@@ -45,21 +52,25 @@ class _Cache:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.frames: dict[str, tuple[float, Frames]] = {}
+        self.frames: dict[str, tuple[float, Frames, str]] = {}  # db → (loaded at, frames, supply stamp)
         self.answers: dict[int, dict[tuple[Any, ...], Any]] = {}  # id(frames) → answers from those frames
 
     def get(self, db: Database, max_age: float, force: bool = False) -> Frames:
+        """The cached frames unless they are older than ``max_age`` or the supply rows were rewritten since
+        (one indexed read: the refresh job's result shows at once, in every worker)."""
         key = str(db.engine.url)
+        with db.session() as s:
+            stamp = str(s.execute(select(func.count(), func.max(DemandSupply.computed_at))).one())
         with self.lock:
             hit = self.frames.get(key)
-            if hit is not None and not force and time.monotonic() - hit[0] < max_age:
+            if hit is not None and not force and time.monotonic() - hit[0] < max_age and hit[2] == stamp:
                 return hit[1]
         fresh = load(db)
         with self.lock:
             old = self.frames.get(key)
             if old is not None:
                 self.answers.pop(id(old[1]), None)
-            self.frames[key] = (time.monotonic(), fresh)
+            self.frames[key] = (time.monotonic(), fresh, stamp)
             self.answers[id(fresh)] = {}
         return fresh
 
@@ -190,6 +201,33 @@ def _gap_map(db: Database, pool: TalentPool | None, settings: Settings, frames: 
                       supply_computed_at=iso(computed) if isinstance(computed, datetime) else None,
                       cells=cells, unmet_demands=figures.unmet(p, talents),
                       topics=figures.unmet_topics(p, _vectors(pool), settings.insight_topics))
+
+
+def cell_demands(db: Database, pool: TalentPool | None, settings: Settings, actor: Actor, dimension: str, key: str,
+                 office: str | None = None, industry_level: int = 2) -> CellListView:
+    """The (demand, mode) pairs behind one cell of the gap map — what a click on its bar opens."""
+    view = gap_map(db, pool, settings, actor, dimension, office, industry_level)
+    cell = next((c for c in view.cells if c.key == key), None)
+    if cell is None:
+        raise NotFound(f"no cell '{key}' in the gap map by {dimension}", field="key")
+    where = office_for(actor, office)
+    frames = current_frames(db, settings)
+    p = figures.pairs(frames, in_office(frames, where))
+    tree = office_tree()
+    children = [c.code for c in tree.children(where.code)]
+    keys = figures.key_column(p, dimension, industry_level,
+                              lambda c: next((x for x in children if c in tree and tree.contains(x, c)), None),
+                              _industry_at)
+    rows = p[keys == key].sort_values(["supply", "demand_id"])
+    from matcher.domain import modes
+    from matcher.services.insight.frames import records_of
+
+    items = [CellDemandView(demand_id=int(r["demand_id"]), title=r["title"], mode=r["mode"],
+                            mode_label=modes.get(r["mode"]).label if modes.is_mode(r["mode"]) else r["mode"],
+                            city=r["city"], status=r["status"], wanted=int(r["wanted"]), supply=int(r["supply"]),
+                            best_probability=None if pd.isna(r["best_probability"]) else float(r["best_probability"]))
+             for r in records_of(rows)]
+    return CellListView(**_head(frames, where), dimension=dimension, key=key, label=cell.label, items=items)
 
 
 def funnel(db: Database, settings: Settings, actor: Actor, group_by: str | None = None,

@@ -74,7 +74,7 @@ def pairs(frames: Frames, demands: pd.DataFrame) -> pd.DataFrame:
     return sup.merge(demands.rename(columns={"id": "demand_id"}), on="demand_id", how="inner")
 
 
-def _key_column(p: pd.DataFrame, dimension: str, industry_level: int, area_of: Callable[[str], str | None],
+def key_column(p: pd.DataFrame, dimension: str, industry_level: int, area_of: Callable[[str], str | None],
                 industry_at: Callable[[str, int], str]) -> pd.Series:
     if dimension == "sector":
         return p["sector"]
@@ -95,7 +95,7 @@ def gap_cells(p: pd.DataFrame, dimension: str, ratio: float, *, industry_level: 
     """The cells of one dimension, most short first."""
     if p.empty:
         return []
-    p = p.assign(key=_key_column(p, dimension, industry_level, area_of, industry_at))
+    p = p.assign(key=key_column(p, dimension, industry_level, area_of, industry_at))
     p = p.assign(covered=np.minimum(p["supply"], p["wanted"]))
     out = []
     for key, g in p.groupby("key", sort=False):
@@ -137,7 +137,7 @@ def unmet_topics(p: pd.DataFrame, vectors: Callable[[list[str]], np.ndarray], wa
     d = p[p["supply"] == 0].drop_duplicates("demand_id").sort_values("demand_id")
     if d.empty:
         return []
-    texts = list(d["text"])
+    texts = topic_engine.strip_boilerplate(list(d["text"]))
     found = topic_engine.cluster(vectors(texts), texts, wanted)
     ids, titles = list(d["demand_id"]), list(d["title"])
     return [TopicView(name=t.name, phrases=list(t.phrases), size=len(t.members),
@@ -304,7 +304,7 @@ def trends(d: pd.DataFrame, vectors: Callable[[list[str]], np.ndarray], before: 
     both = d[d["quarter"].isin([before, after])].sort_values("id")
     if both.empty:
         return []
-    texts = list(both["text"])
+    texts = topic_engine.strip_boilerplate(list(both["text"]))
     found = topic_engine.momentum(vectors(texts), texts, list(both["quarter"] == after), wanted)
     ids, titles = list(both["id"]), list(both["title"])
     return [TrendView(name=t.topic.name, phrases=list(t.topic.phrases), before=t.before, after=t.after,

@@ -196,3 +196,24 @@ class ReportView(View):
     versions: dict[str, str]
     xlsx_url: str
     pdf_url: str
+
+
+class CellDemandView(View):
+    """One (demand, mode) pair behind a gap-map cell."""
+
+    demand_id: int
+    title: str
+    mode: str
+    mode_label: str
+    city: str
+    status: str
+    wanted: int
+    supply: int
+    best_probability: float | None
+
+
+class CellListView(Computed):
+    dimension: str
+    key: str
+    label: str
+    items: list[CellDemandView]
