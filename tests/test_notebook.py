@@ -28,3 +28,19 @@ def test_the_evaluation_notebook_runs_on_small_settings(settings: Settings, tmp_
         assert (tmp_path / chart).stat().st_size > 10_000, chart
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "small settings" in printed and "hybrid" in printed and "decision" in printed
+
+
+def test_the_policy_notebook_computes_the_gap_map_and_the_funnel(settings: Settings, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = nbformat.read(str(PROJECT_ROOT / "notebooks" / "policy.ipynb"), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(not c.get("outputs") and c.get("execution_count") is None for c in code), \
+        "commit the notebook with its outputs stripped"
+    monkeypatch.setenv("NOTEBOOK_SMALL", "1")
+    monkeypatch.setenv("NOTEBOOK_OUT", str(tmp_path))
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
+    for chart in ("gap_map.png", "funnel.png"):
+        assert (tmp_path / chart).stat().st_size > 5_000, chart
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "small settings" in printed and "supply of 40 demands" in printed and "funnel:" in printed
