@@ -2,7 +2,8 @@
 ``enterprise`` (demands, posting, the demand page), ``intermediary`` (board, take-up, shortlist),
 ``matches`` (lists, review queue, one match and its actions), ``engagements`` (agreements, service,
 assessments, 奖补), ``official`` (dashboard, imports, rounds,
-duplicates, invitations), ``insight`` (政策分析: gap map, funnel, records, trends, 通报), ``talent`` (the talent's own page, invitation sign-in).
+duplicates, invitations), ``insight`` (政策分析: gap map, funnel, records, trends,
+通报), ``talent`` (the talent's own page, invitation sign-in).
 Forms parse into the API's request models and call the same services; a domain error on a console
 path becomes the one HTML error page (``api/errors.py``)."""
 

@@ -15,7 +15,8 @@ Threads, each with one job so a slow one cannot starve another:
 - ``notify``: every ``notify_interval_seconds`` delivers the due notifications of the outbox (e-mail,
   webhooks; a lease per delivery, so several workers send each once: ``services/inbox/delivery``);
 - ``insight``: every ``insight_refresh_seconds`` queues the supply job when what the gap map depends on
-  changed (``services/insight/supply``) and reloads this process's figures before they expire.
+  changed (``services/insight/supply``); ``insight-warm`` recomputes this process's figures before they
+  expire or once the job rewrote the supply (``services/insight/dashboard.warm_if_due``).
 """
 
 from __future__ import annotations
@@ -124,8 +125,11 @@ class Runtime:
         self._thread("maintenance", self._every(MAINTENANCE_EVERY, self._maintain))
         self._thread("expiry", self._every(self.settings.expiry_interval_seconds, self._expire, at_once=True))
         self._thread("notify", self._every(self.settings.notify_interval_seconds, self._notify))
-        # a little before the figures expire, so a dashboard request seldom pays their load
-        self._thread("insight", self._every(max(1.0, self.settings.insight_refresh_seconds * 0.9), self._insight))
+        self._thread("insight", self._every(self.settings.insight_refresh_seconds, self._insight))
+        # the figures are recomputed before they expire or as soon as the supply job rewrote its rows, so a
+        # dashboard request reads answers instead of paying for them
+        self._thread("insight-warm", self._every(min(10.0, self.settings.insight_refresh_seconds / 2),
+                                                 self._warm_insight, at_once=True))
 
     def stop(self) -> None:
         self._stopping.set()
@@ -162,7 +166,9 @@ class Runtime:
         job_id = supply.request(self.db, self.pool, self.settings)
         if job_id is not None:
             self.executor.submit(job_id, supply.KIND)
-        insight.reload(self.db, self.settings)
+
+    def _warm_insight(self) -> None:
+        insight.warm_if_due(self.db, self.pool, self.settings)
 
     def _expire(self) -> None:
         closed = demands.expire_overdue_demands(self.db)

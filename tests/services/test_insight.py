@@ -207,7 +207,7 @@ def test_a_report_freezes_its_figures_and_its_pdf_keeps_the_chinese_text(gap_wor
 
     from matcher.services.insight import reports
 
-    cfg, db, pool, ids = gap_world
+    cfg, db, pool, _ = gap_world
     supply.refresh(db, pool, cfg)
     cfg = dashboard_settings(cfg)
     today = dl.shanghai_today()

@@ -74,6 +74,15 @@ class _Cache:
             self.answers[id(fresh)] = {}
         return fresh
 
+    def due(self, db: Database, max_age: float) -> bool:
+        """Whether the frames are missing, past ``share`` of their age or behind the supply rows."""
+        key = str(db.engine.url)
+        with db.session() as s:
+            stamp = str(s.execute(select(func.count(), func.max(DemandSupply.computed_at))).one())
+        with self.lock:
+            hit = self.frames.get(key)
+        return hit is None or time.monotonic() - hit[0] >= max_age or hit[2] != stamp
+
     def answer(self, key: tuple[Any, ...], frames: Frames, make: Callable[[], Any]) -> Any:
         with self.lock:
             known = self.answers.get(id(frames))
@@ -96,6 +105,32 @@ def current_frames(db: Database, settings: Settings, force: bool = False) -> Fra
 def reload(db: Database, settings: Settings) -> Frames:
     """Read the frames again now (the runtime's refresh; a test after it changed the database)."""
     return current_frames(db, settings, force=True)
+
+
+#: The answers the runtime computes ahead after each reload: the province's first page of 政策分析 (each city's
+#: and county's are computed on their first request, from the same frames: smaller, so faster).
+WARM_DIMENSIONS = ("area", "sector", "mode", "city", "industry")
+
+
+def warm_if_due(db: Database, pool: TalentPool | None, settings: Settings) -> bool:
+    """``warm`` when the figures are near their age (80 %) or the supply job rewrote its rows since."""
+    if not _CACHE.due(db, settings.insight_refresh_seconds * 0.8):
+        return False
+    warm(db, pool, settings)
+    return True
+
+
+def warm(db: Database, pool: TalentPool | None, settings: Settings) -> Frames:
+    """Reload the frames and compute the province's figures from them, so requests read answers."""
+    frames = reload(db, settings)
+    province = Actor(None, Role.OFFICIAL.value, name="insight-warm")
+    for dimension in WARM_DIMENSIONS:
+        gap_map(db, pool, settings, province, dimension)
+    for group_by in (None, *figures.GROUPS):
+        funnel(db, settings, province, group_by)
+    track_records(db, settings, province)
+    momentum(db, pool, settings, province)
+    return frames
 
 
 # ------------------------------------------------------------------ scope
