@@ -91,6 +91,9 @@ class Settings(BaseSettings):
                                      "up (backoff doubling from notify_backoff_seconds); a webhook failing this "
                                      "many times in a row is disabled with the reason.")
     notify_backoff_seconds: float = Field(default=30.0, ge=0)
+    reminder_interval_seconds: float = Field(default=900.0, gt=0, description="Seconds between the sweeps that "
+                                             "remind owners of steps due soon and escalate overdue ones "
+                                             "(services/inbox/reminders.py; each reminder is sent once).")
     insight_depth: int = Field(default=100, ge=1, le=1000, description="The gap map counts a demand's supply "
                                "among the engine's first this many candidates (services/insight/supply.py).")
     insight_min_probability: float | None = Field(default=None, ge=0, le=1, description=(

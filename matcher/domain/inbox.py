@@ -45,7 +45,14 @@ CONFIRM_AGREEMENT = InboxKind("confirm_agreement", "待确认三方协议", open
 PROPOSED = InboxKind("proposed", "您被推荐", opens=("shortlist",), notice=True)
 APPROVED = InboxKind("approved", "您的对接已审核通过", opens=("approve",), notice=True)
 
-KINDS: dict[str, InboxKind] = {k.code: k for k in (REVIEW, REVISE, CONFIRM_AGREEMENT, PROPOSED, APPROVED)}
+#: Opened by the reminder sweep from the time limits (``services/inbox/reminders``), not by an event: a step
+#: due soon reminds whoever owes it; an overdue step is escalated to the office above the one responsible.
+#: Both are notices, and the sweep closes them once the step is taken.
+DUE_SOON = InboxKind("due_soon", "即将到期", opens=(), notice=True)
+OVERDUE = InboxKind("overdue", "逾期督办", opens=(), notice=True)
+
+KINDS: dict[str, InboxKind] = {k.code: k for k in (REVIEW, REVISE, CONFIRM_AGREEMENT, PROPOSED, APPROVED,
+                                                   DUE_SOON, OVERDUE)}
 #: A demand's end (withdrawn by the enterprise, closed, expired past its 揭榜 deadline): the to-dos about its
 #: matches (a review, a revision) ask nothing any more and close.
 ENDS_DEMAND: tuple[str, ...] = ("withdraw", "close", "expire")

@@ -14,6 +14,8 @@ Threads, each with one job so a slow one cannot starve another:
   deadline (a compare-and-set per demand, so every worker may sweep and each demand closes once);
 - ``notify``: every ``notify_interval_seconds`` delivers the due notifications of the outbox (e-mail,
   webhooks; a lease per delivery, so several workers send each once: ``services/inbox/delivery``);
+- ``reminders``: at start and every ``reminder_interval_seconds`` reminds owners of steps due soon and
+  escalates overdue ones to the office above (``services/inbox/reminders``; each sent once);
 - ``insight``: every ``insight_refresh_seconds`` queues the supply job when what the gap map depends on
   changed (``services/insight/supply``); ``insight-warm`` recomputes this process's figures before they
   expire or once the job rewrote the supply (``services/insight/dashboard.warm_if_due``).
@@ -33,7 +35,7 @@ from matcher.engine.pool import TalentPool
 from matcher.services import jobs
 from matcher.services.access import Actor
 from matcher.services.files import uploads
-from matcher.services.inbox import delivery
+from matcher.services.inbox import delivery, reminders
 from matcher.services.inbox import items as _inbox  # noqa: F401 (registers the inbox's audit listener)
 from matcher.services.insight import dashboard as insight
 from matcher.services.insight import supply
@@ -125,6 +127,7 @@ class Runtime:
         self._thread("maintenance", self._every(MAINTENANCE_EVERY, self._maintain))
         self._thread("expiry", self._every(self.settings.expiry_interval_seconds, self._expire, at_once=True))
         self._thread("notify", self._every(self.settings.notify_interval_seconds, self._notify))
+        self._thread("reminders", self._every(self.settings.reminder_interval_seconds, self._remind, at_once=True))
         self._thread("insight", self._every(self.settings.insight_refresh_seconds, self._insight))
         # the figures are recomputed before they expire or as soon as the supply job rewrote its rows, so a
         # dashboard request reads answers instead of paying for them
@@ -161,6 +164,9 @@ class Runtime:
         done = delivery.deliver_due(self.db, self.settings)
         if done.sent or done.failed or done.dead:
             log.info("notifications: %d sent, %d to retry, %d given up", done.sent, done.failed, done.dead)
+
+    def _remind(self) -> None:
+        reminders.sweep(self.db)
 
     def _insight(self) -> None:
         job_id = supply.request(self.db, self.pool, self.settings)
