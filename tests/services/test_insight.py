@@ -90,6 +90,7 @@ def test_a_sector_with_demands_and_no_eligible_talent_is_flagged_and_a_withdrawn
     cfg, db, pool, ids = gap_world
     done = supply.refresh(db, pool, cfg)
     assert done["demands"] == 2 and done["threshold_source"] == "calibrator"
+    assert not supply.stale(db, pool, cfg)
     view = dashboard.gap_map(db, pool, cfg, PROVINCE, "sector")
     by = {c.key: c for c in view.cells}
     assert by["ai"].flagged and by["ai"].covered == 0 and by["ai"].unmet == 1
@@ -108,6 +109,10 @@ def test_a_sector_with_demands_and_no_eligible_talent_is_flagged_and_a_withdrawn
         me.withdraw(db, pool, Actor(None, "talent", talent_id=ids[f"t{n}"]))
     assert supply.stale(db, pool, cfg)
     supply.refresh(db, pool, cfg)
+    # current for this process, whose pool applied the withdrawals, and for another built afterwards from the
+    # same database (a second worker, a restart): the signature holds only shared state
+    assert not supply.stale(db, pool, cfg)
+    assert not supply.stale(db, build_pool(cfg, db, persist=False), cfg)
     view = dashboard.gap_map(db, pool, dashboard_settings(cfg), PROVINCE, "sector")
     coal = {c.key: c for c in view.cells}["coal_chemical"]
     assert coal.covered == 1 and coal.supply_ratio == 0.5 and not coal.flagged

@@ -65,7 +65,10 @@ def _in_window(settings: Settings) -> Any:
 
 
 def signature(db: Database, pool: TalentPool, settings: Settings) -> str:
-    """What the rows depend on, as one string: it moves whenever any of it changes."""
+    """What the rows depend on, as one string: it moves whenever any of it changes. Only shared state: the
+    change feed's head stands for the talents (every change of a talent is written to it), never this
+    process's pool mark — that differs between workers and across restarts, and would have every worker
+    find the others' rows stale and queue the job again at each look."""
     cal = calibration.calibrator()
     with db.session() as s:
         d_at = s.scalar(select(func.max(Demand.updated_at)))
@@ -73,7 +76,7 @@ def signature(db: Database, pool: TalentPool, settings: Settings) -> str:
         m_at = s.scalar(select(func.max(Match.updated_at)))
         m_n = s.scalar(select(func.count()).select_from(Match))
     ranker = pool.learned.version if pool.learned is not None else "hand"
-    return (f"feed={feed.head(db)};pool={pool.mark()}/{len(pool.facts)};demands={d_n}@{d_at};matches={m_n}@{m_at};"
+    return (f"feed={feed.head(db)};pool={len(pool.facts)};demands={d_n}@{d_at};matches={m_n}@{m_at};"
             f"ranker={ranker};t={threshold(settings, cal).value};depth={settings.insight_depth}")[:200]
 
 
