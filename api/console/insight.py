@@ -60,7 +60,7 @@ def cell_page(request: Request, runtime: RuntimeDep, key: Annotated[str, Query(m
     """The demands behind one bar of the gap map (the bar's click and the table's link open it)."""
     who = actor(request)
     listing = dashboard.cell_demands(runtime.db, runtime.ready_pool(), runtime.settings, who, dimension, key, office,
-                                     level)
+                                     level, limit=500)
     return page(request, "insight_cell.html", who, title=f"供需明细 · {listing.label}", listing=listing,
                 dimension_label=figures.DIMENSIONS[dimension])
 

@@ -38,8 +38,10 @@ def gaps(db: DbDep, pool: PoolDep, settings: SettingsDep, actor: ActorDep,
 def gap_demands(db: DbDep, pool: PoolDep, settings: SettingsDep, actor: ActorDep,
                 key: Annotated[str, Query(min_length=1, max_length=20)],
                 dimension: Literal["sector", "industry", "mode", "city", "area"] = "sector", office: Office = None,
-                industry_level: Annotated[int, Query(ge=1, le=4)] = 2) -> Any:
-    return dashboard.cell_demands(db, pool, settings, actor, dimension, key, office, industry_level)
+                industry_level: Annotated[int, Query(ge=1, le=4)] = 2,
+                limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Any:
+    return dashboard.cell_demands(db, pool, settings, actor, dimension, key, office, industry_level, limit, offset)
 
 
 @router.get("/funnel", response_model=FunnelView, summary="Funnel and working days between stages — officials")

@@ -43,7 +43,10 @@ def test_the_gap_map_of_the_demo_is_there_on_first_start(client: Any) -> None:
     assert inside["office_code"] == city["drill"] and sum(c["pairs"] for c in inside["cells"]) == city["pairs"]
     listing = client.get("/api/v1/insight/gaps/demands", params={"dimension": "area", "key": city["key"]},
                          headers=auth("official")).json()
-    assert len(listing["items"]) == city["pairs"]
+    assert len(listing["items"]) == listing["total"] == city["pairs"]
+    page = client.get("/api/v1/insight/gaps/demands", params={"dimension": "area", "key": city["key"], "limit": 1,
+                                                              "offset": 1}, headers=auth("official")).json()
+    assert page["items"] == listing["items"][1:2] and page["total"] == city["pairs"]
 
 
 @pytest.mark.parametrize(("params", "status", "field"), [

@@ -25,6 +25,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from matcher.config import Settings
+from matcher.domain import modes
 from matcher.domain.offices import Office, OfficeLevel, office_tree
 from matcher.domain.vocabulary import Role
 from matcher.engine.pool import TalentPool
@@ -32,7 +33,7 @@ from matcher.errors import Invalid, NotFound
 from matcher.reference import industry_codes
 from matcher.services.access import Actor, proposable_ids, require
 from matcher.services.insight import figures
-from matcher.services.insight.frames import Frames, load
+from matcher.services.insight.frames import Frames, load, records_of
 from matcher.services.insight.views import (
     CellDemandView,
     CellListView,
@@ -239,30 +240,37 @@ def _gap_map(db: Database, pool: TalentPool | None, settings: Settings, frames: 
 
 
 def cell_demands(db: Database, pool: TalentPool | None, settings: Settings, actor: Actor, dimension: str, key: str,
-                 office: str | None = None, industry_level: int = 2) -> CellListView:
-    """The (demand, mode) pairs behind one cell of the gap map — what a click on its bar opens."""
+                 office: str | None = None, industry_level: int = 2, limit: int = 100,
+                 offset: int = 0) -> CellListView:
+    """The (demand, mode) pairs behind one cell of the gap map — what a click on its bar opens — least
+    supplied first, a page at a time (the whole list is computed once per refresh and kept)."""
     view = gap_map(db, pool, settings, actor, dimension, office, industry_level)
     cell = next((c for c in view.cells if c.key == key), None)
     if cell is None:
         raise NotFound(f"no cell '{key}' in the gap map by {dimension}", field="key")
     where = office_for(actor, office)
     frames = current_frames(db, settings)
-    p = figures.pairs(frames, in_office(frames, where))
-    tree = office_tree()
-    children = [c.code for c in tree.children(where.code)]
-    keys = figures.key_column(p, dimension, industry_level,
-                              lambda c: next((x for x in children if c in tree and tree.contains(x, c)), None),
-                              _industry_at)
-    rows = p[keys == key].sort_values(["supply", "demand_id"])
-    from matcher.domain import modes
-    from matcher.services.insight.frames import records_of
 
-    items = [CellDemandView(demand_id=int(r["demand_id"]), title=r["title"], mode=r["mode"],
-                            mode_label=modes.get(r["mode"]).label if modes.is_mode(r["mode"]) else r["mode"],
-                            city=r["city"], status=r["status"], wanted=int(r["wanted"]), supply=int(r["supply"]),
-                            best_probability=None if pd.isna(r["best_probability"]) else float(r["best_probability"]))
-             for r in records_of(rows)]
-    return CellListView(**_head(frames, where), dimension=dimension, key=key, label=cell.label, items=items)
+    def make() -> CellListView:
+        p = figures.pairs(frames, in_office(frames, where))
+        tree = office_tree()
+        children = [c.code for c in tree.children(where.code)]
+        keys = figures.key_column(p, dimension, industry_level,
+                                  lambda c: next((x for x in children if c in tree and tree.contains(x, c)), None),
+                                  _industry_at)
+        rows = p[keys == key].sort_values(["supply", "demand_id"])
+        items = [CellDemandView(demand_id=int(r["demand_id"]), title=r["title"], mode=r["mode"],
+                                mode_label=modes.get(r["mode"]).label if modes.is_mode(r["mode"]) else r["mode"],
+                                city=r["city"], status=r["status"], wanted=int(r["wanted"]),
+                                supply=int(r["supply"]),
+                                best_probability=None if pd.isna(r["best_probability"])
+                                else float(r["best_probability"]))
+                 for r in records_of(rows)]
+        return CellListView(**_head(frames, where), dimension=dimension, key=key, label=cell.label, items=items,
+                            total=len(items), limit=len(items), offset=0)
+
+    whole: CellListView = _CACHE.answer(("cell", where.code, dimension, key, industry_level), frames, make)
+    return whole.model_copy(update={"items": whole.items[offset:offset + limit], "limit": limit, "offset": offset})
 
 
 def funnel(db: Database, settings: Settings, actor: Actor, group_by: str | None = None,

@@ -216,4 +216,7 @@ class CellListView(Computed):
     dimension: str
     key: str
     label: str
-    items: list[CellDemandView]
+    items: list[CellDemandView]  # one page, least supplied first
+    total: int  # the pairs in the cell
+    limit: int
+    offset: int
