@@ -175,6 +175,13 @@ class Trend:
         return self.after - self.before
 
     @property
+    def score(self) -> float:
+        """The change over its standard deviation were both counts Poisson with no change (√(before + after),
+        one pseudo-count added): a new topic of six demands (0 → 6, 2.3) outranks a topic of a few demands
+        that moved by chance (1 → 6, 1.8) and a large topic's drift (1,000 → 1,050, 1.1)."""
+        return self.change / math.sqrt(self.before + self.after + 1)
+
+    @property
     def growth(self) -> float:
         """Relative change with one pseudo-count each side, so a topic going 0 → 5 ranks above 10 → 15."""
         return (self.after + 1) / (self.before + 1)
@@ -182,10 +189,10 @@ class Trend:
 
 def momentum(vectors: np.ndarray, texts: Sequence[str], later: Sequence[bool], wanted: int,
              seed: int = 0) -> list[Trend]:
-    """Cluster the demands of two periods together and count each topic per period; risers first (by growth,
-    then by the change), fallers last."""
+    """Cluster the demands of two periods together and count each topic per period; risers first, fallers
+    last, by ``Trend.score``: how far the change stands out from the chance variation of counts of that size."""
     flags = np.asarray(later, dtype=bool)
     topics = cluster(vectors, texts, wanted, seed=seed)
     trends = [Trend(t, int((~flags[list(t.members)]).sum()), int(flags[list(t.members)].sum())) for t in topics]
-    trends.sort(key=lambda tr: (-tr.growth, -tr.change, tr.topic.id))
+    trends.sort(key=lambda tr: (-tr.score, -tr.growth, tr.topic.id))
     return trends

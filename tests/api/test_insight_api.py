@@ -13,6 +13,8 @@ import pytest
 from matcher.config import Settings
 from tests.conftest import api_client, auth
 
+pytestmark = pytest.mark.once("sqlite")  # slow (a demo seeded and ranked): one back end is enough
+
 
 @pytest.fixture(scope="module")
 def client(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:

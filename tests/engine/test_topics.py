@@ -41,3 +41,9 @@ def test_growth_counts_one_pseudo_demand_each_side() -> None:
     t = topics.Topic(0, (0,), ("钠离子电池",), 0)
     rising, steady = topics.Trend(t, before=0, after=5), topics.Trend(t, before=10, after=15)
     assert rising.growth == 6.0 and rising.growth > steady.growth and steady.change == 5
+
+
+def test_risers_are_ranked_by_how_far_the_change_stands_out_from_chance() -> None:
+    t = topics.Topic(0, (0,), ("x",), 0)
+    new, noise, drift = (topics.Trend(t, 0, 6), topics.Trend(t, 1, 6), topics.Trend(t, 1000, 1050))
+    assert new.score > noise.score > drift.score > topics.Trend(t, 5, 5).score == 0 > topics.Trend(t, 6, 0).score

@@ -20,6 +20,8 @@ from matcher.storage.models import Demand, Enterprise
 from matcher.tools.seeding import seed_demo
 from tests.conftest import fresh_database_url
 
+pytestmark = pytest.mark.once("sqlite")  # slow (a demo seeded and ranked): one back end is enough
+
 PROVINCE = Actor(None, "official")
 SEED = 11
 
@@ -77,6 +79,10 @@ def test_a_planted_topic_is_the_top_riser_named_by_its_own_words(demo: tuple[Set
             ("钠离子电池储能系统热管理",
              "兆瓦时级钠离子电池储能系统电芯温差大，需要钠离子电池热管理与电池管理系统方面的专家。"),
             ("钠离子电池极片涂布开裂", "钠离子电池硬碳负极极片涂布干燥后开裂，需要钠离子电池浆料与涂布工艺专家。"),
+            ("钠离子电池低温放电容量不足",
+             "钠离子电池零下二十度放电容量不足常温的六成，需要钠离子电池低温电解液与正极界面方面的专家。"),
+            ("钠离子电池电芯自放电偏高",
+             "钠离子电池电芯静置一个月自放电超过百分之五，需要钠离子电池电芯工艺与检测专家。"),
         ]
         for n, (title, text) in enumerate(planted):
             s.add(Demand(enterprise_id=ent.id, external_id=f"PLANT-{n}", title=title, description=text,
