@@ -46,9 +46,10 @@ def test_the_gap_map_of_the_demo_is_there_on_first_start(client: Any) -> None:
     listing = client.get("/api/v1/insight/gaps/demands", params={"dimension": "area", "key": city["key"]},
                          headers=auth("official")).json()
     assert len(listing["items"]) == listing["total"] == city["pairs"]
+    last = listing["total"] - 1  # the last page of one: never empty, so the slice is checked
     page = client.get("/api/v1/insight/gaps/demands", params={"dimension": "area", "key": city["key"], "limit": 1,
-                                                              "offset": 1}, headers=auth("official")).json()
-    assert page["items"] == listing["items"][1:2] and page["total"] == city["pairs"]
+                                                              "offset": last}, headers=auth("official")).json()
+    assert len(page["items"]) == 1 and page["items"] == listing["items"][last:] and page["total"] == city["pairs"]
 
 
 @pytest.mark.parametrize(("params", "status", "field"), [

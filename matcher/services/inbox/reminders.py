@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.domain.calendar import WorkCalendar
-from matcher.domain.inbox import DUE_SOON, OVERDUE, Audience
+from matcher.domain.inbox import DUE_SOON, OVERDUE, Audience, InboxKind
 from matcher.domain.offices import office_tree
 from matcher.domain.programmes import ProgrammeSet
 from matcher.domain.vocabulary import Role
@@ -97,9 +97,9 @@ def _subject(item: DueItem, escalated: bool) -> str:
     return f"{item.title}（{item.stage_label}，{item.due.isoformat()}到期，{days}{who}）"
 
 
-def _open_once(s: Session, kind_code: str, target: Target, item: DueItem, key: str, escalated: bool) -> bool:
+def _open_once(s: Session, kind: InboxKind, target: Target, item: DueItem, key: str) -> bool:
     """Open the notice unless its key exists; a concurrent sweep's insert of the same key loses quietly."""
-    kind = OVERDUE if kind_code == OVERDUE.code else DUE_SOON
+    escalated = kind is OVERDUE
     try:
         with s.begin_nested():
             made = open_item(s, kind, target, item.kind, str(item.id), _subject(item, escalated),
@@ -120,11 +120,11 @@ def sweep(db: Database, *, today: date | None = None, calendar: WorkCalendar | N
             if i.status == "due_soon":
                 t = owner(i)
                 key = f"{DUE_SOON.code}:{item_stem(i)}:{i.due.isoformat()}:{t[0]}:{t[1]}"
-                reminded += _open_once(s, DUE_SOON.code, t, i, key, escalated=False)
+                reminded += _open_once(s, DUE_SOON, t, i, key)
             elif i.status == "overdue":
                 for t in above(s, i):
                     key = f"{OVERDUE.code}:{item_stem(i)}:{i.due.isoformat()}:{t[0]}:{t[1]}"
-                    escalated += _open_once(s, OVERDUE.code, t, i, key, escalated=True)
+                    escalated += _open_once(s, OVERDUE, t, i, key)
         stale = [row.id for row in s.scalars(select(InboxItem).where(
             InboxItem.kind.in_((DUE_SOON.code, OVERDUE.code)), InboxItem.closed_at.is_(None)))
             if ":".join(row.key.split(":")[1:4]) not in live]
