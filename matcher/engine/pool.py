@@ -8,10 +8,12 @@ manifest so a restart reuses it only when it still matches the talents it is giv
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +23,32 @@ from matcher.engine.embedding import CachedEmbedder, text_hash
 from matcher.engine.index import IndexCorrupt, VectorIndex, content_checksum
 from matcher.engine.lexical import LexicalIndex
 from matcher.engine.ltr import LearnedRanker
+from matcher.engine.neighbours import IDS_FILE, TABLE_FILE, NeighbourTable
 from matcher.engine.ranking import RankingConfig
 from matcher.engine.search import Filters, PoolSearch, Proposal
 
 __all__ = ["Filters", "Proposal", "TalentPool"]
 
 log = logging.getLogger(__name__)
-NEIGHBOURS_FILE = "neighbours.npz"
+#: Held (``flock``) by the process that checks, builds or saves the index directory: the workers of one
+#: machine share it, so one builds while the others wait and then load what it saved. The kernel releases
+#: the lock when its holder dies, so a crashed builder never blocks the next start.
+BUILD_LOCK = "build.lock"
 
+
+@contextmanager
+def directory_lock(directory: Path | None) -> Iterator[None]:
+    """Exclusive use of an index directory across processes (nothing to lock without a directory)."""
+    if directory is None:
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / BUILD_LOCK, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 class TalentPool(PoolSearch):
@@ -37,7 +57,7 @@ class TalentPool(PoolSearch):
 
     def __init__(self, embedder: CachedEmbedder, index_dir: Path | None, kind: str = "flat",
                  cfg: RankingConfig | None = None, hnsw_m: int = 32, ef_search: int = 128,
-                 persist_threshold: int = 200_000, ef_construction: int = 200) -> None:
+                 persist_threshold: int = 100_000_000, ef_construction: int = 200, mmap: bool = True) -> None:
         self.embedder = embedder
         self.index_dir = index_dir
         self.kind = kind
@@ -46,11 +66,12 @@ class TalentPool(PoolSearch):
         self.ef_search = ef_search
         self.ef_construction = ef_construction
         self.persist_threshold = persist_threshold
+        self.mmap = mmap  # open saved files memory-mapped (their pages shared between worker processes)
         self.selector_max_fraction = 0.3
         self.index = VectorIndex(embedder.dim, kind, hnsw_m, ef_search, ef_construction)
         self.lexical = LexicalIndex()
         self.facts: dict[int, TalentFacts] = {}
-        self.neighbours: dict[int, np.ndarray] = {}
+        self.neighbours = NeighbourTable()
         self.learned: LearnedRanker | None = None
         self._arrays: dict[str, np.ndarray] | None = None  # the search's filter columns (engine/search.py)
         self._arrays_lock = threading.Lock()
@@ -62,6 +83,7 @@ class TalentPool(PoolSearch):
         self._dirty_since = 0.0  # monotonic time of the first unsaved change
         self._last_change = 0.0  # monotonic time of the last change
         self.ready = False
+        self.outcome = ""  # how the last load_or_build got its index: "loaded" or "rebuilt: <why>"
 
     # ------------------------------------------------------------ life cycle
     def checksum(self) -> str:
@@ -73,14 +95,14 @@ class TalentPool(PoolSearch):
 
         Returns 'loaded' or 'rebuilt: <why>'."""
         say = log_fn or log.info
-        with self._write:
+        with self._write, directory_lock(self.index_dir):
             self.facts = {f.id: f for f in facts}
             self._arrays = None
             checksum = self.checksum()
             outcome = "rebuilt"
             if self.index_dir is not None:
                 try:
-                    index, manifest = VectorIndex.load(self.index_dir, self.ef_search)
+                    index, manifest = VectorIndex.load(self.index_dir, self.ef_search, mmap=self.mmap)
                     if manifest.model_id != self.embedder.model_id:
                         outcome = "rebuilt: model changed"
                     elif manifest.kind != self.kind:
@@ -98,6 +120,8 @@ class TalentPool(PoolSearch):
             if outcome != "loaded":
                 say(f"index {outcome}; encoding {len(self.facts)} profiles (cached ones are reused)")
                 self._rebuild_vectors(progress)
+            self.outcome = outcome
+        with self._write:
             ids = list(self.facts)
             self.lexical.fit(ids, [self.facts[i].text for i in ids])
             self.ready = True
@@ -112,7 +136,7 @@ class TalentPool(PoolSearch):
             self.index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search, self.ef_construction)
             for start in range(0, len(ids), 50_000):
                 self.index.add(ids[start:start + 50_000], vectors[start:start + 50_000])
-            self.neighbours = {}
+            self.neighbours = NeighbourTable()
             self._compute_neighbours(ids, vectors, progress)
             self.lexical.fit(list(ids), [f.text for f in facts])
             self.ready = True
@@ -120,52 +144,76 @@ class TalentPool(PoolSearch):
     def _rebuild_vectors(self, progress: bool) -> None:
         ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
         index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search, self.ef_construction)
-        self.neighbours = {}
+        self.neighbours = NeighbourTable()
         if len(ids):
             vecs = self.embedder.encode_passages([self.facts[int(i)].text for i in ids], progress=progress)
             index.add(ids, vecs)
             self.index = index
             self._compute_neighbours(ids, vecs, progress)
+            del vecs
         self.index = index
         self._save()
+        self._remap()
+
+    def _remap(self) -> None:
+        """After a save: hold the saved vectors and neighbour table in the files' shared pages instead of
+        private copies (the builder then costs what a loading worker costs)."""
+        if self.index_dir is None or not self.mmap:
+            return
+        self.index.remap(self.index_dir)
+        if self.neighbours.mapped or self.neighbours.delta_size or not len(self.neighbours):
+            return
+        try:
+            table = NeighbourTable.load(self.index_dir, self.cfg.graph_k)
+        except (OSError, ValueError):
+            return
+        if np.array_equal(np.asarray(table.base_ids), np.asarray(self.neighbours.base_ids)):
+            self.neighbours = table
 
     def _compute_neighbours(self, ids: np.ndarray, vecs: np.ndarray, progress: bool = False,
                             batch: int = 4096) -> None:
-        """Each talent's nearest colleagues by profile vector (for the cluster-support feature)."""
+        """Each talent's nearest colleagues by profile vector (for the cluster-support feature). Into an
+        empty table (a build) the rows are written as one array; otherwise as edits on top of the table."""
         k = self.cfg.graph_k
         if k <= 0 or len(self.index) < 2:
             return
         from tqdm import tqdm
 
+        bulk = not len(self.neighbours)
+        rows = np.full((len(ids), k), -1, dtype=np.int64) if bulk else None
         for start in tqdm(range(0, len(ids), batch), desc="neighbour graph", disable=not progress or len(ids) < batch):
             # The graph only feeds a soft feature: a narrow HNSW search (ef 64) is plenty and 8× cheaper.
             _, nb = self.index.search(vecs[start:start + batch], k + 1, ef=64)
             for row, tid in enumerate(ids[start:start + batch]):
-                self.neighbours[int(tid)] = nb[row][(nb[row] != tid) & (nb[row] >= 0)][:k]
+                mine = nb[row][(nb[row] != tid) & (nb[row] >= 0)][:k]
+                if rows is not None:
+                    rows[start + row, :len(mine)] = mine
+                else:
+                    self.neighbours[int(tid)] = mine
+        if rows is not None:
+            order = np.argsort(ids, kind="stable")
+            self.neighbours = NeighbourTable(np.asarray(ids, dtype=np.int64)[order], rows[order])
 
-    def _snapshot(self) -> tuple[list[TalentFacts], dict[int, np.ndarray]]:
+    def _snapshot(self) -> tuple[list[TalentFacts], NeighbourTable]:
         """What a save needs from the pool's own state, copied shallowly (milliseconds, under the lock):
-        the facts (for the checksum of the indexed texts) and the neighbour rows (arrays are replaced on
-        edits, never changed in place)."""
-        return list(self.facts.values()), dict(self.neighbours)
+        the facts (for the checksum of the indexed texts) and the neighbour table (its base is never
+        written; the edits on top are copied)."""
+        return list(self.facts.values()), self.neighbours.snapshot()
 
-    def _artefacts(self, facts: list[TalentFacts], neighbours: dict[int, np.ndarray]
+    def _artefacts(self, facts: list[TalentFacts], neighbours: NeighbourTable
                    ) -> tuple[str, dict[str, Callable[[Path], None]]]:
-        """The checksum and the neighbour table's writer, computed from a snapshot (no lock needed)."""
+        """The checksum and the neighbour table's writers, computed from a snapshot (no lock needed)."""
         extra: dict[str, Callable[[Path], None]] = {}
-        if neighbours:
-            ids = np.fromiter(neighbours, dtype=np.int64, count=len(neighbours))
-            k = self.cfg.graph_k
-            table = np.full((len(ids), k), -1, dtype=np.int64)
-            for r, tid in enumerate(ids):
-                nb = neighbours[int(tid)]
-                table[r, :len(nb)] = nb
+        if len(neighbours):
+            ids, table = neighbours.arrays(self.cfg.graph_k)
 
-            def write(path: Path) -> None:
-                with open(path, "wb") as fh:
-                    np.savez(fh, ids=ids, table=table)
+            def npy(array: np.ndarray) -> Callable[[Path], None]:
+                def write(path: Path) -> None:
+                    with open(path, "wb") as fh:
+                        np.save(fh, array)
+                return write
 
-            extra[NEIGHBOURS_FILE] = write
+            extra[IDS_FILE], extra[TABLE_FILE] = npy(ids), npy(table)
         return content_checksum((f.id, text_hash(f.text)) for f in facts), extra
 
     def _save(self) -> None:
@@ -176,18 +224,16 @@ class TalentPool(PoolSearch):
         self.index.save(self.index_dir, self.embedder.model_id, checksum, extra=extra)
 
     def _load_neighbours(self) -> None:
-        """Neighbour lists saved with the index; recomputed from the index when missing or stale."""
-        self.neighbours = {}
-        path = self.index_dir / NEIGHBOURS_FILE if self.index_dir else None
+        """Neighbour lists saved with the index (mapped: shared pages); recomputed when missing or stale."""
+        self.neighbours = NeighbourTable()
         try:
-            if path is None:
+            if self.index_dir is None:
                 raise OSError
-            with np.load(path, allow_pickle=False) as data:
-                ids, table = data["ids"], data["table"]
-            if set(ids.tolist()) != set(self.facts) or table.shape[1] != self.cfg.graph_k:
+            table = NeighbourTable.load(self.index_dir, self.cfg.graph_k, mmap=self.mmap)
+            if not np.array_equal(np.asarray(table.base_ids), np.sort(np.fromiter(self.facts, dtype=np.int64))):
                 raise ValueError("stale")
-            self.neighbours = {int(t): row[row >= 0] for t, row in zip(ids, table, strict=True)}
-        except Exception:  # missing, stale or damaged (BadZipFile, EOFError …): recompute from the index
+            self.neighbours = table
+        except Exception:  # missing, stale or damaged: recompute from the index
             ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
             if len(ids):
                 self._compute_neighbours(ids, self.index.vectors(ids))
@@ -294,5 +340,7 @@ class TalentPool(PoolSearch):
         # two copies leaves a checksum that no longer matches: the next start rebuilds (never a wrong
         # answer) and the next upkeep saves again.
         checksum, extra = self._artefacts(facts, neighbours)
-        self.index.save(self.index_dir, self.embedder.model_id, checksum, extra=extra)
+        with directory_lock(self.index_dir):  # one writer of the directory at a time, across processes
+            self.index.save(self.index_dir, self.embedder.model_id, checksum, extra=extra)
+        self.index.remap(self.index_dir)  # a base rebuilt by compaction goes back into shared pages
         return True

@@ -20,6 +20,7 @@ from matcher.engine.explain import Aligned, Explanation, explain, scored, senten
 from matcher.engine.index import VectorIndex
 from matcher.engine.lexical import LexicalIndex
 from matcher.engine.ltr import LearnedRanker
+from matcher.engine.neighbours import NeighbourTable
 from matcher.engine.ranking import (
     RankedTalent,
     RankingConfig,
@@ -66,7 +67,7 @@ class PoolSearch:
     index: VectorIndex
     lexical: LexicalIndex
     facts: dict[int, TalentFacts]
-    neighbours: dict[int, np.ndarray]
+    neighbours: NeighbourTable
     learned: LearnedRanker | None  # a trained ranker in use (services/learning.py), else the hand weights
     selector_max_fraction: float
     _arrays: dict[str, np.ndarray] | None
@@ -75,7 +76,7 @@ class PoolSearch:
     _write: threading.Lock
 
     def neighbours_of(self, tid: int) -> np.ndarray:
-        return self.neighbours.get(tid, np.zeros(0, dtype=np.int64))
+        return self.neighbours.row(tid)
 
     def _rows(self, facts: list[TalentFacts]) -> dict[str, np.ndarray]:
         """The filter columns of these talents (what ``allowed_ids`` filters on inside the index)."""

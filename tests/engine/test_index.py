@@ -230,7 +230,7 @@ def test_save_load_after_edits_and_removals(kind: str, tmp_path) -> None:
     before = ix.search(q, 10), ix.search(q, 10, allowed=allowed), ix.search(q, 10, ef=16)
     manifest = ix.save(tmp_path, "m", "c")
     assert manifest.count == len(ix) and manifest.format == index_module.MANIFEST_FORMAT
-    assert set(manifest.files or {}) == {"vectors.faiss", "positions.npy", "alive.npy"}
+    assert set(manifest.files or {}) == {"vectors.faiss", "positions.npy", "alive.npy", "delta.npy"}
     loaded, _ = VectorIndex.load(tmp_path, ef_search=64)
     after = loaded.search(q, 10), loaded.search(q, 10, allowed=allowed), loaded.search(q, 10, ef=16)
     for (s0, i0), (s1, i1) in zip(before, after, strict=True):

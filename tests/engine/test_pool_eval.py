@@ -124,7 +124,8 @@ def test_any_damage_a_crash_can_leave_means_a_rebuild(embedder, facts, tmp_path:
     pool.load_or_build(facts)
     expected = [p.talent.id for p in pool.propose(_demand(GAS), "flexible", k=5)[0]]
     files = json.loads((saved / "manifest.json").read_text())["files"]
-    assert set(files) == {"vectors.faiss", "positions.npy", "alive.npy", "neighbours.npz"}
+    assert set(files) == {"vectors.faiss", "positions.npy", "alive.npy", "delta.npy", "neighbour_ids.npy",
+                          "neighbour_table.npy"}
     for name in [*files, "manifest.json"]:
         for damage in ("truncate", "remove"):
             broken = tmp_path / f"{name}-{damage}"
@@ -143,11 +144,11 @@ def test_any_damage_a_crash_can_leave_means_a_rebuild(embedder, facts, tmp_path:
     # a neighbour file damaged after its checksum was taken (a lying manifest) is recomputed, not fatal
     lying = tmp_path / "lying"
     shutil.copytree(saved, lying)
-    (lying / "neighbours.npz").write_bytes(b"PK\x03\x04 truncated")
+    (lying / "neighbour_table.npy").write_bytes(b"\x93NUMPY truncated")
     manifest = json.loads((lying / "manifest.json").read_text())
     from matcher.engine.index import sha256_file as _sha256
 
-    manifest["files"]["neighbours.npz"] = _sha256(lying / "neighbours.npz")
+    manifest["files"]["neighbour_table.npy"] = _sha256(lying / "neighbour_table.npy")
     (lying / "manifest.json").write_text(json.dumps(manifest))
     fourth = TalentPool(embedder, lying)
     assert fourth.load_or_build(facts) == "loaded" and len(fourth.neighbours) == len(facts)
