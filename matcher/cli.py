@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from matcher.config import PROJECT_ROOT, get_settings
+from matcher.engine.memory import MemoryPlan
 from matcher.errors import Invalid
 from matcher.storage.db import Database
 
@@ -475,6 +476,22 @@ def dedup_eval(talents: int = typer.Option(2000, help="demo talents"),
     typer.echo(json.dumps(result, ensure_ascii=False))
 
 
+def _memory_plan(db: Database, workers: int) -> MemoryPlan:
+    """The memory the configured workers will take for the talents the database holds (engine/memory.py)."""
+    from sqlalchemy import func, select
+
+    from matcher.engine.memory import estimate
+    from matcher.engine.ranking import RankingConfig
+    from matcher.services.access import proposable_filter
+    from matcher.storage.models import Talent
+
+    s = get_settings()
+    with db.session() as session:
+        talents = int(session.scalar(select(func.count()).select_from(Talent).where(proposable_filter())) or 0)
+    return estimate(talents, workers, kind=s.index_kind_for(talents), hnsw_m=s.hnsw_m,
+                    graph_k=RankingConfig().graph_k, building=not (s.index_dir / "manifest.json").exists())
+
+
 @app.command("serve")
 def serve(prepare: bool = typer.Option(False, help="create the database, the model and the index first; load the "
                                          "demo data into a local database this command creates"),
@@ -510,6 +527,12 @@ def serve(prepare: bool = typer.Option(False, help="create the database, the mod
     url = f"http://{host or s.host}:{port or s.port}"
     typer.echo(f"serving on {url}  (API docs: {url}/docs)")
     n = workers or s.worker_count
+    plan = _memory_plan(db, n)
+    if s.memory_check and not plan.fits:
+        typer.echo(f"error: not starting: {plan.explain()}. Start fewer workers (--workers), or set "
+                   "MATCHER_MEMORY_CHECK=0 to start anyway.", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"memory: {plan.explain()}")
     if n > 1 and db.url.startswith("sqlite"):
         typer.echo(f"{n} workers on SQLite: fine for a trial; use PostgreSQL (DATABASE_URL) for production")
     config = uvicorn.Config("api.app:create_app", factory=True, host=host or s.host, port=port or s.port,

@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     feed_interval: float = Field(default=1.0, gt=0, description="Seconds between reads of the change feed.")
     workers: int = Field(default=0, ge=0, le=32, description="Worker processes of `matcher serve`; 0 = one per "
                          "CPU core, at most 4 (one process is bound by Python's GIL to about one core).")
+    memory_check: bool = Field(default=True, description="`matcher serve` refuses a worker count whose estimated "
+                               "memory (matcher/engine/memory.py: shared vectors, per-worker pool and model) "
+                               "exceeds 90% of the machine's available memory, with the numbers.")
     host: str = "127.0.0.1"
     port: int = 8000
 

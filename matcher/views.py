@@ -328,6 +328,8 @@ class ReadyView(View):
     database: bool
     index: bool
     index_status: str
+    index_outcome: str = Field(default="", description='how this process got its index: "loaded" (the saved '
+                               'files, mapped) or "rebuilt: <why>"; empty while loading')
     talents_indexed: int
     ranker: str = Field(description='"hand", or "ltr-v<N>": the learned model in use')
     ranker_modes: list[str] = Field(description="the modes the learned model re-orders (the hand weights rank "

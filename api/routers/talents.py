@@ -113,6 +113,17 @@ async def upload(actor: ActorDep, kind: str, runtime: RuntimeDep, request: Reque
         await form.close()
 
 
+@router.get("/jobs", response_model=list[JobView], summary="The newest background jobs of one kind the caller may see")
+def list_jobs(db: DbDep, actor: ActorDep, kind: str = Query(..., max_length=40, description="a job kind, e.g. "
+                                                            "import, round, duplicate-scan"),
+              limit: Limit = 20) -> Any:
+    from matcher.services.runtime import KINDS
+
+    if kind not in KINDS:
+        raise Invalid(f"unknown job kind '{kind}' (one of: {', '.join(sorted(KINDS))})", field="kind")
+    return jobs.recent(db, actor, kind, limit=limit)
+
+
 @router.get("/jobs/{job_id}", response_model=JobView, summary="A background job's stage, progress and result")
 def get_job(db: DbDep, actor: ActorDep, job_id: JobId) -> Any:
     return jobs.get(db, actor, job_id)

@@ -24,6 +24,7 @@ Threads, each with one job so a slow one cannot starve another:
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -57,7 +58,8 @@ SWEEP_EVERY = 10.0
 SAVE_QUIET = 30.0  # seconds without an edit before the index is saved (at the latest 10 minutes after one)
 
 #: The kinds of long work this service runs (``services/jobs.py``); a new kind is added here.
-KINDS: dict[str, jobs.JobKind] = {k.name: k for k in (uploads.IMPORT, rounds.ROUND, supply.REFRESH)}
+KINDS: dict[str, jobs.JobKind] = {k.name: k for k in (uploads.IMPORT, rounds.ROUND, supply.REFRESH,
+                                                      duplicates.FIRST_SCAN)}
 
 
 class Runtime:
@@ -91,6 +93,7 @@ class Runtime:
         pool = self.pool
         index = bool(pool is not None and pool.ready)
         return ReadyView(ready=db_ok and index, database=db_ok, index=index, index_status=self.status,
+                         index_outcome=pool.outcome if pool is not None else "",
                          talents_indexed=len(pool.facts) if pool is not None else 0,
                          ranker=f"ltr-{self.ranker_version}" if self.ranker_version else "hand",
                          ranker_modes=list(pool.learned.modes) if pool is not None and pool.learned is not None
@@ -191,23 +194,22 @@ class Runtime:
             self.follower.poll()
             self.pool = pool
             self.status = f"ready ({len(pool.facts)} talents)"
-            log.info("matching index %s", self.status)
-            self._thread("duplicates", lambda: self._first_duplicate_scan(pool))
+            log.info("matching index %s; index %s (process %d)", self.status, pool.outcome, os.getpid())
+            self._queue_first_duplicate_scan()
             warm_open_demands(self.db, pool)
             self._insight()  # the gap map's supply on first start, not five minutes later
         except Exception as exc:  # keep serving; /ready reports the failure
             self.status = f"failed: {exc}"
             log.exception("building the matching index failed")
 
-    def _first_duplicate_scan(self, pool: TalentPool) -> None:
-        """The database's first look for duplicate records (the demo's seeded ones), off the serving path:
-        a failure is logged and never touches the pool."""
-        try:
-            found = duplicates.scan_once(self.db, pool)
-            if found is not None:
-                log.info("first duplicate scan: %s", found)
-        except Exception:
-            log.exception("the first duplicate scan failed; run it from the console (疑似重复 → 立即检查)")
+    def _queue_first_duplicate_scan(self) -> None:
+        """The database's first look for duplicate records (the demo's seeded ones): a job, queued once per
+        database whichever worker gets here first (``duplicates.queue_first_scan``), run off the serving
+        path; a failure shows on the job and never touches the pool."""
+        job_id = duplicates.queue_first_scan(self.db)
+        if job_id is not None:
+            log.info("first duplicate scan queued as job %d", job_id)
+            self.executor.submit(job_id, duplicates.FIRST_SCAN.name)
 
     def _use_ranker(self, pool: TalentPool) -> None:
         """Rank with the model ``matcher learn`` adopted (or the hand weights); logged when it changes."""

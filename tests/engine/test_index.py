@@ -388,3 +388,71 @@ def test_concurrent_searches_during_edits_removals_and_compaction(kind: str) -> 
     assert ix.tombstone_share == 0 and set(ix.ids().tolist()) == present
     _, ids = _all(ix, x[:5])
     assert set(ids[0][ids[0] >= 0].tolist()) == present
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_loaded_index_is_mapped_and_takes_edits_in_its_delta(kind: str, tmp_path) -> None:
+    """A saved index is opened memory-mapped (shared pages); FAISS cannot add to it, so edits and new talents
+    go to the private delta, searched exactly beside the base: the answers are those of an index that took
+    the same edits in memory. Saving again leaves the base file as it is (same inode); a compaction folds the
+    delta into a new private base, and the save after it maps the new base again."""
+    ix, x = _index(kind)
+    ix.save(tmp_path, "m", "c")
+    inode = (tmp_path / "vectors.faiss").stat().st_ino
+    mapped, _ = VectorIndex.load(tmp_path, ef_search=64)
+    private, _ = VectorIndex.load(tmp_path, ef_search=64, mmap=False)
+    assert mapped.mapped and not private.mapped
+    for ix_ in (mapped, private):  # the same edits on both: new talents, an edit, a removal, a re-add
+        ix_.add(np.arange(600, 640), _unit(40, seed=11))
+        ix_.add(np.array([3, 5]), _unit(2, seed=12))
+        ix_.remove([7, 620])
+        ix_.add(np.array([7]), _unit(1, seed=13))
+    assert mapped.delta_rows == 43 and private.delta_rows == 0
+    q = np.vstack([_unit(20, seed=14), _unit(40, seed=11)[:10]])
+    allowed = np.arange(0, 640, 5)
+    for args in ({}, {"allowed": allowed}):
+        (s0, i0), (s1, i1) = private.search(q, 10, **args), mapped.search(q, 10, **args)
+        assert np.array_equal(i0, i1) and np.allclose(s0, s1, atol=1e-6), args
+    assert mapped.search(_unit(40, seed=11)[[0]], 1)[1][0, 0] == 600  # a delta row is found
+    assert 620 not in mapped and 7 in mapped and len(mapped) == len(private)
+    assert np.array_equal(mapped.vectors([3, 600, 1]), private.vectors([3, 600, 1]))
+
+    mapped.save(tmp_path, "m", "c2")
+    assert (tmp_path / "vectors.faiss").stat().st_ino == inode  # the 1.5 GiB-at-1M base is not rewritten
+    again, manifest = VectorIndex.load(tmp_path, ef_search=64)
+    assert manifest.content_checksum == "c2" and again.delta_rows == 43
+    assert np.array_equal(again.search(q, 10)[1], mapped.search(q, 10)[1])
+
+    before = mapped.search(q, 10)
+    mapped.compact()
+    assert mapped.delta_rows == 0 and not mapped.mapped and mapped.tombstone_share == 0
+    assert np.array_equal(mapped.search(q, 10)[1], before[1]) or kind == "hnsw"  # HNSW rebuilt: approximate
+    mapped.save(tmp_path, "m", "c3")
+    assert (tmp_path / "vectors.faiss").stat().st_ino != inode
+    assert mapped.remap(tmp_path) and mapped.mapped
+    mapped.add(np.array([700]), _unit(1, seed=15))  # a remapped base takes edits in its delta again
+    assert mapped.delta_rows == 1 and mapped.search(_unit(1, seed=15), 1)[1][0, 0] == 700
+
+
+def test_neighbour_table_edits_on_a_mapped_base(tmp_path) -> None:
+    from matcher.engine.neighbours import NeighbourTable
+
+    ids = np.array([2, 5, 9], dtype=np.int64)
+    table = np.array([[5, 9, -1], [2, -1, -1], [5, 2, -1]], dtype=np.int64)
+    np.save(tmp_path / "neighbour_ids.npy", ids)
+    np.save(tmp_path / "neighbour_table.npy", table)
+    nt = NeighbourTable.load(tmp_path, 3)
+    assert nt.mapped and nt.row(2).tolist() == [5, 9] and nt.row(4).tolist() == [] and len(nt) == 3
+    nt[4] = np.array([2, 9])
+    nt[5] = np.array([9])
+    nt.pop(9)
+    nt.pop(123)
+    assert nt.row(4).tolist() == [2, 9] and nt.row(5).tolist() == [9] and 9 not in nt and len(nt) == 3
+    assert sorted(nt) == [2, 4, 5]
+    snap = nt.snapshot()
+    nt[9] = np.array([2])
+    assert 9 not in snap and 9 in nt
+    out_ids, out = snap.arrays(3)
+    assert out_ids.tolist() == [2, 4, 5] and out.tolist() == [[5, 9, -1], [2, 9, -1], [9, -1, -1]]
+    with pytest.raises(ValueError):
+        NeighbourTable.load(tmp_path, 4)  # another width: stale

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from matcher.domain import talent as talent_fields
 from matcher.domain.labels import label
@@ -27,11 +28,12 @@ from matcher.domain.vocabulary import Role
 from matcher.engine.dedup import PersonRecord, candidate_pairs, score_pairs
 from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Invalid, NotFound
-from matcher.services.access import Actor, require, talent_view
+from matcher.services import jobs
+from matcher.services.access import SYSTEM, Actor, require, talent_view
 from matcher.services.audit import record
 from matcher.services.pool.facts import ready, refresh_talents
 from matcher.storage.db import Database
-from matcher.storage.models import DuplicatePair, Relation, Talent, User, iso
+from matcher.storage.models import DuplicatePair, InstanceFlag, Relation, Talent, User, iso
 from matcher.views import DuplicatePairView, FieldChoice, ScanView
 
 #: The fields a merge may take from either record (the talent's attributes, not the office's list number).
@@ -218,16 +220,23 @@ def decide(db: Database, pool: TalentPool | None, actor: Actor, pair_id: int, de
         return _pair_view(s, actor, pair, a, b)
 
 
-def scan_once(db: Database, pool: TalentPool | None) -> ScanView | None:
+def queue_first_scan(db: Database) -> int | None:
     """The first scan of a database (the demo's seeded duplicates, a database imported before the finder
-    existed): run by whichever serving process claims it first, never again (imports scan themselves)."""
-    from sqlalchemy.exc import IntegrityError
-
-    from matcher.storage.models import InstanceFlag
-
+    existed), queued as a job by whichever serving process gets here first: the claim and the job are one
+    transaction, so it is queued once per database however many workers start (imports scan themselves).
+    Returns the job's id, or None when the scan was queued before."""
     try:
         with db.session() as s:
             s.add(InstanceFlag(key="duplicate_scan", value=datetime.now(UTC).isoformat()))
+            s.flush()
+            return jobs.create_in(s, SYSTEM, FIRST_SCAN.name, {}).id
     except IntegrityError:
         return None
-    return scan(db, pool)
+
+
+def _first_scan_work(ctx: jobs.JobContext, params: dict[str, Any], report: jobs.Reporter) -> dict[str, Any]:
+    report("duplicates", 0.0, force=True)
+    return scan(ctx.db, ready(ctx.pool())).model_dump()
+
+
+FIRST_SCAN = jobs.JobKind("duplicate-scan", "首次查重", _first_scan_work)
