@@ -103,7 +103,7 @@ def learn(var: Path, seed: int) -> str:
     return str(learning.learn(settings, db, guard=guard)["decision"])
 
 
-def serve(var: Path, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(var: Path, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str, float]:
     port = _free_port()
     env = {**os.environ, "MATCHER_VAR_DIR": str(var), "MATCHER_WORKERS": str(workers)}
     env.pop("DATABASE_URL", None)
@@ -120,13 +120,39 @@ def serve(var: Path, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], 
         except httpx.TransportError:
             streak = 0
         time.sleep(0.5 if streak else 2)
-    print(f"server ready in {time.time() - started:.0f} s ({workers} workers)")
-    return proc, base
+    ready_s = time.time() - started
+    print(f"server ready in {ready_s:.0f} s ({workers} workers)")
+    return proc, base, ready_s
 
 
 def worker_pids(proc: subprocess.Popen[bytes]) -> list[int]:
     out = subprocess.run(["pgrep", "-g", str(os.getpgid(proc.pid))], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
+
+
+def memory(pids: list[int]) -> dict[str, Any]:
+    """Resident (RSS) and proportional (PSS: a shared page counted once across the processes that map it)
+    memory of the server's processes, MiB, and their totals. RSS counts the mapped index once per worker;
+    PSS is what the machine actually gives them together."""
+    out: dict[str, Any] = {"per_process": {}}
+    for pid in pids:
+        try:
+            fields = {line.split(":")[0]: int(line.split()[1]) / 1024
+                      for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]}
+        except OSError:
+            continue
+        shared = fields.get("Shared_Clean", 0.0) + fields.get("Shared_Dirty", 0.0)
+        out["per_process"][pid] = {"rss_mib": round(fields.get("Rss", 0.0)), "pss_mib": round(fields.get("Pss", 0.0)),
+                                   "shared_mib": round(shared)}
+    out["rss_total_mib"] = sum(p["rss_mib"] for p in out["per_process"].values())
+    out["pss_total_mib"] = sum(p["pss_mib"] for p in out["per_process"].values())
+    return out
+
+
+def lost_workers(log: Path) -> int:
+    """Worker processes that died while serving (uvicorn's supervisor reports and replaces them)."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return len(re.findall(r"Child process \[\d+\] died|Waiting for child process", text))
 
 
 def in_process(var: Path, seed: int, n_queries: int = 300, learned: bool = False) -> dict[str, float]:
@@ -242,6 +268,10 @@ def main() -> None:
     ap.add_argument("--edit-pause", type=float, default=1.5,
                     help="seconds between edits (longer than the change feed's interval)")
     ap.add_argument("--out", type=Path, help="also write the final JSON line to this file")
+    ap.add_argument("--fresh-index", action="store_true",
+                    help="delete the state folder's saved index first: the start builds it (vectors cached)")
+    ap.add_argument("--restart", action="store_true",
+                    help="after the load run, stop the server and time a second start on the saved state")
     args = ap.parse_args()
     summary = []
     for n in (int(x) for x in args.sizes.split(",")):
@@ -251,7 +281,12 @@ def main() -> None:
         prepare(var, n, args.demands, args.seed)
         if args.learned:
             print("learn:", learn(var, args.seed))
-        proc, base = serve(var, args.workers, var / "serve.log")
+        if args.fresh_index:
+            import shutil
+
+            shutil.rmtree(var / "index", ignore_errors=True)
+        proc, base, ready_s = serve(var, args.workers, var / "serve.log")
+        restart: dict[str, Any] = {}
         try:
             pids = ",".join(str(p) for p in worker_pids(proc))
             out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "load.py"), "--base", base,
@@ -268,14 +303,30 @@ def main() -> None:
                 print(f"first match list after each edit (same worker): p50 {a['p50_ms']} ms, p95 {a['p95_ms']} ms, "
                       f"max {a['max_ms']} ms; talent updates applied through the change feed by the other "
                       f"worker(s): {edited['feed_updates_in_other_workers']}")
+            mem = memory(worker_pids(proc))
+            lost = lost_workers(var / "serve.log")
+            print(f"memory of the server's processes: RSS {mem['rss_total_mib']:,} MiB in all, PSS "
+                  f"{mem['pss_total_mib']:,} MiB in all; workers lost: {lost}")
         finally:
             os.killpg(os.getpgid(proc.pid), signal.SIGTERM)
             proc.wait(60)
+        if args.restart:
+            proc, base, again_s = serve(var, args.workers, var / "serve-restart.log")
+            try:
+                with open(var / "serve-restart.log", errors="replace") as fh:
+                    outcomes = re.findall(r"; index (loaded|rebuilt[^(]*) \(process", fh.read())
+                restart = {"ready_s": round(again_s, 1), "index": outcomes,
+                           "memory": memory(worker_pids(proc))}
+                print(f"restart: ready in {again_s:.0f} s; index {outcomes}")
+            finally:
+                os.killpg(os.getpgid(proc.pid), signal.SIGTERM)
+                proc.wait(60)
         inproc = in_process(var, args.seed, learned=args.learned)
         print(f"in-process ranking, same pool and demands: p50 {inproc['p50_ms']} ms, p95 {inproc['p95_ms']} ms, "
               f"p99 {inproc['p99_ms']} ms")
         summary.append({"talents": n, "workers": args.workers, "learned": args.learned, "http": http["results"],
-                        "rss_mib": http["rss_mib"], "in_process": inproc})
+                        "rss_mib": http["rss_mib"], "in_process": inproc, "ready_s": round(ready_s, 1),
+                        "fresh_index": args.fresh_index, "memory": mem, "workers_lost": lost, "restart": restart})
         if args.edits:
             summary[-1]["edits"] = edited
     print(json.dumps(summary))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TalentFacts:
     id: int
     external_id: str

@@ -499,9 +499,8 @@ class VectorIndex:
         leaves the old manifest, whose checksums no longer match, and the next start rebuilds."""
         directory.mkdir(parents=True, exist_ok=True)
         files: dict[str, str] = {}
-        # One consistent state: the FAISS index and the arrays from the same moment, copied into memory
-        # under the read lock (an edit waits only for the copy, not for the disk); the file is written,
-        # fsynced, checksummed and renamed after.
+        # One consistent state: the FAISS index and the arrays from the same moment, taken under the read
+        # lock; the files are fsynced, checksummed and renamed after.
         with self._lock.read():
             # The base is written only when it is not already the file on disk (a mapped base, or one saved
             # before and not changed since): at a million talents that file is 1.5 GiB, the rest a few MiB.
@@ -509,18 +508,18 @@ class VectorIndex:
             old = _read_manifest(directory)
             same = (self._base_file is not None and base_file.exists() and _identity(base_file) == self._base_file
                     and old is not None and (old.files or {}).get(INDEX_FILE))
-            blob = None if same else faiss.serialize_index(self._index)
+            # Written straight from FAISS to the temporary file (no in-memory copy: 1.5 GiB at a million),
+            # under the read lock: edits wait for that write, which happens only when the base changed.
+            tmp = None if same else _write_tmp(base_file, lambda p: faiss.write_index(self._index, str(p)))
             positions = self._pos2id[:self._n].copy()
             alive = self._alive[:self._n].copy()
             delta = self._delta[:self._n - self._base_n].copy()
             count = self._count
-        if blob is None:
+        if tmp is None:
             assert old is not None and old.files is not None
             files[INDEX_FILE] = old.files[INDEX_FILE]
         else:
-            tmp = _write_tmp(base_file, lambda p: blob.tofile(str(p)))
             files[INDEX_FILE] = _commit(tmp, base_file)
-            del blob
             with self._lock.read():
                 if self._base_n == len(positions) - len(delta) and not self._mapped:
                     self._base_file = _identity(base_file)  # the base is that file now (until it changes)

@@ -76,6 +76,8 @@ class TalentPool(PoolSearch):
         self._arrays: dict[str, np.ndarray] | None = None  # the search's filter columns (engine/search.py)
         self._arrays_lock = threading.Lock()
         self._row_of: dict[int, int] = {}
+        self._arrays_version = 0
+        self._allowed_memo = {}
         self._write = threading.Lock()
         self._version = 0  # bumped by every upsert and remove (``mark``)
         self._written: dict[int, int] = {}  # talent id → the version that last changed it in the pool

@@ -74,6 +74,10 @@ class PoolSearch:
     _arrays_lock: threading.Lock
     _row_of: dict[int, int]
     _write: threading.Lock
+    # allowed_ids' answers for the current filter columns ((version, filters, mode) → ids, member mask):
+    # at a million talents a filter is a pass over a million rows (≈ 4 ms) and most requests repeat one
+    _arrays_version: int
+    _allowed_memo: dict[tuple[int, Filters, str | None], tuple[np.ndarray | None, np.ndarray | None]]
 
     def neighbours_of(self, tid: int) -> np.ndarray:
         return self.neighbours.row(tid)
@@ -104,6 +108,7 @@ class PoolSearch:
                 arrays = self._rows(facts)
                 self._row_of = {f.id: i for i, f in enumerate(facts)}
                 self._arrays = arrays
+                self._arrays_version += 1
             return arrays
 
     def _arrays_changed(self, talents: list[TalentFacts], removed: list[int]) -> None:
@@ -129,9 +134,38 @@ class PoolSearch:
                 self._arrays = {name: np.concatenate([arrays[name], added[name]]) for name in arrays}
                 for i, t in enumerate(fresh):
                     self._row_of[t.id] = start + i
+            # last, once the columns are whole: a filter computed meanwhile was stored under the old version
+            self._arrays_version += 1
 
     def allowed_ids(self, filters: Filters, mode: str | None) -> np.ndarray | None:
+        """The ids the filters and the mode admit (None: every talent), remembered until the columns change."""
         a = self._attribute_arrays()
+        key = (self._arrays_version, filters, mode)  # the version first: a change meanwhile makes a new key
+        hit = self._allowed_memo.get(key)
+        if hit is not None:
+            return hit[0]
+        ids = self._allowed_now(a, filters, mode)
+        member = None
+        if ids is not None and len(ids) > self.selector_max_fraction * max(1, len(self.facts)):
+            member = np.zeros(int(max(a["id"].max(initial=0), ids.max(initial=0))) + 1, dtype=bool)
+            member[ids] = True
+        with self._arrays_lock:
+            if len(self._allowed_memo) > 64:
+                self._allowed_memo.clear()
+            self._allowed_memo[key] = (ids, member)
+        return ids
+
+    def _member(self, allowed: np.ndarray) -> np.ndarray:
+        """A membership mask over talent ids for ``allowed`` (the remembered one when it is allowed_ids')."""
+        for ids, member in list(self._allowed_memo.values()):
+            if ids is allowed and member is not None:
+                return member
+        member = np.zeros(int(max(self._attribute_arrays()["id"].max(initial=0), allowed.max(initial=0))) + 1,
+                          dtype=bool)
+        member[allowed] = True
+        return member
+
+    def _allowed_now(self, a: dict[str, np.ndarray], filters: Filters, mode: str | None) -> np.ndarray | None:
         mask = a["present"].copy()
         narrowed = False
         for name in ("sector", "city", "institution_type"):
@@ -153,8 +187,7 @@ class PoolSearch:
         if allowed is not None and len(allowed) > self.selector_max_fraction * max(1, len(self.facts)):
             # A filter that keeps most of the pool is cheaper as over-fetch + post-filter than as a FAISS
             # ID selector (building a selector over hundreds of thousands of ids costs more than the search).
-            member = np.zeros(int(max(self._attribute_arrays()["id"].max(), allowed.max())) + 1, dtype=bool)
-            member[allowed] = True
+            member = self._member(allowed)
             fetch = min(len(self.facts), int(n * len(self.facts) / max(1, len(allowed)) * 1.5) + 10)
             d_scores, d_ids = self.index.search(q, fetch)
             d_ids, d_scores = d_ids[0], d_scores[0]

@@ -396,7 +396,7 @@ def test_a_loaded_index_is_mapped_and_takes_edits_in_its_delta(kind: str, tmp_pa
     go to the private delta, searched exactly beside the base: the answers are those of an index that took
     the same edits in memory. Saving again leaves the base file as it is (same inode); a compaction folds the
     delta into a new private base, and the save after it maps the new base again."""
-    ix, x = _index(kind)
+    ix, _ = _index(kind)
     ix.save(tmp_path, "m", "c")
     inode = (tmp_path / "vectors.faiss").stat().st_ino
     mapped, _ = VectorIndex.load(tmp_path, ef_search=64)

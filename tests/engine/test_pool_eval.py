@@ -1,6 +1,8 @@
+
 """The talent pool with the real model: persistence, rebuild after damage, updates, filters, and the
 evaluation harness on a small generated dataset."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +58,7 @@ def test_upsert_and_remove_change_results(embedder, facts) -> None:
     assert top[0].talent.id == 9999
     assert top[0].explanation.matched_terms
     assert any(f.name == "cluster_support" for f in top[0].explanation.features)
-    pool.upsert([TalentFacts(**{**newcomer.__dict__, "text": "从事中药材规范化种植研究。", "sector": "other"})])
+    pool.upsert([replace(newcomer, text="从事中药材规范化种植研究。", sector="other")])
     assert 9999 not in [p.talent.id for p in pool.propose(_demand(GAS), "flexible", k=3)[0]]
     pool.remove([9999])
     assert 9999 not in pool.facts and 9999 not in pool.index

@@ -37,7 +37,7 @@ def test_an_hnsw_pool_re_adds_and_edits_in_place(embedder) -> None:  # type: ign
     before = pool.index
     pool.upsert([EXPERT])  # consent granted again: re-added, no error, no rebuild
     assert pool.index is before and _top(pool)[0] == EXPERT.id
-    moved = TalentFacts(**{**EXPERT.__dict__, "text": "从事中药材规范化种植与道地药材品质研究。"})
+    moved = replace(EXPERT, text="从事中药材规范化种植与道地药材品质研究。")
     started = time.perf_counter()
     pool.upsert([moved])  # an edit: a new vector and a tombstone, not a rebuild
     assert pool.index is before and time.perf_counter() - started < 5
@@ -53,7 +53,7 @@ def test_facts_read_before_a_change_never_undo_it(embedder) -> None:  # type: ig
     pool = TalentPool(embedder, None)
     pool.load_or_build([*demo_talent_facts(20261126, 0, 60), EXPERT])
     since = pool.mark()  # the sync reads the database now …
-    stale = TalentFacts(**{**EXPERT.__dict__, "text": EXPERT.text + "（旧资料）"})
+    stale = replace(EXPERT, text=EXPERT.text + "（旧资料）")
     pool.remove([EXPERT.id])  # … the talent withdraws and this process applies it …
     assert pool.upsert([stale], since=since) == 0  # … and the sync's older facts do not bring them back
     assert EXPERT.id not in pool.facts and EXPERT.id not in pool.index
@@ -67,7 +67,7 @@ def test_searches_go_on_while_the_pool_compacts(embedder, tmp_path: Path) -> Non
     facts = demo_talent_facts(20261126, 0, 150)
     pool.load_or_build(facts)
     for f in facts[:60]:  # many edits: tombstones pile up
-        pool.upsert([TalentFacts(**{**f.__dict__, "text": f.text + "。长期服务企业技术攻关"})])
+        pool.upsert([replace(f, text=f.text + "。长期服务企业技术攻关")])
     assert pool.index.tombstone_share > 0.2
     errors: list[BaseException] = []
 
