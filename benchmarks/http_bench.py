@@ -314,7 +314,7 @@ def main() -> None:
             proc, base, again_s = serve(var, args.workers, var / "serve-restart.log")
             try:
                 with open(var / "serve-restart.log", errors="replace") as fh:
-                    outcomes = re.findall(r"; index (loaded|rebuilt[^(]*) \(process", fh.read())
+                    outcomes = re.findall(r"; index (loaded|rebuilt[^(]*) \(process \d+, ([\d.]+) s", fh.read())
                 restart = {"ready_s": round(again_s, 1), "index": outcomes,
                            "memory": memory(worker_pids(proc))}
                 print(f"restart: ready in {again_s:.0f} s; index {outcomes}")

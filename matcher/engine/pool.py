@@ -121,7 +121,7 @@ class TalentPool(PoolSearch):
                     outcome = f"rebuilt: index unreadable ({type(exc).__name__}: {exc})"
             if outcome != "loaded":
                 say(f"index {outcome}; encoding {len(self.facts)} profiles (cached ones are reused)")
-                self._rebuild_vectors(progress)
+                self._rebuild_vectors(progress, say)
             self.outcome = outcome
         with self._write:
             ids = list(self.facts)
@@ -143,19 +143,33 @@ class TalentPool(PoolSearch):
             self.lexical.fit(list(ids), [f.text for f in facts])
             self.ready = True
 
-    def _rebuild_vectors(self, progress: bool) -> None:
+    def _rebuild_vectors(self, progress: bool, say: Callable[[str], None] = log.info) -> None:
         ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
         index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search, self.ef_construction)
         self.neighbours = NeighbourTable()
+        took: dict[str, float] = {}
+        clock = time.monotonic()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.monotonic()
+            took[name], clock = now - clock, now
+
         if len(ids):
             vecs = self.embedder.encode_passages([self.facts[int(i)].text for i in ids], progress=progress)
+            lap("vectors")
             index.add(ids, vecs)
             self.index = index
+            lap(f"{self.kind} index")
             self._compute_neighbours(ids, vecs, progress)
+            lap("neighbour graph")
             del vecs
         self.index = index
         self._save()
         self._remap()
+        lap("save")
+        say(f"index built for {len(ids)} talents in {sum(took.values()):.1f} s: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in took.items()))
 
     def _remap(self) -> None:
         """After a save: hold the saved vectors and neighbour table in the files' shared pages instead of

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
@@ -187,6 +188,7 @@ class Runtime:
     def _load_pool(self) -> None:
         try:
             self.status = "building"
+            began = time.monotonic()
             start = feed.head(self.db)  # changes after this point are applied by the follower
             pool = build_pool(self.settings, self.db, log=log.info, progress=True)  # tqdm bar on stderr
             self._use_ranker(pool)
@@ -194,7 +196,8 @@ class Runtime:
             self.follower.poll()
             self.pool = pool
             self.status = f"ready ({len(pool.facts)} talents)"
-            log.info("matching index %s; index %s (process %d)", self.status, pool.outcome, os.getpid())
+            log.info("matching index %s; index %s (process %d, %.1f s)", self.status, pool.outcome, os.getpid(),
+                     time.monotonic() - began)
             self._queue_first_duplicate_scan()
             warm_open_demands(self.db, pool)
             self._insight()  # the gap map's supply on first start, not five minutes later

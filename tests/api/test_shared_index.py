@@ -26,7 +26,7 @@ def _pids_ready(server: Server, workers: int, limit: float = 240) -> dict[str, s
     deadline = time.time() + limit
     while True:
         outcomes = {pid: how for how, pid in re.findall(
-            r"matching index ready \(\d+ talents\); index (.+) \(process (\d+)\)", server.output())}
+            r"matching index ready \(\d+ talents\); index (.+) \(process (\d+), ", server.output())}
         if len(outcomes) >= workers:
             return outcomes
         assert time.time() < deadline and server.proc.poll() is None, server.output()[-4000:]

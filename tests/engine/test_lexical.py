@@ -139,6 +139,27 @@ def test_rescore_mode_updates_in_place() -> None:
     assert len(lx) == 79 and lx.compact() == 0 and not lx.needs_compaction()
 
 
+def test_rescore_rows_are_remembered_and_never_stale() -> None:
+    """Rescore mode computes a candidate's TF-IDF row from its text once and keeps it (bounded): the scores
+    equal the vectoriser's own (to float16 precision), an edited text is scored from the new text, a removed
+    talent scores 0, and the cache holds at most ``row_cache`` rows."""
+    lx = LexicalIndex(max_indexed=50)
+    texts = _texts(80)
+    lx.fit(list(range(80)), texts)
+    lx.row_cache = 30
+    ids = list(range(0, 80, 2))
+    first = lx.score(GAS, ids)
+    exact = (lx._vec.transform([texts[i] for i in ids]) @ lx._vec.transform([GAS]).T).toarray().ravel()
+    assert np.allclose(first, exact, atol=2e-3) and (first > 0).any()
+    assert np.array_equal(lx.score(GAS, ids), first)  # from the remembered rows
+    assert len(lx._rcache) == 30
+    lx.upsert([ids[-1]], ["稀土永磁材料"])
+    again = lx.score(GAS, ids)
+    assert again[-1] == 0 and np.array_equal(again[:-1], first[:-1])
+    lx.remove([ids[0]])
+    assert lx.score(GAS, [ids[0]])[0] == 0
+
+
 def test_searches_beside_edits_and_compaction(monkeypatch) -> None:
     monkeypatch.setattr(lexical_module, "MERGE_ROWS", 32)
     lx, texts = _index(300)

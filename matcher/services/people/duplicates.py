@@ -33,7 +33,7 @@ from matcher.services.access import SYSTEM, Actor, require, talent_view
 from matcher.services.audit import record
 from matcher.services.pool.facts import ready, refresh_talents
 from matcher.storage.db import Database
-from matcher.storage.models import DuplicatePair, InstanceFlag, Relation, Talent, User, iso
+from matcher.storage.models import DuplicatePair, InstanceFlag, Job, Relation, Talent, User, iso
 from matcher.views import DuplicatePairView, FieldChoice, ScanView
 
 #: The fields a merge may take from either record (the talent's attributes, not the office's list number).
@@ -222,16 +222,35 @@ def decide(db: Database, pool: TalentPool | None, actor: Actor, pair_id: int, de
 
 def queue_first_scan(db: Database) -> int | None:
     """The first scan of a database (the demo's seeded duplicates, a database imported before the finder
-    existed), queued as a job by whichever serving process gets here first: the claim and the job are one
-    transaction, so it is queued once per database however many workers start (imports scan themselves).
-    Returns the job's id, or None when the scan was queued before."""
+    existed), queued as a job by whichever serving process gets here first: the claim (the flag, naming the
+    job) and the job are one transaction, so it is queued once per database however many workers start
+    (imports scan themselves). A first scan interrupted by a restart (at a million talents it takes
+    minutes) is queued again, once: the flag is moved to the new job by a compare-and-set. Returns the
+    job's id, or None when there is nothing to queue."""
     try:
         with db.session() as s:
-            s.add(InstanceFlag(key="duplicate_scan", value=datetime.now(UTC).isoformat()))
+            flag = InstanceFlag(key=FIRST_SCAN_FLAG, value="")
+            s.add(flag)
             s.flush()
-            return jobs.create_in(s, SYSTEM, FIRST_SCAN.name, {}).id
+            job_id = jobs.create_in(s, SYSTEM, FIRST_SCAN.name, {}).id
+            flag.value = f"job:{job_id}"
+            return job_id
     except IntegrityError:
-        return None
+        pass
+    with db.session() as s:
+        value = s.scalar(select(InstanceFlag.value).where(InstanceFlag.key == FIRST_SCAN_FLAG)) or ""
+        if not value.startswith("job:"):
+            return None  # a scan of an older version (the flag held its time): done
+        status = s.scalar(select(Job.status).where(Job.id == int(value[4:])))
+        if status not in (None, jobs.JobStatus.FAILED):
+            return None  # done, queued or running
+        job_id = jobs.create_in(s, SYSTEM, FIRST_SCAN.name, {"again_after": value[4:]}).id
+        moved = s.execute(update(InstanceFlag).where(InstanceFlag.key == FIRST_SCAN_FLAG, InstanceFlag.value == value)
+                          .values(value=f"job:{job_id}"))
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            s.rollback()  # another worker queued it again first
+            return None
+        return job_id
 
 
 def _first_scan_work(ctx: jobs.JobContext, params: dict[str, Any], report: jobs.Reporter) -> dict[str, Any]:
@@ -240,3 +259,4 @@ def _first_scan_work(ctx: jobs.JobContext, params: dict[str, Any], report: jobs.
 
 
 FIRST_SCAN = jobs.JobKind("duplicate-scan", "首次查重", _first_scan_work)
+FIRST_SCAN_FLAG = "duplicate_scan"
