@@ -134,6 +134,36 @@ class LexicalIndex:
             self._alive = np.ones(len(id_arr), dtype=bool)
             self._df = df
 
+    @property
+    def needs_vocabulary_only(self) -> bool:
+        """Whether the state worth saving is the vocabulary alone (rescore mode: no rows are kept)."""
+        return self.rescore_only and self._vec is not None
+
+    def vocabulary(self) -> tuple[list[str], np.ndarray]:
+        """The fitted n-grams in column order and their IDF weights (what a rescore-mode index is)."""
+        assert self._vec is not None
+        return self._vec.get_feature_names_out().tolist(), np.asarray(self._vec.idf_, dtype=np.float64)
+
+    def use_vocabulary(self, ids: Sequence[int], texts: Sequence[str], terms: Sequence[str], idf: np.ndarray) -> None:
+        """Rescore mode with a vocabulary fitted before (saved with the index): the workers of one state
+        folder then score with the same vocabulary, and none of them spends the sample fit (≈ 15 s at 1M)."""
+        if len(terms) != len(idf):
+            raise ValueError("terms and idf differ in length")
+        vec = TfidfVectorizer(analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True,
+                              dtype=np.float32, max_features=self.max_features, preprocessor=_normalise)
+        vec.vocabulary_ = {t: i for i, t in enumerate(terms)}
+        vec.idf_ = np.asarray(idf, dtype=np.float64)
+        with self._lock:
+            self._vec = vec
+            self._forget_queries()
+            self.rescore_only = True
+            self._texts = {int(t): x for t, x in zip(ids, texts, strict=True)}
+            self._segments = ()
+            self._ids = np.asarray(ids, dtype=np.int64)
+            self._row = {}
+            self._alive = np.zeros(0, dtype=bool)
+            self._df = np.zeros(0, dtype=np.int64)
+
     def _forget_queries(self) -> None:
         """A new vocabulary makes every remembered query row wrong."""
         with self._qlock:

@@ -9,6 +9,7 @@ manifest so a restart reuses it only when it still matches the talents it is giv
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import threading
 import time
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 #: machine share it, so one builds while the others wait and then load what it saved. The kernel releases
 #: the lock when its holder dies, so a crashed builder never blocks the next start.
 BUILD_LOCK = "build.lock"
+#: A large pool's lexical vocabulary (rescore mode), saved with the index: its n-grams and IDF weights.
+LEXICAL_TERMS = "lexical_terms.json"
+LEXICAL_IDF = "lexical_idf.npy"
 
 
 @contextmanager
@@ -102,6 +106,7 @@ class TalentPool(PoolSearch):
             self._arrays = None
             checksum = self.checksum()
             outcome = "rebuilt"
+            lexical_fitted = False
             if self.index_dir is not None:
                 try:
                     index, manifest = VectorIndex.load(self.index_dir, self.ef_search, mmap=self.mmap)
@@ -121,13 +126,31 @@ class TalentPool(PoolSearch):
                     outcome = f"rebuilt: index unreadable ({type(exc).__name__}: {exc})"
             if outcome != "loaded":
                 say(f"index {outcome}; encoding {len(self.facts)} profiles (cached ones are reused)")
-                self._rebuild_vectors(progress, say)
+                lexical_fitted = self._rebuild_vectors(progress, say)
             self.outcome = outcome
         with self._write:
             ids = list(self.facts)
-            self.lexical.fit(ids, [self.facts[i].text for i in ids])
+            texts = [self.facts[i].text for i in ids]
+            saved = self._saved_vocabulary() if outcome == "loaded" and len(ids) > self.lexical.max_indexed else None
+            if saved is not None:
+                self.lexical.use_vocabulary(ids, texts, *saved)
+            elif not lexical_fitted:
+                self.lexical.fit(ids, texts)
             self.ready = True
             return outcome
+
+    def _saved_vocabulary(self) -> tuple[list[str], np.ndarray] | None:
+        """The rescore-mode vocabulary saved with the index (listed and checked by its manifest), if any."""
+        if self.index_dir is None:
+            return None
+        try:
+            terms = json.loads((self.index_dir / LEXICAL_TERMS).read_text(encoding="utf-8"))
+            idf = np.load(self.index_dir / LEXICAL_IDF, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(terms, list) or len(terms) != len(idf):
+            return None
+        return terms, idf
 
     def load_prepared(self, facts: Sequence[TalentFacts], vectors: np.ndarray, progress: bool = False) -> None:
         """Build from vectors computed elsewhere (benchmarks, offline batch jobs); nothing is encoded."""
@@ -143,7 +166,10 @@ class TalentPool(PoolSearch):
             self.lexical.fit(list(ids), [f.text for f in facts])
             self.ready = True
 
-    def _rebuild_vectors(self, progress: bool, say: Callable[[str], None] = log.info) -> None:
+    def _rebuild_vectors(self, progress: bool, say: Callable[[str], None] = log.info) -> bool:
+        """Encode (cached vectors reused), index, neighbour graph, save. A pool too large for lexical rows
+        has its vocabulary fitted here, before the save, so the saved index carries it for the other workers
+        (returns True then)."""
         ids = np.fromiter(self.facts, dtype=np.int64, count=len(self.facts))
         index = VectorIndex(self.embedder.dim, self.kind, self.hnsw_m, self.ef_search, self.ef_construction)
         self.neighbours = NeighbourTable()
@@ -165,11 +191,16 @@ class TalentPool(PoolSearch):
             lap("neighbour graph")
             del vecs
         self.index = index
+        lexical_fitted = len(ids) > self.lexical.max_indexed
+        if lexical_fitted:
+            self.lexical.fit(list(self.facts), [f.text for f in self.facts.values()])
+            lap("lexical vocabulary")
         self._save()
         self._remap()
         lap("save")
         say(f"index built for {len(ids)} talents in {sum(took.values()):.1f} s: "
             + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in took.items()))
+        return lexical_fitted
 
     def _remap(self) -> None:
         """After a save: hold the saved vectors and neighbour table in the files' shared pages instead of
@@ -217,19 +248,24 @@ class TalentPool(PoolSearch):
         return list(self.facts.values()), self.neighbours.snapshot()
 
     def _artefacts(self, facts: list[TalentFacts], neighbours: NeighbourTable
-                   ) -> tuple[str, dict[str, Callable[[Path], None]]]:
+                   ) -> tuple[str, dict[str, Callable[[Path], object]]]:
         """The checksum and the neighbour table's writers, computed from a snapshot (no lock needed)."""
-        extra: dict[str, Callable[[Path], None]] = {}
+        extra: dict[str, Callable[[Path], object]] = {}
+
+        def npy(array: np.ndarray) -> Callable[[Path], None]:
+            def write(path: Path) -> None:
+                with open(path, "wb") as fh:
+                    np.save(fh, array)
+            return write
+
         if len(neighbours):
             ids, table = neighbours.arrays(self.cfg.graph_k)
-
-            def npy(array: np.ndarray) -> Callable[[Path], None]:
-                def write(path: Path) -> None:
-                    with open(path, "wb") as fh:
-                        np.save(fh, array)
-                return write
-
             extra[IDS_FILE], extra[TABLE_FILE] = npy(ids), npy(table)
+        if self.lexical.needs_vocabulary_only:
+            terms, idf = self.lexical.vocabulary()
+            extra[LEXICAL_TERMS] = lambda path: path.write_text(json.dumps(terms, ensure_ascii=False),
+                                                                encoding="utf-8")
+            extra[LEXICAL_IDF] = npy(idf)
         return content_checksum((f.id, text_hash(f.text)) for f in facts), extra
 
     def _save(self) -> None:

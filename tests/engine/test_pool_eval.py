@@ -224,3 +224,25 @@ def test_the_full_ranking_is_never_below_plain_retrieval_on_the_hand_graded_smal
                        with_learned=False)
     assert results["full"]["ndcg@10"] >= results["hybrid"]["ndcg@10"], results
     assert results["full"]["mrr"] >= results["hybrid"]["mrr"], results
+
+
+def test_a_large_pool_saves_its_lexical_vocabulary_and_a_restart_uses_it(embedder, facts, tmp_path: Path) -> None:
+    """Above ``max_indexed`` talents the lexical index keeps only a vocabulary (rescore mode): it is fitted
+    once, before the index is saved, saved with it (listed in the manifest), and a loading worker scores
+    with that vocabulary instead of fitting its own."""
+    import json
+
+    first = TalentPool(embedder, tmp_path)
+    first.lexical.max_indexed = 10
+    first.load_or_build(facts)
+    assert first.lexical.rescore_only
+    files = json.loads((tmp_path / "manifest.json").read_text())["files"]
+    assert {"lexical_terms.json", "lexical_idf.npy"} <= set(files)
+    second = TalentPool(embedder, tmp_path)
+    second.lexical.max_indexed = 10
+    assert second.load_or_build(facts) == "loaded" and second.lexical.rescore_only
+    assert second.lexical.vocabulary()[0] == first.lexical.vocabulary()[0]
+    ids = [f.id for f in facts[:20]]
+    assert np.array_equal(second.lexical.score(GAS, ids), first.lexical.score(GAS, ids))
+    want = [p.talent.id for p in first.propose(_demand(GAS), "flexible", k=5)[0]]
+    assert [p.talent.id for p in second.propose(_demand(GAS), "flexible", k=5)[0]] == want
