@@ -59,7 +59,8 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
 
-PYTEST := $(VENV)/bin/pytest -n 2 --dist loadfile
+# --durations: the slowest tests of each run are printed, so the suite's time can be planned
+PYTEST := $(VENV)/bin/pytest -n 2 --dist loadfile --durations=25
 
 test: install browser postgres lint typecheck
 	$(VENV)/bin/matcher model prepare

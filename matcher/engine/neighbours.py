@@ -73,6 +73,11 @@ class NeighbourTable:
         return base + len(self._changed)
 
     @property
+    def empty(self) -> bool:
+        """No rows at all (cheap: ``len`` compares the base with the edits, a pass over a million ids)."""
+        return not len(self._ids) and not self._changed
+
+    @property
     def mapped(self) -> bool:
         """Whether the base is a view of a saved file (pages shared between processes)."""
         return isinstance(self._table, np.memmap)

@@ -226,7 +226,7 @@ class TalentPool(PoolSearch):
             return
         from tqdm import tqdm
 
-        bulk = not len(self.neighbours)
+        bulk = self.neighbours.empty
         rows = np.full((len(ids), k), -1, dtype=np.int64) if bulk else None
         for start in tqdm(range(0, len(ids), batch), desc="neighbour graph", disable=not progress or len(ids) < batch):
             # The graph only feeds a soft feature: a narrow HNSW search (ef 64) is plenty and 8× cheaper.
