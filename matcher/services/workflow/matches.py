@@ -191,6 +191,11 @@ def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, d
     items = steps.check_decision(decision, reason, missing_items, promised_by, shanghai_today())
     with db.session() as s:
         m, d = visible_match(s, actor, match_id)
+        # The demand's row is locked before anything is written, as a withdrawal or a closing locks it with
+        # their first write (the demand's compare-and-set): two such transactions then take their locks in
+        # one order, and PostgreSQL never finds them deadlocked over the inbox items both close (seen:
+        # an approval racing the enterprise's withdrawal). The loser then fails its compare-and-set: 409.
+        s.execute(select(Demand.id).where(Demand.id == d.id).with_for_update())
         if (relation := actor_relation(s, actor, d.enterprise_id)) is not None:
             raise Conflict(f"you declared a relation to this demand's enterprise and cannot review its matches: "
                            f"{relation}", field="enterprise_id")
