@@ -373,8 +373,9 @@ class TalentPool(PoolSearch):
         return done
 
     def save_if_dirty(self, quiet: float = 0.0, at_most_every: float = 600.0) -> bool:
-        """Write the index when it changed since the last save (pools up to ``persist_threshold`` talents;
-        larger ones are rebuilt from the vector cache at start instead) — once no edit came for ``quiet``
+        """Write the index when it changed since the last save (pools up to ``persist_threshold`` talents,
+        by default every pool: the base file is rewritten only when compaction changed it, the rest is the
+        delta, the position maps and the neighbour table) — once no edit came for ``quiet``
         seconds, or at the latest ``at_most_every`` seconds after the first unsaved edit, so saving (≈ 0.8 s
         at 100k) meets an edit as rarely as possible."""
         if self.index_dir is None:
