@@ -14,6 +14,12 @@ from typing import Any
 
 import pytest
 import schemathesis
+
+# Imported here, at collection, not lazily inside ``from_asgi`` while the app's background threads import and
+# compile modules: CPython 3.11.7 keeps the AST recursion-depth check in shared state, and two threads parsing
+# at once fail with "SystemError: AST constructor recursion depth mismatch" (seen once on a clean-clone CI).
+import schemathesis.specs.openapi.schemas
+import schemathesis.specs.openapi.stateful
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error, response_schema_conformance
