@@ -96,16 +96,7 @@ class LexicalIndex:
             rng = np.random.default_rng(0)
             sample = rng.choice(len(texts), size=min(50_000, len(texts)), replace=False)
             vec.fit([texts[int(i)] for i in sample])
-            with self._lock:
-                self._vec = vec
-                self._forget_queries()
-                self.rescore_only = True
-                self._texts = {int(t): x for t, x in zip(ids, texts, strict=True)}
-                self._segments = ()
-                self._ids = np.asarray(ids, dtype=np.int64)
-                self._row = {}
-                self._alive = np.zeros(0, dtype=bool)
-                self._df = np.zeros(0, dtype=np.int64)
+            self._use_rescore(vec, ids, texts)
             return
         if not len(texts):
             with self._lock:
@@ -153,6 +144,10 @@ class LexicalIndex:
                               dtype=np.float32, max_features=self.max_features, preprocessor=_normalise)
         vec.vocabulary_ = {t: i for i, t in enumerate(terms)}
         vec.idf_ = np.asarray(idf, dtype=np.float64)
+        self._use_rescore(vec, ids, texts)
+
+    def _use_rescore(self, vec: TfidfVectorizer, ids: Sequence[int], texts: Sequence[str]) -> None:
+        """Switch to rescore mode with this vocabulary: the texts are kept, no rows."""
         with self._lock:
             self._vec = vec
             self._forget_queries()
