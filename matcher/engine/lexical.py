@@ -34,7 +34,7 @@ _SPACE = re.compile(r"\s+")
 # a merge then costs ≈ 15 ms, paid once per 2,048 edits at most).
 MERGE_ROWS = 2048
 # In rescore mode (pools above ``max_indexed``), the TF-IDF rows of this many recently scored talents are
-# kept (≈ 470 n-grams × 6 bytes each: ≈ 150 MiB): computing a row from the text costs ≈ 0.3 ms, so a list
+# kept (≈ 470 n-grams × 6 bytes each: ≈ 150 MiB, computed, not measured): computing a row from the text costs ≈ 0.3 ms, so a list
 # of 100 candidates cost ≈ 30 ms (measured at 1M) when every row was computed again for every request.
 ROW_CACHE = 50_000
 
@@ -137,7 +137,7 @@ class LexicalIndex:
 
     def use_vocabulary(self, ids: Sequence[int], texts: Sequence[str], terms: Sequence[str], idf: np.ndarray) -> None:
         """Rescore mode with a vocabulary fitted before (saved with the index): the workers of one state
-        folder then score with the same vocabulary, and none of them spends the sample fit (≈ 15 s at 1M)."""
+        folder then score with the same vocabulary, and none of them spends the sample fit (10 s at 1M, measured)."""
         if len(terms) != len(idf):
             raise ValueError("terms and idf differ in length")
         vec = TfidfVectorizer(analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True,
