@@ -34,8 +34,9 @@ _SPACE = re.compile(r"\s+")
 # a merge then costs ≈ 15 ms, paid once per 2,048 edits at most).
 MERGE_ROWS = 2048
 # In rescore mode (pools above ``max_indexed``), the TF-IDF rows of this many recently scored talents are
-# kept (≈ 470 n-grams × 6 bytes each: ≈ 150 MiB, computed, not measured): computing a row from the text costs ≈ 0.3 ms, so a list
-# of 100 candidates cost ≈ 30 ms (measured at 1M) when every row was computed again for every request.
+# kept (≈ 470 n-grams × 6 bytes each: ≈ 150 MiB, computed, not measured): computing a row from the text
+# costs ≈ 0.3 ms, so a list of 100 candidates cost ≈ 30 ms (measured at 1M) when every row was computed
+# again for every request.
 ROW_CACHE = 50_000
 
 
