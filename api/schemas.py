@@ -477,12 +477,35 @@ class AliasIn(RequestModel):
 
 class PrefsIn(RequestModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [
-        {"email": "wang@example.com", "email_enabled": True, "muted": ["proposed"]}]})
+        {"email": "wang@example.com", "email_enabled": True, "muted": ["proposed"]},
+        {"mobile": "13800000000", "sms_enabled": True, "digest": True, "digest_hour": 8,
+         "quiet_hours": {"start": "22:00", "end": "07:30"}}]})
     email: str | None = Field(default=None, max_length=200)
     mobile: str | None = Field(default=None, max_length=20)
     email_enabled: bool | None = None
+    sms_enabled: bool | None = None
     muted: list[str] | None = Field(default=None, max_length=20)
+    digest: bool | None = Field(default=None, description="one e-mail a day listing the new items, instead of "
+                                "one per item")
+    digest_hour: int | None = Field(default=None, ge=0, le=23, description="the digest's hour, local time")
+    quiet_hours: dict[str, str] | None = Field(default=None, max_length=2, description=(
+        "no e-mail or SMS between start and end (local time, HH:MM; may wrap past midnight); held until the "
+        "end. Left out: unchanged; null: none"))
     user_id: Id | None = Field(default=None, description="an admin setting another account's")
+
+
+class SavedSearchIn(RequestModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [
+        {"kind": "demands", "name": "太原的新材料需求", "filters": {"sector": "新材料", "city": "太原市"}},
+        {"kind": "talents", "demand_id": 12}]})
+    not_null = ("kind",)
+    kind: Literal["demands", "talents"] = Field(description="demands: alert new demands on the board matching "
+                                                "the filters (intermediaries, officials); talents: follow one "
+                                                "of the caller's demands (enterprises)")
+    name: str = Field(default="", max_length=100)
+    filters: dict[str, str] = Field(default_factory=dict, max_length=4, description=(
+        "sector, city, mode, q (words in the title or description); a followed demand takes only mode"))
+    demand_id: Id | None = None
 
 
 class WebhookIn(RequestModel):

@@ -84,6 +84,23 @@ class Settings(BaseSettings):
     webhook_allow_http: bool = Field(default=False, description="Allow http:// webhooks (https only otherwise).")
     webhook_allow_private: bool = Field(default=False, description="Allow webhooks to loopback and private "
                                         "addresses (an office's intranet OA; the tests' local receiver).")
+    sms_gateway_url: str = Field(default="", description="The SMS provider's HTTP endpoint (POST, JSON): most "
+                                 "Chinese providers take this form; empty: no SMS is sent (users can still opt "
+                                 "in, and their messages wait in the delivery log as failed).")
+    sms_gateway_body: str = Field(default='{"mobile": "{mobile}", "content": "{text}", "request_id": "{id}"}',
+                                  description="The JSON body sent to the gateway; {mobile}, {text} and {id} (the "
+                                  "delivery's stable id, for the provider's de-duplication) are filled into its "
+                                  "string values.")
+    sms_gateway_auth_header: str = Field(default="Authorization", description="The header that carries the "
+                                         "gateway's credential.")
+    sms_gateway_token: str = Field(default="", description="The credential sent in sms_gateway_auth_header "
+                                   "(e.g. 'Bearer …' or an AppCode); empty: no header.")
+    sms_signature: str = Field(default="【产业人才对接平台】", max_length=30, description="The signature (短信签名) "
+                               "an SMS starts with, as registered with the provider.")
+    alert_interval_seconds: float = Field(default=600.0, gt=0, description="Seconds between the alert jobs that "
+                                          "look for what is new for saved searches (services/inbox/alerts.py).")
+    alert_top_n: int = Field(default=10, ge=1, le=100, description="A followed demand alerts its enterprise to "
+                             "talents who now rank in its first this many and did not at the last run.")
     notify_interval_seconds: float = Field(default=5.0, gt=0, description="Seconds between the sweeps that "
                                            "deliver due notifications (a lease per delivery: several workers "
                                            "send each once).")

@@ -724,6 +724,22 @@ class BudgetView(View):
     available_yuan: int
 
 
+class SavedSearchView(View):
+    """A saved search (``services/inbox/alerts``): the board's filters, or a followed demand."""
+
+    id: int
+    kind: str = Field(description="demands: new demands on the board matching the filters; talents: talents "
+                      "entering a followed demand's top list")
+    name: str
+    filters: dict[str, str]
+    demand_id: int | None
+    demand_title: str | None
+    active: bool
+    runs: int
+    last_run_at: str | None
+    created_at: str | None
+
+
 class InboxItemView(View):
     """A to-do or a notice in the caller's inbox (``services/inbox``)."""
 

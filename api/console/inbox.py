@@ -56,13 +56,17 @@ async def save_notifications(request: Request, runtime: RuntimeDep) -> Response:
     who = actor(request)
     form = await request.form()
     values = forms.form_values(form, lists=("muted",))
-    values["email_enabled"] = values.get("email_enabled") == "1"
+    for box in ("email_enabled", "sms_enabled", "digest"):
+        values[box] = values.get(box) == "1"
     values.setdefault("email", "")
     values.setdefault("mobile", "")
     values.setdefault("muted", [])
+    start, end = str(values.pop("quiet_start", "") or ""), str(values.pop("quiet_end", "") or "")
+    values["quiet_hours"] = {"start": start, "end": end} if start or end else None
     body, errors = forms.parse(PrefsIn, values)
     if body is None:
         raise Invalid("；".join(errors.values()))
     preferences.set_prefs(runtime.db, who, email=body.email, mobile=body.mobile, email_enabled=body.email_enabled,
-                          muted=body.muted)
+                          sms_enabled=body.sms_enabled, muted=body.muted, digest=body.digest,
+                          digest_hour=body.digest_hour, quiet_hours=body.quiet_hours)
     return back("/console/me/notifications", "saved_notifications")

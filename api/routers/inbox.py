@@ -1,5 +1,6 @@
 """The inbox and its notifications over HTTP: the caller's to-dos and notices, marking read, the caller's
-notification settings (address, e-mail on/off, kinds muted), offices' webhooks and the delivery log."""
+notification settings (address, channels, digest, quiet hours, kinds muted), saved searches and their
+alerts, offices' webhooks and the delivery log."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import AnyActorDep, DbDep, Limit, Offset, SettingsDep
-from api.schemas import Page, PrefsIn, WebhookIn
-from matcher.services.inbox import items, preferences
+from api.deps import AnyActorDep, DbDep, Limit, Offset, PoolDep, SettingsDep
+from api.schemas import Page, PrefsIn, SavedSearchIn, WebhookIn
+from matcher.services.inbox import alerts, items, preferences
 from matcher.validation import MAX_ID
-from matcher.views import DeliveryView, InboxItemView, WebhookView
+from matcher.views import DeliveryView, InboxItemView, SavedSearchView, WebhookView
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
 
@@ -41,7 +42,26 @@ def get_prefs(db: DbDep, actor: AnyActorDep) -> Any:
 @router.put("/me/notifications", summary="Change the caller's notification settings (an admin: anyone's)")
 def set_prefs(db: DbDep, actor: AnyActorDep, body: PrefsIn) -> Any:
     return preferences.set_prefs(db, actor, email=body.email, mobile=body.mobile, email_enabled=body.email_enabled,
-                                 muted=body.muted, user_id=body.user_id)
+                                 sms_enabled=body.sms_enabled, muted=body.muted, digest=body.digest,
+                                 digest_hour=body.digest_hour,
+                                 quiet_hours=body.quiet_hours if "quiet_hours" in body.model_fields_set else "keep",
+                                 user_id=body.user_id)
+
+
+@router.post("/saved-searches", status_code=201, response_model=SavedSearchView,
+             summary="Save the board's filters, or follow one of the caller's demands, for alerts")
+def save_search(db: DbDep, pool: PoolDep, settings: SettingsDep, actor: AnyActorDep, body: SavedSearchIn) -> Any:
+    return alerts.create(db, pool, settings, actor, body.kind, body.name, body.filters, body.demand_id)
+
+
+@router.get("/saved-searches", response_model=list[SavedSearchView], summary="The caller's saved searches")
+def saved_searches(db: DbDep, actor: AnyActorDep) -> Any:
+    return alerts.list_mine(db, actor)
+
+
+@router.delete("/saved-searches/{search_id}", status_code=204, summary="Stop a saved search's alerts")
+def delete_search(db: DbDep, actor: AnyActorDep, search_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> None:
+    alerts.delete(db, actor, search_id)
 
 
 @router.post("/webhooks", status_code=201, response_model=WebhookView,

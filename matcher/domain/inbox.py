@@ -51,8 +51,16 @@ APPROVED = InboxKind("approved", "您的对接已审核通过", opens=("approve"
 DUE_SOON = InboxKind("due_soon", "即将到期", opens=(), notice=True)
 OVERDUE = InboxKind("overdue", "逾期督办", opens=(), notice=True)
 
+#: Opened by the alert job (``services/inbox/alerts``) from saved searches: a new demand matching an
+#: intermediary's filters; a talent now in the top list of a demand its enterprise follows.
+NEW_DEMAND = InboxKind("new_demand", "新需求提醒", opens=(), notice=True)
+NEW_TALENT = InboxKind("new_talent", "新的匹配专家", opens=(), notice=True)
+#: Opened when the talent's contact data is given to someone (the access log, ``services/access.log_access``):
+#: once per recipient and demand, so the talent hears of it without opening the log.
+CONTACT_SHARED = InboxKind("contact_shared", "您的联系方式已提供", opens=(), notice=True)
+
 KINDS: dict[str, InboxKind] = {k.code: k for k in (REVIEW, REVISE, CONFIRM_AGREEMENT, PROPOSED, APPROVED,
-                                                   DUE_SOON, OVERDUE)}
+                                                   DUE_SOON, OVERDUE, NEW_DEMAND, NEW_TALENT, CONTACT_SHARED)}
 #: A demand's end (withdrawn by the enterprise, closed, expired past its 揭榜 deadline): the to-dos about its
 #: matches (a review, a revision) ask nothing any more and close.
 ENDS_DEMAND: tuple[str, ...] = ("withdraw", "close", "expire")

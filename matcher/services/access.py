@@ -18,7 +18,7 @@ Rules (in the core library, so the API, console and exports share them):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
@@ -295,7 +295,15 @@ def _view(t: Talent, show: bool, via_office: bool = False) -> TalentView:
         available_until=t.available_until.isoformat() if t.available_until else None)
 
 
+#: Called with each new row of the access log, in its transaction: the inbox tells the talent
+#: (``services/inbox/items.on_access``) — registered there, so this module needs nothing above it.
+ACCESS_LISTENERS: list[Callable[[Session, PersonalDataAccess], None]] = []
+
+
 def log_access(session: Session, talent_id: int, action: str, actor: Actor, demand_id: int | None = None) -> None:
     """One row of the log the talent reads (``personal_data_access``), in the caller's transaction."""
-    session.add(PersonalDataAccess(talent_id=talent_id, action=action, actor_user_id=actor.user_id,
-                                   actor_role=actor.role, actor_name=actor.name, demand_id=demand_id))
+    row = PersonalDataAccess(talent_id=talent_id, action=action, actor_user_id=actor.user_id,
+                             actor_role=actor.role, actor_name=actor.name, demand_id=demand_id)
+    session.add(row)
+    for listener in ACCESS_LISTENERS:
+        listener(session, row)

@@ -30,14 +30,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from matcher.config import Settings
 from matcher.domain.vocabulary import Role
 from matcher.engine.pool import TalentPool
 from matcher.errors import NotFound
-from matcher.services.access import Actor, office_covers
+from matcher.services.access import SYSTEM, Actor, office_covers
 from matcher.services.audit import record
 from matcher.storage.db import Database
 from matcher.storage.models import Job, iso
@@ -126,6 +126,22 @@ def create_in(s: Session, actor: Actor, kind: str, params: dict[str, Any]) -> Jo
     record(s, action="start", entity="job", entity_id=job.id, actor_user_id=actor.user_id,
            actor_role=actor.role, after={"kind": kind})
     return job
+
+
+def queue_periodic(db: Database, kind: str, every_seconds: float, now: datetime | None = None) -> int | None:
+    """Queue a job of ``kind`` for periodic work (alerts, reminders) unless one is queued or running or one
+    was queued less than ``every_seconds`` ago — so of several workers' timers, about one runs the work per
+    period instead of each. Two timers firing in the same instant may both queue: such kinds are written to
+    be idempotent (unique keys, compare-and-set marks), so a second run finds nothing new. Returns the id."""
+    now = now or datetime.now(UTC)
+    with db.session() as s:
+        busy = s.scalar(select(func.count()).select_from(Job).where(Job.kind == kind, Job.status.in_(ACTIVE)))
+        last = s.scalar(select(func.max(Job.created_at)).where(Job.kind == kind))
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=UTC)
+        if busy or (last is not None and (now - last).total_seconds() < every_seconds):
+            return None
+        return create_in(s, SYSTEM, kind, {}).id
 
 
 def visible_to(actor: Actor, job: Job) -> bool:

@@ -14,8 +14,12 @@ Threads, each with one job so a slow one cannot starve another:
   deadline (a compare-and-set per demand, so every worker may sweep and each demand closes once);
 - ``notify``: every ``notify_interval_seconds`` delivers the due notifications of the outbox (e-mail,
   webhooks; a lease per delivery, so several workers send each once: ``services/inbox/delivery``);
-- ``reminders``: at start and every ``reminder_interval_seconds`` reminds owners of steps due soon and
-  escalates overdue ones to the office above (``services/inbox/reminders``; each sent once);
+- ``reminders``: at start and every ``reminder_interval_seconds`` queues the reminder job, which reminds
+  owners of steps due soon and escalates overdue ones to the office above (``services/inbox/reminders``;
+  each sent once);
+- ``alerts``: every ``alert_interval_seconds`` queues the alert job for saved searches
+  (``services/inbox/alerts``). Both go through ``jobs.queue_periodic``: of several workers about one runs
+  the work per period, and a second run finds nothing new;
 - ``insight``: every ``insight_refresh_seconds`` queues the supply job when what the gap map depends on
   changed (``services/insight/supply``); ``insight-warm`` recomputes this process's figures before they
   expire or once the job rewrote the supply (``services/insight/dashboard.warm_if_due``).
@@ -37,7 +41,7 @@ from matcher.engine.pool import TalentPool
 from matcher.services import jobs
 from matcher.services.access import Actor
 from matcher.services.files import uploads
-from matcher.services.inbox import delivery, reminders
+from matcher.services.inbox import alerts, delivery, reminders
 from matcher.services.inbox import items as _inbox  # noqa: F401 (registers the inbox's audit listener)
 from matcher.services.insight import dashboard as insight
 from matcher.services.insight import supply
@@ -60,7 +64,8 @@ SAVE_QUIET = 30.0  # seconds without an edit before the index is saved (at the l
 
 #: The kinds of long work this service runs (``services/jobs.py``); a new kind is added here.
 KINDS: dict[str, jobs.JobKind] = {k.name: k for k in (uploads.IMPORT, rounds.ROUND, supply.REFRESH,
-                                                      duplicates.FIRST_SCAN)}
+                                                      duplicates.FIRST_SCAN, reminders.REMINDERS,
+                                                      alerts.ALERTS)}
 
 
 class Runtime:
@@ -132,6 +137,7 @@ class Runtime:
         self._thread("expiry", self._every(self.settings.expiry_interval_seconds, self._expire, at_once=True))
         self._thread("notify", self._every(self.settings.notify_interval_seconds, self._notify))
         self._thread("reminders", self._every(self.settings.reminder_interval_seconds, self._remind, at_once=True))
+        self._thread("alerts", self._every(self.settings.alert_interval_seconds, self._alert))
         self._thread("insight", self._every(self.settings.insight_refresh_seconds, self._insight))
         # the figures are recomputed before they expire or as soon as the supply job rewrote its rows, so a
         # dashboard request reads answers instead of paying for them
@@ -169,8 +175,16 @@ class Runtime:
         if done.sent or done.failed or done.dead:
             log.info("notifications: %d sent, %d to retry, %d given up", done.sent, done.failed, done.dead)
 
+    def _periodic(self, kind: jobs.JobKind, every: float) -> None:
+        job_id = jobs.queue_periodic(self.db, kind.name, every * 0.9)  # a little early: timers drift
+        if job_id is not None:
+            self.executor.submit(job_id, kind.name)
+
     def _remind(self) -> None:
-        reminders.sweep(self.db)
+        self._periodic(reminders.REMINDERS, self.settings.reminder_interval_seconds)
+
+    def _alert(self) -> None:
+        self._periodic(alerts.ALERTS, self.settings.alert_interval_seconds)
 
     def _insight(self) -> None:
         job_id = supply.request(self.db, self.pool, self.settings)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -229,6 +230,34 @@ class Notification(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The account a personal delivery (e-mail, SMS) is for — its quiet hours and digest choice; None: a webhook.
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    # Held for the user's daily digest: sent with the others due for the same address, as one message.
+    digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class SavedSearch(Base):
+    """A user's standing question (``services/inbox/alerts``): an intermediary's board filters (``kind``
+    "demands": sector, city, mode, words) with the last demand id already alerted (``high_water``), or an
+    enterprise's followed demand (``kind`` "talents") with the talents who ranked in its top list at the last
+    run (``last_top``). Each new item is alerted once."""
+
+    __tablename__ = "saved_searches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # demands, talents
+    name: Mapped[str] = mapped_column(String(100), default="")
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id"))
+    high_water: Mapped[int] = mapped_column(Integer, default=0)
+    # The last audit event read: a demand published later (待完善 → 出榜) than its id was passed is still new.
+    event_mark: Mapped[int] = mapped_column(Integer, default=0)
+    last_top: Mapped[list[int]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

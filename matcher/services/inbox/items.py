@@ -16,14 +16,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from matcher.domain.inbox import CONFIRM_AGREEMENT, ENDS_DEMAND, KINDS, WATCHED, Audience, InboxKind
+from matcher.domain.inbox import CONFIRM_AGREEMENT, CONTACT_SHARED, ENDS_DEMAND, KINDS, WATCHED, Audience, InboxKind
 from matcher.domain.offices import office_tree
 from matcher.domain.privacy import ConsentState
 from matcher.domain.programmes import programmes
 from matcher.domain.vocabulary import Role
 from matcher.errors import NotFound
 from matcher.services import audit
-from matcher.services.access import Actor
+from matcher.services.access import ACCESS_LISTENERS, Actor
 from matcher.services.inbox.delivery import queue, users_of
 from matcher.services.workflow import review as steps
 from matcher.storage.db import Database
@@ -34,6 +34,7 @@ from matcher.storage.models import (
     InboxItem,
     Match,
     Notification,
+    PersonalDataAccess,
     Talent,
     User,
     iso,
@@ -224,7 +225,38 @@ def deliveries(db: Database, item_id: int) -> list[Notification]:
         return rows
 
 
-audit.LISTENERS.append(on_event)  # the trail calls the inbox with every event (``services/audit``)
+def on_access(s: Session, row: PersonalDataAccess) -> None:
+    """The talent is told when their contact data is given to someone (released by an approval, or shown
+    to the demand's enterprise or intermediary): one notice per recipient and demand, never one per page
+    view; only a talent with an account who consented to be proposed hears anything."""
+    if row.action not in ("released", "viewed") or not _proposable_talent(s, row.talent_id):
+        return
+    who = row.actor_name or row.actor_role
+    if row.action == "released":
+        key = f"contact_shared:{row.talent_id}:released:{row.demand_id}"
+        subject = "审核通过，已提供给需求企业和中介机构"
+    else:
+        key = f"contact_shared:{row.talent_id}:{row.actor_user_id or who}:{row.demand_id}"
+        subject = f"{who}查看了您的联系方式"
+    demand = s.get(Demand, row.demand_id) if row.demand_id else None
+    if demand is not None:
+        subject += f"（需求：{demand.title}）"
+    open_item(s, CONTACT_SHARED, (Audience.TALENT, str(row.talent_id)), "talent", str(row.talent_id), subject,
+              "/console/me", key[:120])
 
-__all__ = ["audience_filter", "deliveries", "item_view", "list_items", "mark_read", "on_event",
-           "open_item", "unread_count", "users_of"]
+
+audit.LISTENERS.append(on_event)  # the trail calls the inbox with every event (``services/audit``)
+ACCESS_LISTENERS.append(on_access)  # and with every row of a talent's access log (``services/access``)
+
+__all__ = [
+    "audience_filter",
+    "deliveries",
+    "item_view",
+    "list_items",
+    "mark_read",
+    "on_access",
+    "on_event",
+    "open_item",
+    "unread_count",
+    "users_of",
+]

@@ -1,22 +1,24 @@
 """What a user receives, and offices' webhooks: the address and mobile number notifications go to, e-mail
-on or off, the kinds unsubscribed from (the e-mail's link mutes one kind); webhooks registered by officials
+and SMS on or off, a daily digest instead of one e-mail per item, quiet hours, the kinds unsubscribed from
+(the e-mail's link mutes one kind); webhooks registered by officials
 and admins for an office, with the signing secret shown once."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 
 from matcher.config import Settings
 from matcher.domain.inbox import KINDS
+from matcher.domain.notify import QuietHours
 from matcher.domain.offices import office_tree
 from matcher.domain.vocabulary import Role
 from matcher.errors import Forbidden, Invalid, NotFound
 from matcher.services.access import Actor, require
 from matcher.services.audit import record
-from matcher.services.inbox.delivery import FLAVOURS, check_url, new_secret
+from matcher.services.inbox.delivery import FLAVOURS, Prefs, check_url, new_secret, personal_channels
 from matcher.storage.db import Database
 from matcher.storage.models import Notification, User, Webhook, iso
 from matcher.views import DeliveryView, WebhookView
@@ -26,9 +28,12 @@ MOBILE = re.compile(r"1\d{10}")
 
 
 def prefs_view(u: User) -> dict[str, Any]:
-    prefs = u.notify_prefs or {}
-    return {"email": u.email, "mobile": u.mobile, "email_enabled": prefs.get("email", True) is not False,
-            "muted": list(prefs.get("muted") or []), "kinds": {k: v.label for k, v in KINDS.items()}}
+    p = Prefs.of(u)
+    return {"email": u.email, "mobile": u.mobile, "email_enabled": p.channels.get("email", True),
+            "sms_enabled": p.channels.get("sms", False), "muted": sorted(p.muted), "digest": p.digest,
+            "digest_hour": p.digest_hour, "quiet_hours": p.quiet.as_dict() if p.quiet is not None else None,
+            "kinds": {k: v.label for k, v in KINDS.items()},
+            "channels": {c.name: c.label for c in personal_channels()}}
 
 
 def _account(s: Any, actor: Actor) -> User:
@@ -44,9 +49,13 @@ def get_prefs(db: Database, actor: Actor) -> dict[str, Any]:
 
 
 def set_prefs(db: Database, actor: Actor, *, email: str | None = None, mobile: str | None = None,
-              email_enabled: bool | None = None, muted: list[str] | None = None, user_id: int | None = None
+              email_enabled: bool | None = None, sms_enabled: bool | None = None, muted: list[str] | None = None,
+              digest: bool | None = None, digest_hour: int | None = None,
+              quiet_hours: dict[str, str] | Literal["keep"] | None = "keep", user_id: int | None = None
               ) -> dict[str, Any]:
-    """Change the caller's own settings (an admin may change anyone's with ``user_id``)."""
+    """Change the caller's own settings (an admin may change anyone's with ``user_id``); a field left out
+    (None; for ``quiet_hours`` the default "keep" — None clears them) stays as it is. Deliveries already
+    queued keep their schedule."""
     if email is not None and email and not EMAIL.fullmatch(email):
         raise Invalid("email is not an e-mail address", field="email")
     if mobile is not None and mobile and not MOBILE.fullmatch(mobile):
@@ -54,6 +63,9 @@ def set_prefs(db: Database, actor: Actor, *, email: str | None = None, mobile: s
     unknown = sorted(set(muted or []) - set(KINDS))
     if unknown:
         raise Invalid(f"unknown kind '{unknown[0]}' (one of {', '.join(KINDS)})", field="muted")
+    if digest_hour is not None and not 0 <= digest_hour <= 23:
+        raise Invalid("digest_hour must be an hour of the day, 0–23", field="digest_hour")
+    quiet = None if quiet_hours == "keep" else QuietHours.parse(quiet_hours)
     with db.session() as s:
         if user_id is not None and user_id != actor.user_id:
             require(actor, Role.ADMIN)
@@ -62,21 +74,27 @@ def set_prefs(db: Database, actor: Actor, *, email: str | None = None, mobile: s
                 raise NotFound(f"user {user_id} not found", field="user_id")
         else:
             u = _account(s, actor)
+        if sms_enabled and not (mobile if mobile is not None else u.mobile):
+            raise Invalid("SMS needs a mobile number", field="mobile")
         before = prefs_view(u)
         if email is not None:
             u.email = email.strip()
         if mobile is not None:
             u.mobile = mobile.strip()
         prefs = dict(u.notify_prefs or {})
-        if email_enabled is not None:
-            prefs["email"] = email_enabled
+        for key, value in (("email", email_enabled), ("sms", sms_enabled), ("digest", digest),
+                           ("digest_hour", digest_hour)):
+            if value is not None:
+                prefs[key] = value
         if muted is not None:
             prefs["muted"] = sorted(set(muted))
+        if quiet_hours != "keep":
+            prefs["quiet_hours"] = quiet.as_dict() if quiet is not None else None
         u.notify_prefs = prefs
         after = prefs_view(u)
+        shown = ("email_enabled", "sms_enabled", "muted", "digest", "digest_hour", "quiet_hours")
         record(s, action="notification_prefs", entity="user", entity_id=u.id, actor_user_id=actor.user_id,
-               actor_role=actor.role, before={k: before[k] for k in ("email_enabled", "muted")},
-               after={k: after[k] for k in ("email_enabled", "muted")})
+               actor_role=actor.role, before={k: before[k] for k in shown}, after={k: after[k] for k in shown})
         return after
 
 

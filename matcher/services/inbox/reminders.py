@@ -1,7 +1,8 @@
 """Reminders and escalation from the time limits: nobody has to look at the 督查 list to learn that a step
 is due.
 
-A periodic sweep (``services/runtime``, every ``MATCHER_REMINDER_INTERVAL_SECONDS``) reads every open item
+A periodic sweep (the job kind ``reminders``, queued by ``services/runtime`` every
+``MATCHER_REMINDER_INTERVAL_SECONDS`` through ``services/jobs.queue_periodic``) reads every open item
 with its limit (``services/programme/deadlines``, the whole province) and
 
 - for a step *due soon* (``MATCHER_DUE_SOON_DAYS`` working days or fewer left) opens a ``due_soon`` notice
@@ -23,6 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +35,7 @@ from matcher.domain.inbox import DUE_SOON, OVERDUE, Audience, InboxKind
 from matcher.domain.offices import office_tree
 from matcher.domain.programmes import ProgrammeSet
 from matcher.domain.vocabulary import Role
+from matcher.services import jobs
 from matcher.services.access import Actor
 from matcher.services.inbox.items import open_item
 from matcher.services.programme import deadlines
@@ -135,3 +138,12 @@ def sweep(db: Database, *, today: date | None = None, calendar: WorkCalendar | N
     if reminded or escalated or stale:
         log.info("reminders: %d due soon, %d escalated, %d closed", reminded, escalated, len(stale))
     return SweepResult(reminded=reminded, escalated=escalated, closed=len(stale))
+
+
+def _work(ctx: jobs.JobContext, params: dict[str, Any], report: jobs.Reporter) -> dict[str, Any]:
+    done = sweep(ctx.db)
+    return {"reminded": done.reminded, "escalated": done.escalated, "closed": done.closed}
+
+
+#: The sweep as a job (``services/jobs.queue_periodic``): of several workers about one sweeps per period.
+REMINDERS = jobs.JobKind("reminders", "到期提醒", _work)
