@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api import forms
 from api.console.web import actor, back, page
 from api.deps import RuntimeDep
-from api.schemas import PrefsIn
+from api.schemas import PrefsIn, SavedSearchIn
 from matcher.errors import Invalid
-from matcher.services.inbox import items, preferences
+from matcher.services.inbox import alerts, items, preferences
 from matcher.validation import MAX_ID
 
 router = APIRouter()
@@ -45,10 +45,11 @@ def notifications_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
         preferences.mute(runtime.db, who, kind)
         muted = True
     prefs = preferences.get_prefs(runtime.db, who)
+    searches = alerts.list_mine(runtime.db, who)
     if muted:
-        return page(request, "notifications.html", who, title="通知设置", prefs=prefs, flash="已退订该类邮件通知",
-                    flash_kind="ok")
-    return page(request, "notifications.html", who, title="通知设置", prefs=prefs)
+        return page(request, "notifications.html", who, title="通知设置", prefs=prefs, searches=searches,
+                    flash="已退订该类邮件通知", flash_kind="ok")
+    return page(request, "notifications.html", who, title="通知设置", prefs=prefs, searches=searches)
 
 
 @router.post("/console/me/notifications", response_model=None)
@@ -70,3 +71,26 @@ async def save_notifications(request: Request, runtime: RuntimeDep) -> Response:
                           sms_enabled=body.sms_enabled, muted=body.muted, digest=body.digest,
                           digest_hour=body.digest_hour, quiet_hours=body.quiet_hours)
     return back("/console/me/notifications", "saved_notifications")
+
+
+@router.post("/console/saved-searches", response_model=None)
+async def save_search(request: Request, runtime: RuntimeDep) -> Response:
+    """The board's 订阅 (its filters, and optional words) or an enterprise's 关注 of one of its demands."""
+    who = actor(request)
+    values = forms.form_values(await request.form())
+    body = {"kind": values.pop("kind", ""), "name": values.pop("name", "")}
+    if "demand_id" in values:
+        body["demand_id"] = values.pop("demand_id")
+    body["filters"] = values
+    parsed, errors = forms.parse(SavedSearchIn, body)
+    if parsed is None:
+        raise Invalid("；".join(errors.values()))
+    alerts.create(runtime.db, runtime.ready_pool(), runtime.settings, who, parsed.kind, parsed.name, parsed.filters,
+                  parsed.demand_id)
+    return back("/console/me/notifications", "saved_search")
+
+
+@router.post("/console/saved-searches/{search_id}/delete", response_model=None)
+def delete_search(request: Request, runtime: RuntimeDep, search_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
+    alerts.delete(runtime.db, actor(request), search_id)
+    return back("/console/me/notifications", "deleted_search")

@@ -118,6 +118,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "assessed": ("评价表已提交", "ok"), "graded": ("考核等次已登记，可按规则核算奖补", "ok"),
     "reward_computed": ("已按规则核算奖补，待预算单位批准", "ok"), "reward_committed": ("奖补已批准并计入预算", "ok"),
     "saved_notifications": ("通知设置已保存", "ok"),
+    "saved_search": ("已订阅：有新内容时会在待办与通知中提醒您（并按通知设置发送邮件或短信）", "ok"),
+    "deleted_search": ("已取消订阅", "ok"),
 }
 
 

@@ -49,7 +49,7 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
                           MATCHER_SMTP_HOST="127.0.0.1", MATCHER_SMTP_PORT=str(port),
                           MATCHER_NOTIFY_INTERVAL_SECONDS="0.5", MATCHER_NOTIFY_BACKOFF_SECONDS="0.5",
                           MATCHER_WEBHOOK_ALLOW_HTTP="true", MATCHER_WEBHOOK_ALLOW_PRIVATE="true",
-                          MATCHER_PUBLIC_URL="https://rc.example.gov.cn")
+                          MATCHER_PUBLIC_URL="https://rc.example.gov.cn", MATCHER_ALERT_INTERVAL_SECONDS="1")
     try:
         for _ in range(10):  # ten answers in a row: both workers have their pool
             until(lambda: httpx.get(server.base + "/ready", timeout=10).status_code == 200, 180)
@@ -108,3 +108,36 @@ def test_a_submission_reaches_the_office_by_inbox_mail_and_signed_webhook(world:
     sent = [n for n in log if n["status"] == "sent" and n["key"].startswith(f"review:{m['id']}:")]
     assert sorted(n["channel"] for n in sent) == ["email", "webhook"]
     assert next(n for n in sent if n["channel"] == "webhook")["attempts"] == 2
+
+
+RED_MUD = {**DEMAND, "title": "赤泥提铁与建材化利用", "description": "我公司氧化铝生产产生大量赤泥，希望专家指导赤泥"
+           "磁选提铁和制备建材的工艺路线，降低堆存成本。"}
+
+
+def test_a_saved_search_alerts_once_for_one_new_demand(world: dict[str, Any]) -> None:
+    """Two workers, an alert job every second: the intermediary's saved words meet one new demand, which
+    is announced once in the inbox and by one e-mail, and not again."""
+    base, box = world["base"], world["box"]
+    mine = auth("intermediary")
+    assert httpx.put(base + "/api/v1/me/notifications", headers=mine, timeout=10,
+                     json={"email": "jiebang@agency.example.com"}).status_code == 200
+    bad = httpx.post(base + "/api/v1/saved-searches", headers=mine, timeout=10,
+                     json={"kind": "demands", "filters": {"colour": "红"}})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "filters", bad.text
+    saved = httpx.post(base + "/api/v1/saved-searches", headers=mine, timeout=10,
+                       json={"kind": "demands", "name": "赤泥", "filters": {"q": "赤泥"}})
+    assert saved.status_code == 201, saved.text
+    d = httpx.post(base + "/api/v1/demands", json=RED_MUD, headers=auth("enterprise"), timeout=30).json()
+    assert d["status"] == "open", d
+
+    def alerts() -> list[Any]:
+        found = httpx.get(base + "/api/v1/inbox?kind=new_demand&state=all", headers=mine, timeout=10).json()
+        return [i for i in found["items"] if i["entity_id"] == str(d["id"])]
+
+    until(alerts, 60)
+    until(lambda: any("赤泥" in str(m["Subject"]) for m in box.messages))
+    time.sleep(3)  # several more alert jobs in both workers: nothing new
+    assert len(alerts()) == 1 and "赤泥提铁" in alerts()[0]["title"]
+    assert len([m for m in box.messages if "赤泥" in str(m["Subject"])]) == 1
+    listed = httpx.get(base + "/api/v1/saved-searches", headers=mine, timeout=10).json()
+    assert [x["name"] for x in listed] == ["赤泥"] and listed[0]["runs"] >= 2

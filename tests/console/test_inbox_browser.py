@@ -44,3 +44,28 @@ def test_the_office_reads_its_to_dos_and_sets_its_notifications(browser: Browser
     expect(page.get_by_label("接收通知的邮箱")).to_have_value("shenhe@changzhi.example.gov.cn")
     expect(page.locator("input[name=muted][value=proposed]")).to_be_checked()
     page.close()
+
+
+def test_an_intermediary_subscribes_to_the_boards_filters_and_sets_quiet_hours(browser: Browser, live_server: str,
+                                                                               shots: Path) -> None:
+    page = login(browser, live_server, "demo-intermediary")
+    page.goto(live_server + "/console/board?sector=coal_chemical")
+    page.get_by_label("关键词（可选）").fill("脱硫")
+    page.locator("#save-search").click()
+    expect(page).to_have_url(re.compile(r"/console/me/notifications"))
+    expect(page.locator(".flash")).to_contain_text("已订阅")
+    row = page.locator("#saved-searches tbody tr").filter(has_text="新需求提醒").first
+    expect(row).to_contain_text("关键词：脱硫")
+    expect(row).to_contain_text("领域：")
+    page.locator("#digest").check()
+    page.locator("#quiet_start").fill("22:00")
+    page.locator("#quiet_end").fill("07:30")
+    page.locator("#save-notifications").click()
+    expect(page.locator(".flash")).to_contain_text("通知设置已保存")
+    expect(page.locator("#quiet_start")).to_have_value("22:00")
+    expect(page.locator("#digest")).to_be_checked()
+    page.screenshot(path=str(shots / "notifications-intermediary.png"), full_page=True)
+    row.get_by_role("button", name="取消订阅").click()
+    expect(page.locator(".flash")).to_contain_text("已取消订阅")
+    expect(page.locator("#saved-searches tbody tr").filter(has_text="关键词：脱硫")).to_have_count(0)
+    page.close()

@@ -210,7 +210,7 @@ def run_followed(s: Session, search: SavedSearch, pool: TalentPool, top_n: int) 
     before = list(search.last_top or [])
     opened = 0
     if search.runs > 0:
-        names = dict(s.execute(select(Talent.id, Talent.name).where(Talent.id.in_(current))).tuples().all())
+        names = {tid: name for tid, name in s.execute(select(Talent.id, Talent.name).where(Talent.id.in_(current)))}
         for rank, tid in enumerate(current, start=1):
             if tid not in before:
                 opened += _open_once(s, NEW_TALENT, search.user_id, "demand", d.id,
