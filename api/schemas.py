@@ -496,14 +496,14 @@ class PrefsIn(RequestModel):
 
 class SavedSearchIn(RequestModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [
-        {"kind": "demands", "name": "太原的新材料需求", "filters": {"sector": "新材料", "city": "太原市"}},
+        {"kind": "demands", "name": "太原的新材料需求", "filters": {"sector": "materials", "city": "太原"}},
         {"kind": "talents", "demand_id": 12}]})
     not_null = ("kind",)
     kind: Literal["demands", "talents"] = Field(description="demands: alert new demands on the board matching "
                                                 "the filters (intermediaries, officials); talents: follow one "
                                                 "of the caller's demands (enterprises)")
-    name: str = Field(default="", max_length=100)
-    filters: dict[str, str] = Field(default_factory=dict, max_length=4, description=(
+    name: Line = Field(default="", max_length=100)
+    filters: dict[str, Line] = Field(default_factory=dict, max_length=4, description=(
         "sector, city, mode, q (words in the title or description); a followed demand takes only mode"))
     demand_id: Id | None = None
 

@@ -111,6 +111,7 @@ def test_two_runs_at_once_alert_once(db, settings) -> None:  # type: ignore[no-u
 @pytest.mark.parametrize(("role", "kind", "kw", "error", "field"), [
     ("intermediary", "demands", {"filters": {"colour": "红"}}, Invalid, "filters"),
     ("intermediary", "demands", {"filters": {"mode": "nonsense"}}, Invalid, "filters.mode"),
+    ("intermediary", "demands", {"filters": {"sector": "新材料"}}, Invalid, "filters.sector"),
     ("intermediary", "talents", {"demand_id": 1}, Forbidden, None),
     ("enterprise", "talents", {}, Invalid, "demand_id"),
     ("enterprise", "talents", {"demand_id": 99999}, NotFound, "demand_id"),

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from matcher.config import Settings
 from matcher.domain import modes
 from matcher.domain.inbox import NEW_DEMAND, NEW_TALENT, Audience
-from matcher.domain.vocabulary import DemandStatus, Role
+from matcher.domain.vocabulary import DemandStatus, Role, Sector
 from matcher.engine.pool import TalentPool
 from matcher.engine.search import Filters
 from matcher.errors import Conflict, Invalid, NotFound
@@ -66,6 +66,9 @@ def _clean_filters(raw: dict[str, Any] | None) -> dict[str, str]:
     if unknown:
         raise Invalid(f"unknown filter '{unknown[0]}' (one of {', '.join(FILTER_KEYS)})", field="filters")
     out = {k: str(v).strip() for k, v in raw.items() if v is not None and str(v).strip()}
+    if "sector" in out and out["sector"] not in {x.value for x in Sector}:
+        raise Invalid(f"unknown sector '{out['sector']}' (one of {', '.join(x.value for x in Sector)})",
+                      field="filters.sector")
     if "mode" in out and not modes.is_mode(out["mode"]):
         raise Invalid(f"unknown mode '{out['mode']}' (one of {', '.join(modes.codes())})", field="filters.mode")
     if any(len(v) > 100 for v in out.values()):
