@@ -171,6 +171,17 @@ class ShortlistIn(RequestModel):
     flexible_form: FlexibleForm | None = None
 
 
+class MemberIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"talent_id": 23, "duties": "负责催化剂表征与中试数据分析", "share_percent": 20}]})
+    not_null = ("talent_id", "duties", "share_percent")
+
+    talent_id: Id
+    duties: Text = Field(min_length=1, max_length=500, description="分工: what this member does")
+    share_percent: int = Field(ge=0, le=100, description="the member's share of the reward, per cent (the lead "
+                               "keeps what the members' shares leave)")
+
+
 class ContactIn(RequestModel):
     not_null = ("note",)
 

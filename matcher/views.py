@@ -155,6 +155,15 @@ class VerdictView(View):
     top_k: int
 
 
+class TeamMemberView(View):
+    """A member of a team match besides its lead (``services/workflow/teams``)."""
+
+    talent_id: int
+    name: str
+    duties: str = Field(description="分工")
+    share_percent: int = Field(description="the member's share of the reward, per cent")
+
+
 class MatchView(View):
     id: int
     demand_id: int
@@ -184,6 +193,10 @@ class MatchView(View):
     graded_by_office: str | None = None
     missing_items: list[MissingItemView] = Field(default_factory=list)
     promised_by: str | None = Field(default=None, description="容缺: date the missing items were promised for")
+    team: list[TeamMemberView] = Field(default_factory=list, description="a team match's members besides the "
+                                       "lead (the match's talent)")
+    lead_share_percent: int = Field(default=100, description="the lead's share of the reward: what the members' "
+                                    "shares leave")
 
 
 JobStatusLiteral = Literal["queued", "running", "done", "failed"]
@@ -690,6 +703,15 @@ class RewardStepView(View):
     note: str = ""
 
 
+class TeamShareView(View):
+    """A team member's part of a 奖补 paid to the talent, by the agreement's shares."""
+
+    talent_id: int
+    name: str
+    percent: int
+    amount_yuan: int
+
+
 class RewardView(View):
     id: int
     engagement_id: int
@@ -711,6 +733,8 @@ class RewardView(View):
     override_approved_by: int | None
     paid_at: str | None
     created_at: str | None
+    team_split: list[TeamShareView] = Field(default_factory=list, description="a team's parts of an amount paid "
+                                            "to the talent (lead first), by the agreement's shares")
 
 
 class BudgetView(View):

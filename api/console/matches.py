@@ -4,24 +4,29 @@ own request model."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from api import forms
 from api.console.web import actor, back, page
 from api.deps import MatchId, RuntimeDep
-from api.schemas import ContactIn, OutcomeIn, ReviewIn, SubmitIn, SupplyIn
+from api.schemas import ContactIn, MemberIn, OutcomeIn, ReviewIn, SubmitIn, SupplyIn
 from matcher.domain.vocabulary import Role
 from matcher.errors import Invalid, NotFound
 from matcher.services.access import require
 from matcher.services.workflow import demands as demand_svc
 from matcher.services.workflow import matches as match_svc
+from matcher.services.workflow import teams
+from matcher.validation import MAX_ID
 
 router = APIRouter()
 
 ACTIONS: dict[str, type[BaseModel] | None] = {
-    "contacts": ContactIn, "submit": SubmitIn, "review": ReviewIn, "outcome": OutcomeIn, "supply": SupplyIn}
+    "contacts": ContactIn, "submit": SubmitIn, "review": ReviewIn, "outcome": OutcomeIn, "supply": SupplyIn,
+    "members": MemberIn}
 #: The page's message after each review decision.
 DECIDED = {"approve": "approved", "reject": "rejected", "recommend": "recommended", "send_back": "sent_back"}
 
@@ -84,6 +89,9 @@ async def match_action(request: Request, runtime: RuntimeDep, match_id: MatchId,
     elif isinstance(body, ReviewIn):
         match_svc.review(db, pool, who, match_id, body.decision, body.reason, body.missing_items, body.promised_by)
         msg = DECIDED[body.decision]
+    elif isinstance(body, MemberIn):
+        teams.add_member(db, pool, who, match_id, body.talent_id, body.duties, body.share_percent)
+        msg = "member_added"
     elif isinstance(body, SupplyIn):
         match_svc.supply(db, who, match_id, body.items)
         msg = "supplied"
@@ -92,3 +100,10 @@ async def match_action(request: Request, runtime: RuntimeDep, match_id: MatchId,
         match_svc.report_outcome(db, who, match_id, body.result, body.text)
         msg = "outcome"
     return back(f"/console/matches/{match_id}", msg)
+
+
+@router.post("/console/matches/{match_id}/members/{talent_id}/remove", response_model=None)
+def remove_member(request: Request, runtime: RuntimeDep, match_id: MatchId,
+                  talent_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
+    teams.remove_member(runtime.db, actor(request), match_id, talent_id)
+    return back(f"/console/matches/{match_id}", "member_removed")

@@ -96,6 +96,7 @@ async def guard(request: Request) -> None:
 MESSAGES: dict[str, tuple[str, str]] = {
     "posted": ("需求已发布", "ok"), "demand_withdrawn": ("需求已撤回", "ok"),
     "taken_up": ("揭榜成功，可从推荐人才中加入候选", "ok"), "shortlisted": ("已加入候选，请联络人才并提交审核", "ok"),
+    "member_added": ("已添加团队成员", "ok"), "member_removed": ("已移除团队成员", "ok"),
     "contacted": ("已记录联络", "ok"), "submitted": ("已提交审核", "ok"), "approved": ("审核通过", "ok"),
     "rejected": ("已驳回", "ok"), "recommended": ("已推荐上报，等待下一级审核", "ok"),
     "sent_back": ("已退回中介机构修改", "ok"), "supplied": ("已登记补齐的材料", "ok"),

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from api.deps import ActorDep, DbDep, Limit, MatchId, Offset, OptionalId, PoolDep
-from api.schemas import ContactIn, OutcomeIn, Page, ReviewIn, SubmitIn, SupplyIn
+from api.schemas import ContactIn, MemberIn, OutcomeIn, Page, ReviewIn, SubmitIn, SupplyIn
 from matcher.domain.vocabulary import Role
 from matcher.services.access import require
 from matcher.services.workflow import matches as svc
-from matcher.services.workflow import stats
-from matcher.views import MatchView, StatsView
+from matcher.services.workflow import stats, teams
+from matcher.validation import MAX_ID
+from matcher.views import MatchView, StatsView, TeamMemberView
 
 router = APIRouter(prefix="/api/v1", tags=["matches"])
 
@@ -91,3 +92,18 @@ def outcome(db: DbDep, actor: ActorDep, match_id: MatchId, body: OutcomeIn) -> A
 @router.get("/stats", response_model=StatsView, summary="Summary statistics — officials")
 def summary(db: DbDep, actor: ActorDep) -> Any:
     return stats.summary(db, actor)
+
+
+@router.post("/matches/{match_id}/members", response_model=list[TeamMemberView], status_code=201,
+             summary="Name a team member besides the lead, with duties and share — the intermediary, before review")
+def add_member(db: DbDep, pool: PoolDep, actor: ActorDep, match_id: MatchId, body: MemberIn) -> Any:
+    """Consent, capacity in the match's mode and the mode's rules (conflicts of interest, availability) are
+    checked for the member as they were for the lead; a 科技博士服务团 match needs at least two members."""
+    return teams.add_member(db, pool, actor, match_id, body.talent_id, body.duties, body.share_percent)
+
+
+@router.delete("/matches/{match_id}/members/{talent_id}", response_model=list[TeamMemberView],
+               summary="Remove a team member — the intermediary, before review")
+def remove_member(db: DbDep, actor: ActorDep, match_id: MatchId,
+                  talent_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Any:
+    return teams.remove_member(db, actor, match_id, talent_id)

@@ -251,6 +251,15 @@ class Parties:
 
 
 @dataclass(frozen=True)
+class TeamMember:
+    """A member of a team engagement besides the lead (乙方): their duties and share of the reward."""
+
+    name: str
+    duties: str
+    share_percent: int
+
+
+@dataclass(frozen=True)
 class AgreementTerms:
     """Everything one version of an agreement says. Option fields hold keys of ``OPTIONS``' registries;
     ``income_share_ratio`` is the talent's share of net income in per cent. Build it with ``terms_from``
@@ -275,6 +284,25 @@ class AgreementTerms:
     pay_note: str = ""
     noncompete_months: int | None = None
     income_share_ratio: int | None = None
+    team: tuple[TeamMember, ...] = ()  # a team's members besides the lead; the lead's share is what they leave
+
+
+def _team(value: object) -> tuple[TeamMember, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise Invalid("team must be a list of members", field="team")
+    out: list[TeamMember] = []
+    for i, raw in enumerate(value):
+        if isinstance(raw, TeamMember):
+            raw = {"name": raw.name, "duties": raw.duties, "share_percent": raw.share_percent}
+        if not isinstance(raw, dict):
+            raise Invalid(f"team[{i}] must be an object with name, duties and share_percent", field="team")
+        out.append(TeamMember(_text(raw.get("name"), f"team[{i}].name"), _text(raw.get("duties"), f"team[{i}].duties"),
+                              _whole(raw.get("share_percent"), f"team[{i}].share_percent", 0, 100)))
+    if sum(m.share_percent for m in out) > 100:
+        raise Invalid("the team members' shares exceed 100%", field="team")
+    return tuple(out)
 
 
 def _text(value: object, field: str, *, required: bool = True) -> str:
@@ -355,7 +383,7 @@ def terms_from(*, number: object, version: object, mode: object, programme: obje
                pay_period: object, confidentiality: object, intellectual_property: object,
                income_sharing: object, indicators: object = (), pay_note: object = "",
                home_institution: object = "", noncompete_months: object = None,
-               income_share_ratio: object = None) -> AgreementTerms:
+               income_share_ratio: object = None, team: object = ()) -> AgreementTerms:
     """Validated terms from untrusted input (a form, JSON): texts cleaned and stripped, dates as ``date``
     or ISO text, the mode as code or Chinese label. Raises ``Invalid`` naming the first bad field."""
     if not isinstance(mode, str) or not mode.strip():
@@ -422,6 +450,7 @@ def terms_from(*, number: object, version: object, mode: object, programme: obje
         pay_note=_text(pay_note, "pay_note", required=False),
         noncompete_months=extras["noncompete_months"],
         income_share_ratio=extras["income_share_ratio"],
+        team=_team(team),
     )
 
 
@@ -530,6 +559,20 @@ def sections(terms: AgreementTerms) -> list[Section]:
     ]
     if template.home_signs:
         signatories.insert(2, Signatory("乙方所在单位（同意）", home, (SignLine("盖章"), _DATE)))
+    members = [(clean_text(m.name), clean_text(m.duties), m.share_percent) for m in terms.team]
+    for n, (name, _, _) in enumerate(members, 1):
+        signatories.insert(1 + n, Signatory(f"乙方团队成员{n}", name, (SignLine("签字"), _DATE)))
+    team_sections: list[Section] = []
+    if members:
+        lead = 100 - sum(share for _, _, share in members)
+        team_sections.append(Section("团队成员及分工", (
+            f"乙方以团队方式提供服务，{talent}为团队负责人，对团队的服务质量和本协议的履行向甲方负责；团队成员按下表"
+            "分工承担服务任务，每位成员的服务记录分别登记。",
+            f"按本协议取得的奖补资金中应归乙方的部分，按下表比例在团队内分配（团队负责人{lead}%）。",
+        ), Table(("序号", "姓名", "分工", "分配比例"),
+                 (("1", f"{talent}（负责人）", "团队负责人，统筹服务方案与成果交付", f"{lead}%"),
+                  *((str(i), name, duties, f"{share}%") for i, (name, duties, share) in enumerate(members, 2))),
+                 (8, 22, 52, 18))))
 
     body = [
         Section("协议各方", (
@@ -537,6 +580,7 @@ def sections(terms: AgreementTerms) -> list[Section]:
             f"以{label}方式开展合作，经协商一致，在{witness}见证下订立本协议。",
         ), Table(("身份", "名称"), tuple(party_rows), (28, 72))),
         Section("合作事项", (f"技术需求：{demand}", f"所属计划：{programme}", f"合作方式：{label}")),
+        *team_sections,
         Section("服务期限与服务方式", (
             f"本协议服务期限自{values['start']}起至{values['end']}止，共{values['term']}。", on_site)),
         Section(template.clause_heading, tuple(c.format_map(values) for c in template.clauses)),

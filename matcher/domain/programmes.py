@@ -151,6 +151,19 @@ class ProgrammeId(NamedTuple):
 
 
 @dataclass(frozen=True)
+class TeamRule:
+    """How many members besides the lead a match of the programme may (and must) name: a 科技博士服务团 is a
+    team by definition; elsewhere a lead may bring a few colleagues. Without a rule: none required, at most
+    ``DEFAULT_MAX_MEMBERS``."""
+
+    min_members: int = 0
+    max_members: int = 0
+
+
+DEFAULT_MAX_MEMBERS = 10
+
+
+@dataclass(frozen=True)
 class Programme:
     """A policy scheme: its key (stable, English), Chinese label, rules' version, the modes it covers with
     their rules, and whether a demand must have been posted into it (``demand_must_belong``: a programme with
@@ -163,6 +176,14 @@ class Programme:
     demand_must_belong: bool
     rules: tuple[ModeRules, ...]  # one per mode, in the order of ``modes``
     note: str = ""
+    team: TeamRule | None = None  # a match's team members (``services/workflow/teams``)
+
+    @property
+    def team_bounds(self) -> tuple[int, int]:
+        """(fewest, most) members a match of this programme names besides its lead."""
+        if self.team is None:
+            return 0, DEFAULT_MAX_MEMBERS
+        return self.team.min_members, self.team.max_members
 
     @property
     def identity(self) -> ProgrammeId:
@@ -182,8 +203,10 @@ class Programme:
         """A digest of the rules alone (modes, membership, review steps, grading, time limits — not the label,
         the note or the version): equal fingerprints mean equal rules, so a released version's digest pins
         its rules and a change under the same version is caught."""
-        rules = {"modes": self.modes, "demand_must_belong": self.demand_must_belong,
-                 "rules": [r.digest_data() for r in self.rules]}
+        rules: dict[str, object] = {"modes": self.modes, "demand_must_belong": self.demand_must_belong,
+                                    "rules": [r.digest_data() for r in self.rules]}
+        if self.team is not None:  # only when given: versions released before teams keep their digest
+            rules["team"] = asdict(self.team)
         canonical = json.dumps(rules, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
@@ -437,7 +460,7 @@ class _Reader:
             "modes": "the modes the programme covers",
             "demand_must_belong": "whether a demand must have been posted into the programme (true/false)",
             "review": "the review steps of each mode the programme covers",
-        }, ("graded_by", "time_limits", "note", "rewards", "assessment_period"))
+        }, ("graded_by", "time_limits", "note", "rewards", "assessment_period", "team"))
         label = self.text(obj["label"], f"{at}.label")
         version = self.version(obj["version"], f"{at}.version")
         raw_modes = obj["modes"]
@@ -473,7 +496,22 @@ class _Reader:
             grader = self.level(graded[mode], f"{at}.graded_by.{mode}") if mode in graded else steps[-1].level
             rules.append(ModeRules(mode, steps, grader, mode_limits, rewards.get(mode), str(period)))
         note = self.text(obj["note"], f"{at}.note") if "note" in obj else ""
-        return Programme(key, label, version, modes_, must_belong, tuple(rules), note)
+        team = self.team(obj["team"], f"{at}.team") if "team" in obj else None
+        return Programme(key, label, version, modes_, must_belong, tuple(rules), note, team)
+
+    def team(self, value: object, at: str) -> TeamRule:
+        obj = self.record(value, at, {"min_members": "the fewest members besides the lead (0 or more)",
+                                      "max_members": "the most members besides the lead"}, ())
+        bounds: list[int] = []
+        for name in ("min_members", "max_members"):
+            n = obj[name]
+            if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 50:
+                raise self.fail(f"{at}.{name}", f"must be a whole number from 0 to 50, not {_json(n)}")
+            bounds.append(n)
+        low, high = bounds
+        if high < low:
+            raise self.fail(f"{at}.max_members", f"{high} is below min_members {low}")
+        return TeamRule(low, high)
 
     def defaults(self, value: object, programmes: Mapping[str, Programme]) -> dict[str, str]:
         """Mode → the programme a demand naming none falls under: the file's choice, checked, or the one

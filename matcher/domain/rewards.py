@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
@@ -368,6 +368,22 @@ def split_shares(amount_yuan: int, shares: Mapping[OfficeLevel, int]) -> dict[Of
     by_remainder = sorted(levels, key=lambda lv: (-(amount_yuan * shares[lv] % 100), LEVEL_ORDER.index(lv)))
     for lv in by_remainder[:left]:
         parts[lv] += 1
+    return parts
+
+
+def split_by_percent(amount_yuan: int, percents: Sequence[int]) -> list[int]:
+    """``amount_yuan`` in whole yuan by these percentages (adding up to 100), the parts adding up to the
+    amount exactly: the whole part of each, the yuan left over one each to the largest fractional parts,
+    ties to the earlier (a team's lead first). What a team's members receive of the talent's 奖补."""
+    _whole(amount_yuan)
+    if amount_yuan < 0:
+        raise ValueError(f"cannot split a negative amount ({amount_yuan})")
+    if any(p < 0 for p in percents) or sum(percents) != 100:
+        raise ValueError(f"the percentages add up to {sum(percents)}, not 100")
+    parts = [amount_yuan * p // 100 for p in percents]
+    left = amount_yuan - sum(parts)
+    for i in sorted(range(len(percents)), key=lambda i: (-(amount_yuan * percents[i] % 100), i))[:left]:
+        parts[i] += 1
     return parts
 
 

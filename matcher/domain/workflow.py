@@ -51,6 +51,8 @@ DEMAND_TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
 MATCH_TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("contact", (M.SHORTLISTED, M.REJECTED, M.RETURNED), "", (Role.INTERMEDIARY,)),  # "": unchanged
     Transition("answer", (M.SHORTLISTED, M.REJECTED, M.RETURNED), "", (Role.TALENT,)),  # the talent's own answer
+    # a team match's members are named or removed before it goes to review (``services/workflow/teams``)
+    Transition("team", (M.SHORTLISTED, M.REJECTED, M.RETURNED), "", (Role.INTERMEDIARY,)),
     Transition("submit", (M.SHORTLISTED,), M.SUBMITTED, (Role.INTERMEDIARY,)),
     Transition("resubmit", (M.REJECTED, M.RETURNED), M.RESUBMITTED, (Role.INTERMEDIARY,)),
     Transition("recommend", (M.SUBMITTED, M.RESUBMITTED), "", (Role.OFFICIAL,)),

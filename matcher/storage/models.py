@@ -237,6 +237,23 @@ class Notification(Base):
     digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class MatchMember(Base):
+    """A member of a team match besides its lead (``Match.talent_id``): their duties and share of the reward
+    in per cent (the lead's share is what the members' leave). Consent, capacity and conflicts are checked
+    per member (``services/workflow/teams``); an approved team occupies each member's capacity in the mode."""
+
+    __tablename__ = "match_members"
+    __table_args__ = (UniqueConstraint("match_id", "talent_id", name="uq_match_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"), index=True)
+    talent_id: Mapped[int] = mapped_column(ForeignKey("talents.id"), index=True)
+    duties: Mapped[str] = mapped_column(Text, default="")
+    share_percent: Mapped[int] = mapped_column(Integer, default=0)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class SavedSearch(Base):
     """A user's standing question (``services/inbox/alerts``): an intermediary's board filters (``kind``
     "demands": sector, city, mode, words) with the last demand id already alerted (``high_water``), or an

@@ -37,7 +37,8 @@ RELEASED: dict[ProgrammeId, str] = {
     ProgrammeId("tech_vp_programme", "2026-12-v2"): "67a12fc437f63924",
     ProgrammeId("industry_talent", "2026-12-v2"): "0f01d9d444084d79",
     ProgrammeId("tech_commissioner", "2026-12-v2"): "d63e0cf53eb52787",
-    ProgrammeId("doctoral_service_team", "2026-12-v1"): "80651c6df276f306",
+    # v1 (80651c6df276f306) named no team; v2 asks for 2–10 members besides the lead
+    ProgrammeId("doctoral_service_team", "2026-12-v2"): "86909e5a43072218",
 }
 
 
@@ -189,6 +190,10 @@ ADDED = {"label": "英才计划", "version": "2026-12-v1", "modes": ["flexible"]
     (_set((*TV, "graded_by"), {"tech_vp": "nation"}), f"{P}.graded_by.tech_vp", "unknown office level 'nation'"),
     (_set(TV_STEPS, [{**FIRST, "level": "province"}, {**FINAL, "level": "city"}]), f"{P}.review.tech_vp[1].level",
      "below the previous step's 'province'"),
+    # teams
+    (_set((*TV, "team"), {"min_members": 3, "max_members": 2}), f"{P}.team.max_members", "below min_members 3"),
+    (_set((*TV, "team"), {"min_members": "2", "max_members": 5}), f"{P}.team.min_members", "whole number"),
+    (_set((*TV, "team"), {"min_members": 1}), f"{P}.team.max_members", "missing"),
     # time limits
     (_set(("time_limits", "take_up"), 0), "time_limits.take_up", "at least 1, not 0"),
     (_set(("time_limits", "review"), -3), "time_limits.review", "at least 1, not -3"),

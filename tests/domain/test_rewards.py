@@ -421,3 +421,29 @@ def test_any_split_adds_up(amount: int, shares: dict[str, int]) -> None:
     assert sum(parts.values()) == amount
     for lv, part in parts.items():  # each part is within one yuan of its exact share
         assert abs(part * 100 - amount * levels[lv]) < 100
+
+
+@pytest.mark.parametrize(("amount", "percents", "parts"), [
+    (75_000, [50, 30, 20], [37_500, 22_500, 15_000]),
+    (100_001, [50, 30, 20], [50_001, 30_000, 20_000]),  # the odd yuan to the largest remainder: the lead's
+    (10, [34, 33, 33], [4, 3, 3]),
+    (0, [60, 40], [0, 0]),
+])
+def test_a_teams_split_adds_up_to_the_amount(amount: int, percents: list[int], parts: list[int]) -> None:
+    from matcher.domain.rewards import split_by_percent
+    assert split_by_percent(amount, percents) == parts and sum(parts) == amount
+
+
+def test_a_team_split_needs_percentages_that_add_up() -> None:
+    from matcher.domain.rewards import split_by_percent
+    with pytest.raises(ValueError, match="not 100"):
+        split_by_percent(100, [50, 40])
+
+
+def test_a_rewards_team_split_follows_an_override() -> None:
+    from matcher.services.engagements.rewards import team_split
+    from matcher.storage.models import Reward
+    team = [{"talent_id": 1, "name": "负责人", "percent": 50}, {"talent_id": 2, "name": "成员", "percent": 50}]
+    r = Reward(amount_yuan=60_001, computation={"team": team})
+    assert [(x.name, x.amount_yuan) for x in team_split(r)] == [("负责人", 30_001), ("成员", 30_000)]
+    assert team_split(Reward(amount_yuan=5, computation={})) == []

@@ -67,6 +67,7 @@ from matcher.storage.models import (
     Enterprise,
     Intermediary,
     Match,
+    MatchMember,
     Reward,
     Talent,
     User,
@@ -155,6 +156,9 @@ def _document(
         intermediary=intermediary.name if intermediary else "（无）",
         witness=witness,
         home_institution=talent.affiliation if talent else "",
+        team=[{"name": name, "duties": r.duties, "share_percent": r.share_percent} for r, name in s.execute(
+            select(MatchMember, Talent.name).join(Talent, Talent.id == MatchMember.talent_id)
+            .where(MatchMember.match_id == m.id).order_by(MatchMember.id))],
         **{k: terms.get(k) for k in EDITABLE},
     )
 

@@ -28,6 +28,7 @@ from matcher.domain import engagements as periods
 from matcher.domain import rewards as rule_math
 from matcher.domain.offices import OfficeLevel, office_tree
 from matcher.domain.programmes import programmes
+from matcher.domain.rewards import Payee
 from matcher.domain.vocabulary import Grade, Role
 from matcher.domain.workflow import MATCH_TRANSITIONS
 from matcher.errors import Conflict, Forbidden, Invalid, NotFound
@@ -48,14 +49,40 @@ from matcher.services.engagements.common import (
 from matcher.services.learning.decisions import record_decision
 from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
-from matcher.storage.models import Budget, Demand, Engagement, Match, Reward, iso
+from matcher.storage.models import Budget, Demand, Engagement, Match, MatchMember, Reward, Talent, iso
 from matcher.validation import MAX_YUAN
-from matcher.views import BudgetView, RewardStepView, RewardView
+from matcher.views import BudgetView, RewardStepView, RewardView, TeamShareView
+
+
+def _team_shares(s: Session, e: Engagement) -> list[dict[str, Any]]:
+    """A team's split of the talent's 奖补 as its agreement states it (lead first); empty for one talent."""
+    m = s.get(Match, e.match_id)
+    if m is None:
+        return []
+    rows = list(s.execute(select(MatchMember, Talent.name).join(Talent, Talent.id == MatchMember.talent_id)
+                          .where(MatchMember.match_id == m.id).order_by(MatchMember.id)))
+    if not rows:
+        return []
+    lead = s.get(Talent, m.talent_id)
+    return [{"talent_id": m.talent_id, "name": lead.name if lead else "", "percent": 100 - sum(r.share_percent
+                                                                                              for r, _ in rows)},
+            *({"talent_id": r.talent_id, "name": name, "percent": r.share_percent} for r, name in rows)]
+
+
+def team_split(r: Reward) -> list[TeamShareView]:
+    """Each team member's part of the amount as it stands (an override moves every part with it)."""
+    team = (r.computation or {}).get("team") or []
+    if not team:
+        return []
+    parts = rule_math.split_by_percent(r.amount_yuan, [int(x["percent"]) for x in team])
+    return [TeamShareView(talent_id=int(x["talent_id"]), name=str(x["name"]), percent=int(x["percent"]),
+                          amount_yuan=part) for x, part in zip(team, parts, strict=True)]
 
 
 def reward_view(r: Reward) -> RewardView:
     steps = r.computation.get("steps", [])
     return RewardView(
+        team_split=team_split(r),
         id=r.id,
         engagement_id=r.engagement_id,
         period=r.period,
@@ -213,6 +240,7 @@ def compute_reward(
                 "capped": done.capped,
                 "engagement_year": p.engagement_year,
                 "rule_fingerprint": rule.fingerprint,
+                **({"team": _team_shares(s, e)} if rule.payee == Payee.TALENT else {}),
             },
             shares=shares,
             status="computed",

@@ -31,7 +31,7 @@ from matcher.services.access import proposable_filter, proposable_ids
 from matcher.services.people.conflicts import conflicted_talents
 from matcher.services.pool.feed import talents_changed
 from matcher.storage.db import Database
-from matcher.storage.models import Demand, DuplicatePair, Engagement, Enterprise, Match, Talent
+from matcher.storage.models import Demand, DuplicatePair, Engagement, Enterprise, Match, MatchMember, Talent
 
 
 def demand_text(d: Demand) -> str:
@@ -55,10 +55,20 @@ def current_loads(session: Session, talent_ids: Iterable[int] | None = None) -> 
          .where(Match.status.in_(APPROVED_OR_LATER), Demand.status.not_in(ENDED_DEMANDS),
                 or_(Engagement.id.is_(None), Engagement.status.not_in(ENDED_ENGAGEMENTS)))
          .group_by(Match.talent_id, Match.mode))
+    # A team's members are held as its lead is (``services/workflow/teams``).
+    members = (select(MatchMember.talent_id, Match.mode, func.count())
+               .join(Match, Match.id == MatchMember.match_id).join(Demand, Demand.id == Match.demand_id)
+               .outerjoin(Engagement, Engagement.match_id == Match.id)
+               .where(Match.status.in_(APPROVED_OR_LATER), Demand.status.not_in(ENDED_DEMANDS),
+                      or_(Engagement.id.is_(None), Engagement.status.not_in(ENDED_ENGAGEMENTS)))
+               .group_by(MatchMember.talent_id, Match.mode))
     if talent_ids is not None:
         q = q.where(Match.talent_id.in_(list(talent_ids)))
+        members = members.where(MatchMember.talent_id.in_(list(talent_ids)))
     for tid, mode, n in session.execute(q):
         loads[tid][mode] = n
+    for tid, mode, n in session.execute(members):
+        loads[tid][mode] = loads[tid].get(mode, 0) + n
     return loads
 
 

@@ -37,18 +37,23 @@ from matcher.services.people.conflicts import actor_relation
 from matcher.services.pool.facts import demand_facts, ready, refresh_talents
 from matcher.services.programme.deadlines import shanghai_today
 from matcher.services.workflow import review as steps
+from matcher.services.workflow import teams
 from matcher.services.workflow.transitions import change_state
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, Match, Talent, iso
-from matcher.views import MatchView, MissingItemView, TalentView
+from matcher.views import MatchView, MissingItemView, TalentView, TeamMemberView
 
 OUTCOMES = ("solved", "partly", "not")
 ANSWERS = ("pending", "accepted", "declined", "no_answer")
 
 
-def match_view(m: Match, talent: TalentView | None = None, at: steps.StepAt | None = None) -> MatchView:
-    """The match as the API gives it; ``at``: the review step it waits at (``review.step_at``), if any."""
+def match_view(m: Match, talent: TalentView | None = None, at: steps.StepAt | None = None,
+               team: list[TeamMemberView] | None = None) -> MatchView:
+    """The match as the API gives it; ``at``: the review step it waits at (``review.step_at``), if any;
+    ``team``: its members besides the lead (``teams.team_views``)."""
+    team = team or []
     return MatchView(
+        team=team, lead_share_percent=100 - sum(x.share_percent for x in team),
         id=m.id, demand_id=m.demand_id, talent_id=m.talent_id, intermediary_id=m.intermediary_id,
         round_id=m.round_id, mode=m.mode, flexible_form=m.flexible_form, status=m.status, score=m.score,
         explanation=m.explanation or {}, plan=m.plan, contact_log=m.contact_log or {},
@@ -67,13 +72,8 @@ def match_view(m: Match, talent: TalentView | None = None, at: steps.StepAt | No
 def _stepped_view(s: Any, m: Match, d: Demand, talent: TalentView | None = None) -> MatchView:
     """The view with the review step the match waits at (read fresh: the caller just changed the row)."""
     s.refresh(m)
-    return match_view(m, talent, steps.step_at(programmes(), m, d, steps.county_of(s, d)))
-
-
-def _refresh_talent(s: Any, pool: TalentPool | None, talent_id: int) -> None:
-    """Keep the engines' view of a talent's load current after an engagement changes: this process's
-    pool at once, the other processes' through the change feed."""
-    refresh_talents(s, pool, [talent_id])
+    return match_view(m, talent, steps.step_at(programmes(), m, d, steps.county_of(s, d)),
+                      teams.team_views(s, m.id))
 
 
 def shortlist(db: Database, pool: TalentPool | None, actor: Actor, demand_id: int, talent_id: int, mode: str,
@@ -160,6 +160,7 @@ def submit(db: Database, actor: Actor, match_id: int, plan: str) -> MatchView:
         d = s.get(Demand, m.demand_id)
         assert d is not None
         _check_agreement_parties(s, m)
+        teams.check_for_submission(s, m, d)
         programme = steps.programme_for(programmes(), d.programme, m.mode)
         # Conditional on the row as read: a "declined" answer recorded meanwhile must not be submitted past.
         # The review starts again at its first step, under the programme's current version.
@@ -214,12 +215,13 @@ def review(db: Database, pool: TalentPool | None, actor: Actor, match_id: int, d
         if decision == APPROVE:
             _mark_demand_matched(s, actor, d)
             _release_contact(s, actor, m.talent_id, d)
+            members = teams.on_approval(s, actor, m, d)
             s.flush()
             s.refresh(m)
             open_engagement(s, actor, m, d)  # the engagement and its first agreement draft
         s.flush()
         if decision == APPROVE:
-            _refresh_talent(s, pool, m.talent_id)
+            refresh_talents(s, pool, [m.talent_id, *members])
         return _stepped_view(s, m, d)
 
 
@@ -288,7 +290,7 @@ def get_match(db: Database, actor: Actor, match_id: int) -> MatchView:
         m, d = visible_match(s, actor, match_id)
         t = s.get(Talent, m.talent_id)
         return match_view(m, talent_view(s, actor, t) if t else None,
-                          steps.step_at(programmes(), m, d, steps.county_of(s, d)))
+                          steps.step_at(programmes(), m, d, steps.county_of(s, d)), teams.team_views(s, m.id))
 
 
 def list_matches(db: Database, actor: Actor, *, status: str | None = None, demand_id: int | None = None,
@@ -325,4 +327,5 @@ def list_matches(db: Database, actor: Actor, *, status: str | None = None, deman
                     for m, d, county in s.execute(stmt.limit(limit).offset(offset))]
         talents = {t.id: t for t in s.scalars(select(Talent).where(Talent.id.in_([m.talent_id for m, _ in page])))}
         views = talent_views(s, actor, talents.values())
-        return [match_view(m, views[m.talent_id], at) for m, at in page], total
+        members = teams.teams_of(s, [m.id for m, _ in page])
+        return [match_view(m, views[m.talent_id], at, members.get(m.id)) for m, at in page], total
