@@ -116,6 +116,28 @@ def enum_list(enum: type) -> Callable[[str], list[str]]:
     return parse
 
 
+def tier(raw: str) -> str | None:
+    """A talent tier of the deployment's programmes (``talent_tiers``: 杰出人才, 领军人才, 青年人才), by code or
+    Chinese label; blank: none."""
+    from matcher.domain.programmes import programmes
+
+    value = raw.strip()
+    if not value:
+        return None
+    tiers = programmes().tiers
+    for code, name in tiers.items():
+        if value in (code, name):
+            return code
+    shown = "、".join(tiers.values()) or "（本部署未定义人才层次）"
+    raise ValueError(f"'{value}' is not a talent tier (one of {shown})")
+
+
+def fmt_tier(code: Any) -> str:
+    from matcher.domain.programmes import programmes
+
+    return programmes().tiers.get(code, code) if code else ""
+
+
 def industry(raw: str) -> str:
     code = raw.strip()
     if code not in industry_codes():

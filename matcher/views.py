@@ -48,6 +48,7 @@ class TalentView(View):
     consent_contact: str = "pending"
     available_from: str | None = None
     available_until: str | None = None
+    tier: str | None = Field(default=None, description="the programmes' talent tier (英才计划), its code")
 
 
 class DemandView(View):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import FormData
 
@@ -15,11 +15,13 @@ from api.console.web import actor, back, page
 from api.deps import DemandId, RuntimeDep
 from api.schemas import DemandDraftIn, DemandIn, DemandPatch
 from matcher.domain import modes
+from matcher.domain.programmes import programmes
 from matcher.domain.vocabulary import DemandStatus, Role, Sector
 from matcher.engine.pool import Filters
 from matcher.errors import Invalid, NotReady
 from matcher.reference import industry_codes, region
 from matcher.services.access import require
+from matcher.services.people.talents import check_tier
 from matcher.services.workflow import demands as demand_svc
 from matcher.services.workflow import matches as match_svc
 from matcher.views import ProposalView, VerdictView
@@ -159,7 +161,7 @@ EXCLUDED_SHOWN = 100
 
 @router.get("/console/demands/{demand_id}", response_class=HTMLResponse)
 def demand_detail(request: Request, runtime: RuntimeDep, demand_id: DemandId, mode: str | None = None,
-                  excluded: bool = False) -> HTMLResponse:
+                  excluded: bool = False, tier: str | None = Query(None, max_length=20)) -> HTMLResponse:
     """The demand, its proposals in one mode, its matches and history. ``excluded=1``: instead of the
     proposals, the talents the rules leave out of this demand's list (a conflict of interest, the
     enterprise's own staff, a decline, no capacity …) with each one's reason (``include_excluded``)."""
@@ -175,8 +177,9 @@ def demand_detail(request: Request, runtime: RuntimeDep, demand_id: DemandId, mo
             proposals, _ = demand_svc.propose(db, pool, who, demand_id, chosen, k=EXCLUDED_SHOWN, filters=Filters(),
                                               excluded_only=True)
         else:
-            proposals, _, verdict = demand_svc.propose_with_verdict(db, pool, who, demand_id, chosen, k=10,
-                                                                    filters=Filters(), impressions=runtime.impressions)
+            proposals, _, verdict = demand_svc.propose_with_verdict(
+                db, pool, who, demand_id, chosen, k=10, filters=Filters(tier=check_tier(tier)),
+                impressions=runtime.impressions)
     except NotReady:
         not_ready = True
     matches, _ = match_svc.list_matches(db, who, demand_id=demand_id, limit=100)
@@ -189,7 +192,7 @@ def demand_detail(request: Request, runtime: RuntimeDep, demand_id: DemandId, mo
     return page(request, "demand_detail.html", who, title=d.title, d=d, mode=chosen, proposals=proposals,
                 modes=list(modes.codes()), matches=matches, history=history, can_shortlist=can_shortlist,
                 not_ready=not_ready, can_extend=can_extend, threshold=demand_svc.threshold(), excluded=excluded,
-                verdict=verdict)
+                verdict=verdict, tiers=programmes().tiers, tier=check_tier(tier))
 
 
 @router.post("/console/demands/{demand_id}/withdraw", response_model=None)

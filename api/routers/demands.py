@@ -23,6 +23,7 @@ from matcher.domain import modes
 from matcher.domain.vocabulary import DemandStatus, InstitutionType, Role, Sector
 from matcher.engine.pool import Filters
 from matcher.services.access import require
+from matcher.services.people.talents import check_tier
 from matcher.services.workflow import demands as svc
 from matcher.services.workflow import matches as match_svc
 from matcher.validation import ModeCode
@@ -53,11 +54,13 @@ def list_demands(
     city: str | None = None,
     mode: ModeCode | None = None,
     q: str | None = Query(None, max_length=100),
+    programme: str | None = Query(None, max_length=40, description="the programme's key (programme file)"),
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> Any:
     items, total = svc.list_demands(
-        db, actor, status=status, sector=sector, city=city, mode=mode, q=q, limit=limit, offset=offset
+        db, actor, status=status, sector=sector, city=city, mode=mode, q=q, programme=programme, limit=limit,
+        offset=offset
     )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
@@ -127,9 +130,10 @@ def proposals(
     sector: Sector | None = None,
     city: str | None = None,
     institution_type: InstitutionType | None = None,
+    tier: str | None = Query(None, max_length=20, description="only talents of this tier (英才计划: code or label)"),
     include_excluded: bool = False,
 ) -> Any:
-    filters = Filters(sector=sector, city=city, institution_type=institution_type)
+    filters = Filters(sector=sector, city=city, institution_type=institution_type, tier=check_tier(tier))
     items, total, verdict = svc.propose_with_verdict(
         db, pool, actor, demand_id, mode, k=k, offset=offset, filters=filters, include_excluded=include_excluded,
         impressions=runtime.impressions,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
 from api.deps import ActorDep, DbDep, Limit, MatchId, Offset, OptionalId, PoolDep
 from api.schemas import ContactIn, MemberIn, OutcomeIn, Page, ReviewIn, SubmitIn, SupplyIn
@@ -25,11 +25,12 @@ def list_matches(
     status: str | None = None,
     demand_id: OptionalId = None,
     mode: str | None = None,
+    programme: str | None = Query(None, max_length=40, description="the programme's key (programme file)"),
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> Any:
     items, total = svc.list_matches(
-        db, actor, status=status, demand_id=demand_id, mode=mode, limit=limit, offset=offset
+        db, actor, status=status, demand_id=demand_id, mode=mode, programme=programme, limit=limit, offset=offset
     )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 

@@ -33,10 +33,12 @@ def list_talents(
     q: str | None = Query(None, max_length=100),
     sector: Sector | None = None,
     city: str | None = Query(None, max_length=50),
+    tier: str | None = Query(None, max_length=20, description="the programmes' talent tier (code or label: 领军人才)"),
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> Any:
-    items, total = talents.list_talents(db, actor, q=q, sector=sector, city=city, limit=limit, offset=offset)
+    items, total = talents.list_talents(db, actor, q=q, sector=sector, city=city, tier=tier, limit=limit,
+                                        offset=offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 

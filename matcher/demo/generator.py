@@ -322,9 +322,18 @@ def talent(seed: int, i: int) -> tuple[dict[str, Any], Label]:
         "phone": f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
         "email": f"expert{i + 1:07d}@{domain}",
         "external_engagements": rng.choices((0, 1, 2), weights=(0.75, 0.2, 0.05), k=1)[0],
+        "tier": _tier(_rng(seed, "tier", i), level),
         "_employer": org.name if isinstance(org, Company) else None,
     }
     return row, Label(topic.key, frozenset(method_idx))
+
+
+def _tier(rng: random.Random, level: str) -> str | None:
+    """The 英才计划 tier of a few (its own generator: the talents drawn before tiers existed stay the same)."""
+    r = rng.random()
+    if level == "senior":
+        return "outstanding" if r < 0.04 else "leading" if r < 0.15 else None
+    return "young" if level == "associate" and r < 0.12 else None
 
 
 def iter_talents(seed: int, n: int, start: int = 0) -> Iterator[tuple[dict[str, Any], Label]]:

@@ -34,6 +34,7 @@ class TalentFacts:
     employer_enterprise_id: int | None = None
     available_from: date | None = None
     available_until: date | None = None
+    tier: str | None = None  # the programmes' talent tier (英才计划), a filter
     same_person: tuple[int, ...] = ()  # other records that probably hold this person (open duplicate pairs)
     # The modes the talent's consent to be proposed covers (the modes its text version named); None: every
     # mode (consent pending, proposed under the deployment's ``propose_pending`` policy).

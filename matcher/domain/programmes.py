@@ -219,9 +219,12 @@ class ProgrammeSet:
     ``version`` is the file's own, at least that of its newest programme."""
 
     def __init__(self, source: str, version: str, programmes: tuple[Programme, ...],
-                 defaults: Mapping[str, str], time_limits: TimeLimits | None = None) -> None:
+                 defaults: Mapping[str, str], time_limits: TimeLimits | None = None,
+                 tiers: Mapping[str, str] | None = None) -> None:
         self.source = source
         self.version = version
+        #: The talent tiers the deployment's programmes name (英才计划: 杰出, 领军, 青年), code → label, in order.
+        self.tiers: dict[str, str] = dict(tiers or {})
         self.time_limits = time_limits or TimeLimits(10, 5, 5, 20)
         self._programmes = {p.key: p for p in programmes}
         self._defaults = dict(defaults)  # mode → programme key (only modes that have a default)
@@ -555,7 +558,8 @@ def load_programmes(name_or_path: str) -> ProgrammeSet:
         raise reader.fail("", f"not valid JSON: {e}") from None
     top = reader.record(raw, "", {"version": "the file's version, such as \"2026-12-v1\"",
                                   "time_limits": "the default time limits of every stage",
-                                  "programmes": "the programmes, by key"}, ("default_programme", "note"))
+                                  "programmes": "the programmes, by key"},
+                      ("default_programme", "note", "talent_tiers"))
     version = reader.version(top["version"], "version")
     defaults = TimeLimits(**reader.limits(top["time_limits"], "time_limits", complete=True))
     given = reader.mapping(top["programmes"], "programmes")
@@ -576,7 +580,15 @@ def load_programmes(name_or_path: str) -> ProgrammeSet:
     chosen = reader.defaults(top.get("default_programme", {}), found)
     if "note" in top:
         reader.text(top["note"], "note")
-    return ProgrammeSet(reader.shown, version, tuple(found.values()), chosen, defaults)
+    tiers: dict[str, str] = {}
+    for code, tier_label in reader.mapping(top.get("talent_tiers", {}), "talent_tiers").items():
+        at = f"talent_tiers.{code}"
+        if not (code.isascii() and code.isidentifier()):
+            raise reader.fail(at, "a tier's code is an English identifier (letters, digits and _)")
+        tiers[code] = reader.text(tier_label, at)
+        if list(tiers.values()).count(tiers[code]) > 1:
+            raise reader.fail(at, f"'{tiers[code]}' is also another tier's label")
+    return ProgrammeSet(reader.shown, version, tuple(found.values()), chosen, defaults, tiers)
 
 
 @lru_cache(maxsize=8)

@@ -108,6 +108,9 @@ FIELDS: tuple[TalentField, ...] = (
        "talent office", personal=True, engine=True, patch=date),
     _f("available_until", "可服务截止日期", C("available_until", "可服务截止日期 可服务截止", tab.day, default=None),
        "talent office", personal=True, engine=True, patch=date),
+    # The programmes' talent tier (英才计划: 杰出 / 领军 / 青年; codes in the programme file's talent_tiers).
+    _f("tier", "人才层次", C("tier", "人才层次 层次 英才计划层次", tab.tier, default=None, fmt=tab.fmt_tier), "office",
+       personal=True, engine=True),
     _f("active", "在库", C("active", "有效 是否有效 在库", tab.yes_no, default=True), "office", personal=False,
        view=False),  # 否 takes a talent out of the pool
     _f("phone", "手机号", C("phone", "电话 手机 联系电话", tab.line_or_text(30), default="", contact=True),

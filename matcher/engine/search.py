@@ -40,6 +40,7 @@ class Filters:
     city: str | None = None
     institution_type: str | None = None
     in_province: bool | None = None
+    tier: str | None = None  # the programmes' talent tier (英才计划)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class PoolSearch:
             "sector": np.array([f.sector for f in facts], dtype=object),
             "city": np.array([f.city for f in facts], dtype=object),
             "institution_type": np.array([f.institution_type for f in facts], dtype=object),
+            "tier": np.array([f.tier or "" for f in facts], dtype=object),
             "in_province": np.array([f.in_province for f in facts], dtype=bool),
             "present": np.ones(len(facts), dtype=bool),
         }
@@ -168,7 +170,7 @@ class PoolSearch:
     def _allowed_now(self, a: dict[str, np.ndarray], filters: Filters, mode: str | None) -> np.ndarray | None:
         mask = a["present"].copy()
         narrowed = False
-        for name in ("sector", "city", "institution_type"):
+        for name in ("sector", "city", "institution_type", "tier"):
             value = getattr(filters, name)
             if value:
                 mask &= a[name] == value

@@ -292,7 +292,7 @@ def _view(t: Talent, show: bool, via_office: bool = False) -> TalentView:
         phone=t.phone if show else mask_phone(t.phone), email=t.email if show else mask_email(t.email),
         contact_masked=not show, contact_via_office=via_office, consent_propose=t.consent_propose,
         consent_contact=t.consent_contact, available_from=t.available_from.isoformat() if t.available_from else None,
-        available_until=t.available_until.isoformat() if t.available_until else None)
+        available_until=t.available_until.isoformat() if t.available_until else None, tier=t.tier)
 
 
 #: Called with each new row of the access log, in its transaction: the inbox tells the talent

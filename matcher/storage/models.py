@@ -147,6 +147,7 @@ class Talent(Base):
     # Availability the talent states (None: open-ended); outside it the talent is not proposed.
     available_from: Mapped[date | None] = mapped_column(Date)
     available_until: Mapped[date | None] = mapped_column(Date)
+    tier: Mapped[str | None] = mapped_column(String(20), index=True)  # the programmes' talent tier (英才计划)
     # The talent's current consents (``consent.py``: pending / granted / withdrawn); the history of every
     # consent given or withdrawn, with the version of the text, is in ``consents``.
     consent_propose: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending", index=True)

@@ -13,7 +13,7 @@ from matcher.storage.models import AuditEvent, Demand, Enterprise, Talent
 GOOD_TALENTS = pd.DataFrame([
     {"external_id": "T-1", "name": "王磊", "profile": "长期从事煤气化研究，擅长灰渣黏温特性分析。",
      "institution_type": "高校", "title_level": "正高", "mode_capacity": "科技副总:1；柔性引才:2",
-     "province_ties": "晋籍、晋历", "discipline_codes": "B0609", "phone": "13800000000"},
+     "province_ties": "晋籍、晋历", "discipline_codes": "B0609", "phone": "13800000000", "tier": "领军人才"},
     {"external_id": "T-2", "name": "李娜", "profile": "从事工业视觉缺陷检测。", "in_province": "否",
      "city": "北京", "flexible_forms": "顾问指导;项目合作"},
 ])
@@ -43,6 +43,7 @@ def test_good_csv_imports_and_defaults_apply(db, tmp_path: Path) -> None:
         assert t1.province_ties == ["born", "history"] and t1.institution_type == "university"
         assert t2.in_province is False and t2.flexible_forms == ["advisory", "project"]
         assert t2.mode_capacity == {"flexible": 1} and t2.title_level == "other"
+        assert (t1.tier, t2.tier) == ("leading", None)  # the tier by its label; blank: none
         assert s.scalar(select(AuditEvent).where(AuditEvent.action == "import")) is not None
 
 

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
-from matcher.errors import NotFound
+from matcher import tabular as tab
+from matcher.errors import Invalid, NotFound
 from matcher.services.access import Actor, may_see_talent, talent_scope, talent_view, talent_views
 from matcher.storage.db import Database
 from matcher.storage.models import Talent
 from matcher.views import TalentView
 
 
+def check_tier(tier: str | None) -> str | None:
+    """A tier filter as given (code or label) → its code; an unknown one is a 422 naming ``tier``."""
+    if not tier:
+        return None
+    try:
+        return tab.tier(tier)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="tier") from None
+
+
 def list_talents(db: Database, actor: Actor, *, q: str | None = None, sector: str | None = None,
-                 city: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[TalentView], int]:
+                 city: str | None = None, tier: str | None = None, limit: int = 20, offset: int = 0
+                 ) -> tuple[list[TalentView], int]:
     """Search: enterprises and intermediaries find only the talents who may be proposed (the one gate,
     ``access.talent_scope``); officials and admins every record."""
     scope = talent_scope(actor)
@@ -23,6 +35,8 @@ def list_talents(db: Database, actor: Actor, *, q: str | None = None, sector: st
         stmt = stmt.where(Talent.sector == sector)
     if city:
         stmt = stmt.where(Talent.city == city)
+    if (code := check_tier(tier)) is not None:
+        stmt = stmt.where(Talent.tier == code)
     with db.session() as s:
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = s.scalars(stmt.order_by(Talent.id).limit(limit).offset(offset)).all()

@@ -411,12 +411,16 @@ def get_demand(db: Database, actor: Actor, demand_id: int) -> DemandView:
 
 def list_demands(db: Database, actor: Actor, *, status: str | None = None, sector: str | None = None,
                  city: str | None = None, mode: str | None = None, q: str | None = None, limit: int = 20,
-                 offset: int = 0, closed_reason: str | None = None) -> tuple[list[DemandView], int]:
+                 offset: int = 0, closed_reason: str | None = None, programme: str | None = None
+                 ) -> tuple[list[DemandView], int]:
     """The demands the caller may see (``demand_scope``), filtered. ``status="incomplete"`` is an office's
     待完善 queue (its area's only); ``closed_reason="expired"`` lists those the system closed."""
     stmt = select(Demand).where(demand_scope(actor))
+    if programme and programme not in programmes():
+        raise Invalid(f"unknown programme '{programme}' (one of {', '.join(programmes().keys())})",
+                      field="programme")
     for col, value in ((Demand.status, status), (Demand.sector, sector), (Demand.city, city),
-                       (Demand.closed_reason, closed_reason)):
+                       (Demand.closed_reason, closed_reason), (Demand.programme, programme)):
         if value:
             stmt = stmt.where(col == value)
     if q:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from matcher.documents import mode_template
@@ -294,7 +294,8 @@ def get_match(db: Database, actor: Actor, match_id: int) -> MatchView:
 
 
 def list_matches(db: Database, actor: Actor, *, status: str | None = None, demand_id: int | None = None,
-                 mode: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[MatchView], int]:
+                 mode: str | None = None, programme: str | None = None, limit: int = 20, offset: int = 0
+                 ) -> tuple[list[MatchView], int]:
     """Matches in the actor's scope. ``status="awaiting_review"``: every match in review in the area;
     ``"awaiting_my_review"``: those whose current step the actor's own office takes (the office's queue)."""
     require(actor, Role.ENTERPRISE, Role.INTERMEDIARY, Role.OFFICIAL, Role.ADMIN)
@@ -311,6 +312,12 @@ def list_matches(db: Database, actor: Actor, *, status: str | None = None, deman
         stmt = stmt.where(Match.demand_id == demand_id)
     if mode:
         stmt = stmt.where(Match.mode == mode)
+    if programme:  # the programme a match was submitted under, else the one its demand names
+        if programme not in programmes():
+            raise Invalid(f"unknown programme '{programme}' (one of {', '.join(programmes().keys())})",
+                          field="programme")
+        stmt = stmt.where(or_(Match.programme_key == programme,
+                              and_(Match.programme_key.is_(None), Demand.programme == programme)))
     rules = programmes()
     with db.session() as s:
         stmt = stmt.order_by(Match.updated_at, Match.id)
