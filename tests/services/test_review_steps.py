@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from matcher.domain.programmes import programmes
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.services.access import Actor
 from matcher.services.workflow import matches as match_svc
-from matcher.storage.models import AuditEvent, Match, Talent
+from matcher.storage.models import AuditEvent, Match, MatchMember, Talent
 from tests.services import factories as f
 
 XIAODIAN, TAIYUAN, PROVINCE = "140105", "140100", "140000"
@@ -43,6 +44,10 @@ def submitted(db: Any, mode: str, programme: str | None = None, county: str | No
         agency = f.intermediary(s)
         d = f.demand(s, ent, status="taken_up", intermediary_id=agency.id, modes=[mode], programme=programme)
         m = f.match(s, d, f.talent(s, mode_capacity={mode: 2}), mode=mode, status="shortlisted")
+        needed = programmes().get(programme).team_bounds[0] if programme else 0
+        for n in range(needed):  # a team programme's members (services/workflow/teams)
+            s.add(MatchMember(match_id=m.id, talent_id=f.talent(s, mode_capacity={mode: 1}).id,
+                              duties=f"成员{n}分工", share_percent=10))
         mid, agent = m.id, Actor(None, "intermediary", intermediary_id=agency.id)
     match_svc.submit(db, agent, mid, "每月驻企两周，三个月完成工艺诊断")
     return mid, agent
