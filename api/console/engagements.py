@@ -139,7 +139,8 @@ async def engagement_action(request: Request, runtime: RuntimeDep, engagement_id
         assessments.submit_form(db, who, engagement_id, body.period, dict(body.scores), body.comment)
         return back(url, "assessed")
     if isinstance(body, GradeIn):
-        assessments.record_grade(db, who, engagement_id, body.period, body.grade, body.evidence)
+        assessments.record_grade(db, who, engagement_id, body.period, body.grade, body.evidence,
+                                 runtime.ready_pool())
         return back(url, "graded")
     if action == "reward":
         period = _whole(values, "period", required=True)

@@ -182,8 +182,8 @@ def list_assessments(db: DbDep, actor: AnyActorDep, engagement_id: EngagementId)
 
 @router.post("/engagements/{engagement_id}/grades", response_model=GradeView,
              summary="Record a period's grade with its evidence — the grading office")
-def grade(db: DbDep, actor: AnyActorDep, engagement_id: EngagementId, body: GradeIn) -> Any:
-    return assessments.record_grade(db, actor, engagement_id, body.period, body.grade, body.evidence)
+def grade(db: DbDep, pool: PoolDep, actor: AnyActorDep, engagement_id: EngagementId, body: GradeIn) -> Any:
+    return assessments.record_grade(db, actor, engagement_id, body.period, body.grade, body.evidence, pool)
 
 
 @router.get("/talents/{talent_id}/grades", response_model=list[GradeView], summary="A talent's graded history")

@@ -35,6 +35,9 @@ class TalentFacts:
     available_from: date | None = None
     available_until: date | None = None
     tier: str | None = None  # the programmes' talent tier (英才计划), a filter
+    # Mean grade of the talent's graded engagement periods on the platform (优秀 1, 良好 2/3, 合格 1/3, 不合格 0);
+    # None: none graded, or the talent's consent text does not cover ranking by grades (``privacy.uses_grades``).
+    graded_history: float | None = None
     same_person: tuple[int, ...] = ()  # other records that probably hold this person (open duplicate pairs)
     # The modes the talent's consent to be proposed covers (the modes its text version named); None: every
     # mode (consent pending, proposed under the deployment's ``propose_pending`` policy).

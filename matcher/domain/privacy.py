@@ -40,8 +40,20 @@ class ConsentState(StrEnum):
 #: The first version of the consent texts, and the modes its propose text names. A mode registered later is
 #: named by a newer version (``consent_version``); a talent's consent covers the modes of the version they
 #: agreed to, so nobody is proposed in a mode they never heard of (``modes.consented_to``).
-BASE_VERSION = "2026-11-v1"
+BASE_VERSION = "2026-12-v2"
 BASE_MODES: tuple[str, ...] = ("tech_vp", "dual_appointment", "flexible")
+#: The first version whose propose text says that the grades of the talent's past engagements on the platform
+#: are used to rank them (a feature of the learned ranker, ``engine/ltr``). A talent who consented under an
+#: earlier version is not scored on them (``uses_grades``) until they consent again under this text.
+GRADES_VERSION = "2026-12-v2"
+#: Every base version released, oldest first (the texts of each stay citable for the audit).
+RELEASED_BASES: tuple[str, ...] = ("2026-11-v1", "2026-12-v2")
+
+
+def uses_grades(version: str | None) -> bool:
+    """Whether a propose consent given under ``version`` covers ranking by past engagements' grades."""
+    base = (version or "").partition("+")[0]
+    return base in RELEASED_BASES and RELEASED_BASES.index(base) >= RELEASED_BASES.index(GRADES_VERSION)
 
 
 def consent_version() -> str:
@@ -63,7 +75,8 @@ def consent_text(purpose: str, version: str | None = None) -> str:
         return _CONTACT_TEXT
     named = [c for c in (*BASE_MODES, *sorted(modes_of_version(version or consent_version()) - set(BASE_MODES),
                                                key=_registration_order))]
-    return _PROPOSE_TEXT.format(modes=modes.joined_labels(named))
+    text = _PROPOSE_TEXT.format(modes=modes.joined_labels(named))
+    return text + _GRADES_TEXT if uses_grades(version or consent_version()) else text
 
 
 def _registration_order(code: str) -> tuple[int, str]:
@@ -75,6 +88,7 @@ _PROPOSE_TEXT = (
     "我同意省人才办“产业人才对接平台”使用我的姓名、单位、职称、研究方向、成果及本人填写的服务意向，"
     "用于向省内发榜企业推荐我作为{modes}人选。推荐列表仅向发榜企业、揭榜中介机构"
     "和审核人员展示，且不含我的联系方式。我可随时在本页撤回同意，撤回后立即停止推荐。")
+_GRADES_TEXT = "我在平台上已完成合作的考核等次（优秀、良好、合格、不合格）也将用于改进推荐排序。"
 _CONTACT_TEXT = (
     "我同意：在审核人员批准某一对接后，平台将我的手机号和电子邮箱提供给该需求的发榜企业和揭榜中介机构，"
     "仅用于就该需求与我联系。每一次查看和提供都会记入我可查阅的记录。我可随时撤回同意，"

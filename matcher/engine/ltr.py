@@ -32,12 +32,14 @@ BASE_FEATURES: tuple[str, ...] = (
     "tie_born", "tie_history", "tie_other",
     "same_city", "neighbour_city", "in_province",
     "evidence", "senior_title",
+    "graded_history", "graded_known",
 )
 _BASE_LABELS: dict[str, str] = {
     "semantic": "内容匹配度", "dense": "语义相似度", "lexical": "关键词重合", "cluster_support": "同方向专家群佐证",
     "tie_born": "籍贯在本省", "tie_history": "曾在本省学习工作", "tie_other": "其他本省渊源",
     "same_city": "同城", "neighbour_city": "邻近城市", "in_province": "省内",
     "evidence": "专利与项目业绩", "senior_title": "正高职称",
+    "graded_history": "以往合作考核等次", "graded_known": "有以往合作考核记录",
 }
 
 

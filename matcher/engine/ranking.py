@@ -154,6 +154,9 @@ def features(mode: str, d: DemandFacts, t: TalentFacts, cfg: RankingConfig
         "same_city": float(same_city), "neighbour_city": float(not same_city and t.city in near),
         "in_province": float(t.in_province), "evidence": evidence,
         "senior_title": float(t.title_level == TitleLevel.SENIOR),
+        # for the learned ranker only (no hand weight): the grades of past engagements, where consented
+        "graded_history": t.graded_history if t.graded_history is not None else 0.0,
+        "graded_known": float(t.graded_history is not None),
     }
     tie_bonus = sum(cfg.tie_bonus.get(k, 0.0) for k in t.province_ties)
     if tie_bonus:

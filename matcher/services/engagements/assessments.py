@@ -12,6 +12,7 @@ from matcher.domain import engagements as rules
 from matcher.domain.engagements import FORMS_BEFORE_GRADE, PARTY_LABELS
 from matcher.domain.labels import label
 from matcher.domain.vocabulary import EngagementStatus, Grade, Role
+from matcher.engine.pool import TalentPool
 from matcher.errors import Conflict, Forbidden, Invalid
 from matcher.services.access import Actor
 from matcher.services.audit import record
@@ -23,9 +24,10 @@ from matcher.services.engagements.common import (
     require_grading_office,
     visible_engagement,
 )
+from matcher.services.pool.facts import refresh_talents
 from matcher.services.programme.deadlines import shanghai_today
 from matcher.storage.db import Database
-from matcher.storage.models import Assessment, Engagement, EngagementGrade, Match, iso
+from matcher.storage.models import Assessment, Engagement, EngagementGrade, Match, MatchMember, iso
 from matcher.views import AssessmentView, GradeView
 
 MAX_COMMENT = 2000
@@ -99,7 +101,8 @@ def grade_view(g: EngagementGrade) -> GradeView:
     )
 
 
-def record_grade(db: Database, actor: Actor, engagement_id: int, period: int, grade: str, evidence: str) -> GradeView:
+def record_grade(db: Database, actor: Actor, engagement_id: int, period: int, grade: str, evidence: str,
+                 pool: TalentPool | None = None) -> GradeView:
     """The grading office's grade of a period that has ended, with the evidence it relied on."""
     graded = parse_grade(grade)
     if not evidence.strip():
@@ -140,6 +143,9 @@ def record_grade(db: Database, actor: Actor, engagement_id: int, period: int, gr
             actor_role=actor.role,
             after={"period": p.number, "grade": graded.value, "office": office},
         )
+        # the grade is part of the talents' facts (the learned ranker's graded history, where consented)
+        members = list(s.scalars(select(MatchMember.talent_id).where(MatchMember.match_id == m.id)))
+        refresh_talents(s, pool, [m.talent_id, *members])
         return grade_view(g)
 
 

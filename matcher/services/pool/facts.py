@@ -19,9 +19,9 @@ from matcher.config import Settings
 from matcher.domain import modes
 from matcher.domain import talent as talent_fields
 from matcher.domain.facts import DemandFacts, Reasons, TalentFacts
-from matcher.domain.privacy import ConsentState, modes_of_version
+from matcher.domain.privacy import ConsentState, modes_of_version, uses_grades
 from matcher.domain.talent import profile_text
-from matcher.domain.vocabulary import EngagementStatus
+from matcher.domain.vocabulary import EngagementStatus, Grade
 from matcher.domain.workflow import APPROVED_OR_LATER, ENDED_DEMANDS, LIVE_DEMANDS
 from matcher.engine.embedding import CachedEmbedder, load_embedder
 from matcher.engine.pool import TalentPool
@@ -31,7 +31,16 @@ from matcher.services.access import proposable_filter, proposable_ids
 from matcher.services.people.conflicts import conflicted_talents
 from matcher.services.pool.feed import talents_changed
 from matcher.storage.db import Database
-from matcher.storage.models import Demand, DuplicatePair, Engagement, Enterprise, Match, MatchMember, Talent
+from matcher.storage.models import (
+    Demand,
+    DuplicatePair,
+    Engagement,
+    EngagementGrade,
+    Enterprise,
+    Match,
+    MatchMember,
+    Talent,
+)
 
 
 def demand_text(d: Demand) -> str:
@@ -70,6 +79,29 @@ def current_loads(session: Session, talent_ids: Iterable[int] | None = None) -> 
     for tid, mode, n in session.execute(members):
         loads[tid][mode] = loads[tid].get(mode, 0) + n
     return loads
+
+
+#: A grade as a number for the learned ranker (the four 考核等次, evenly spaced).
+GRADE_SCORE: dict[str, float] = {Grade.EXCELLENT: 1.0, Grade.GOOD: 2 / 3, Grade.PASS: 1 / 3, Grade.FAIL: 0.0}
+
+
+def graded_history_map(session: Session, talent_ids: Iterable[int] | None = None) -> dict[int, float]:
+    """Per talent, the mean grade of the periods graded in their engagements — as lead or team member."""
+    ids = None if talent_ids is None else list(talent_ids)
+    lead = (select(Match.talent_id.label("tid"), EngagementGrade.grade)
+            .join(Engagement, Engagement.match_id == Match.id).join(EngagementGrade,
+                                                                   EngagementGrade.engagement_id == Engagement.id))
+    member = (select(MatchMember.talent_id.label("tid"), EngagementGrade.grade)
+              .join(Match, Match.id == MatchMember.match_id).join(Engagement, Engagement.match_id == Match.id)
+              .join(EngagementGrade, EngagementGrade.engagement_id == Engagement.id))
+    if ids is not None:
+        lead, member = lead.where(Match.talent_id.in_(ids)), member.where(MatchMember.talent_id.in_(ids))
+    scores: dict[int, list[float]] = defaultdict(list)
+    for q in (lead, member):
+        for tid, grade in session.execute(q):
+            if grade in GRADE_SCORE:
+                scores[tid].append(GRADE_SCORE[grade])
+    return {tid: sum(v) / len(v) for tid, v in scores.items()}
 
 
 def same_person_map(session: Session, talent_ids: Iterable[int] | None = None) -> dict[int, tuple[int, ...]]:
@@ -112,9 +144,10 @@ def pool_facts(session: Session, talent_ids: Iterable[int]) -> tuple[dict[int, T
     ids = list(talent_ids)
     loads = current_loads(session, ids)
     twins = same_person_map(session, ids)
+    graded = graded_history_map(session, ids)
     allowed = proposable_ids(session, ids)  # the one gate (services/access.py)
     talents = list(session.scalars(select(Talent).where(Talent.id.in_(sorted(allowed)))))
-    live = {t.id: to_facts(t, loads.get(t.id), twins.get(t.id, ())) for t in talents}
+    live = {t.id: to_facts(t, loads.get(t.id), twins.get(t.id, ()), graded.get(t.id)) for t in talents}
     return live, {i for i in ids if i not in live}
 
 
@@ -151,16 +184,20 @@ def _shared(value: Any) -> Any:
         return value
 
 
-def to_facts(t: Any, load: dict[str, int] | None = None, same_person: tuple[int, ...] = ()) -> TalentFacts:
-    """The engine's facts of a talent: a ``Talent`` or a row of ``FACT_COLUMNS`` (the same attribute names)."""
+def to_facts(t: Any, load: dict[str, int] | None = None, same_person: tuple[int, ...] = (),
+             graded: float | None = None) -> TalentFacts:
+    """The engine's facts of a talent: a ``Talent`` or a row of ``FACT_COLUMNS`` (the same attribute names).
+    ``graded``: the mean grade of their engagements, kept only when their consent text covers it."""
     copied = {name: _frozen(getattr(t, name)) if name in _OWN else _shared(_frozen(getattr(t, name)))
               for name in talent_fields.ENGINE}
     copied["mode_capacity"] = _shared(dict(t.mode_capacity or {}))
     consented = (modes_of_version(t.consent_propose_version) if t.consent_propose == ConsentState.GRANTED
                  else None)
     text = profile_text(t.profile, t.research_fields or [], t.achievements)
+    scored = graded if (graded is not None and t.consent_propose == ConsentState.GRANTED
+                        and uses_grades(t.consent_propose_version)) else None
     return TalentFacts(id=t.id, text=text, load=_shared(dict(load or {})), same_person=same_person,
-                       consented_modes=_shared(consented), **copied)
+                       consented_modes=_shared(consented), graded_history=scored, **copied)
 
 
 #: The columns the facts are made of (the engine's fields, the text's parts, consent): what a start reads.
@@ -195,12 +232,13 @@ def all_talent_facts(session: Session, batch: int = 20000) -> list[TalentFacts]:
     million talents the ORM's identity map and per-object state cost minutes and gigabytes at every start."""
     loads = current_loads(session)
     twins = same_person_map(session)
+    graded = graded_history_map(session)
     out: list[TalentFacts] = []
     columns = [type_coerce(c, String).label(c.key) if c.key in _JSON else c for c in FACT_COLUMNS]
     stmt = select(*columns).where(proposable_filter()).order_by(Talent.id).execution_options(yield_per=batch)
     memo: dict[str, Any] = {}
     for row in session.execute(stmt):
-        out.append(to_facts(_Decoded(row, memo), loads.get(row.id), twins.get(row.id, ())))
+        out.append(to_facts(_Decoded(row, memo), loads.get(row.id), twins.get(row.id, ()), graded.get(row.id)))
     return out
 
 
