@@ -257,8 +257,9 @@ def rewards_xlsx(db: DbDep, actor: AnyActorDep, year: Annotated[int | None, Quer
 
 
 @router.get("/budgets", response_model=list[BudgetView], summary="Budgets of the caller's office and below")
-def list_budgets(db: DbDep, actor: AnyActorDep, year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Any:
-    return rewards.list_budgets(db, actor, year)
+def list_budgets(db: DbDep, actor: AnyActorDep, year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                 programme: Annotated[str | None, Query(max_length=40)] = None) -> Any:
+    return rewards.list_budgets(db, actor, year, programme)
 
 
 @router.put("/budgets", response_model=BudgetView, summary="Create or change a programme's budget for a year")

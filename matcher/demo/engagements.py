@@ -1,7 +1,8 @@
 """Engagements for the demo, one at each stage of their life, so every role's pages hold something on first
 start: an agreement that waits for the demo talent's own confirmation; a 科技副总 in its second year whose
 first year waits for the province's grade (forms in, service records with two short months); a 柔性引才
-project graded 良好 whose 奖补 waits for the city's approval; one whose 奖补 is paid; one ended early.
+project graded 良好, run by a team of three, whose 奖补 waits for the city's approval; one whose 奖补 is
+paid; one ended early.
 
 Made through the services — approval drafts the agreement, each party confirms, the office confirms for a
 talent without an account with the signed copy, service entries, forms, grades, 奖补 by the programme's
@@ -27,6 +28,7 @@ from matcher.services.programme.deadlines import shanghai_today
 from matcher.services.workflow import demands as demand_svc
 from matcher.services.workflow import matches as match_svc
 from matcher.services.workflow import review as steps
+from matcher.services.workflow import teams
 from matcher.storage.db import Database
 from matcher.storage.models import Demand, Enterprise, Intermediary, Match, Talent
 
@@ -40,12 +42,14 @@ class Stage:
     mode: str
     months_ago: int
     plan: str
+    team: tuple[str, ...] = ()  # the duties of the team's members besides the lead (``workflow/teams``)
 
 
 STAGES: tuple[Stage, ...] = (
     Stage("awaiting_talent", "flexible", 0, "项目合作：三个月内完成煤焦油加氢催化剂评价与工艺包论证。"),
     Stage("awaiting_grade", "tech_vp", 13, "专家任科技副总两年，每月驻企4天，牵头气化装置长周期运行攻关。"),
-    Stage("reward_computed", "flexible", 13, "项目合作：一年内完成废水零排放工艺中试，形成企业标准一项。"),
+    Stage("reward_computed", "flexible", 13, "项目合作：一年内完成废水零排放工艺中试，形成企业标准一项。",
+          team=("负责膜浓缩单元中试与运行数据分析", "负责蒸发结晶工艺与杂盐资源化")),
     Stage("paid", "flexible", 13, "项目合作：一年内完成高端轴承热处理工艺优化，良品率提升至98%。"),
     Stage("ended_early", "flexible", 2, "项目合作：半年内完成锂电正极材料前驱体工艺验证。"),
 )
@@ -112,6 +116,9 @@ def seed_engagements(db: Database, enterprise_name: str, intermediary_name: str,
             continue
         open_demands.remove(demand)
         used.add(talent.id)
+        members = [t for t in talents if t.id != first and t.id not in used and _eligible(t, stage.mode)
+                   ][:len(stage.team)]
+        used.update(t.id for t in members)
         city = tree.office_at(demand[3], OfficeLevel.CITY).code
         offices = {OfficeLevel.PROVINCE: province, OfficeLevel.CITY: Actor(None, "official", office_code=city)}
         for programme, level, total in BUDGETS:
@@ -120,14 +127,14 @@ def seed_engagements(db: Database, enterprise_name: str, intermediary_name: str,
                 if key not in budgets:
                     budgets.add(key)
                     rewards.set_budget(db, province, programme, offices[level].office_code, year, total)
-        _run(db, stage, demand[0], demand[2], talent, agent, offices, today)
+        _run(db, stage, demand[0], demand[2], talent, agent, offices, today, members)
         made += 1
     log(f"demo: {made} engagements (awaiting the talent, awaiting a grade, 奖补 to approve, paid, ended early)")
     return made
 
 
 def _run(db: Database, stage: Stage, demand_id: int, enterprise_id: int, talent: Talent, agent: Actor,
-         offices: dict[OfficeLevel, Actor], today: date) -> None:
+         offices: dict[OfficeLevel, Actor], today: date, members: list[Talent] | None = None) -> None:
     enterprise = Actor(None, "enterprise", enterprise_id=enterprise_id)
     capacity = dict(talent.mode_capacity or {})
     if capacity.get(stage.mode, 0) <= 0:  # the demo talent: willing in this mode for the demo's sake
@@ -138,6 +145,8 @@ def _run(db: Database, stage: Stage, demand_id: int, enterprise_id: int, talent:
     demand_svc.take_up(db, agent, demand_id)
     m = match_svc.shortlist(db, None, agent, demand_id, talent.id, stage.mode)
     match_svc.record_contact(db, agent, m.id, "电话联系，专家同意合作", "accepted")
+    for member, duties in zip(members or [], stage.team, strict=False):  # a team: each member's duties, 20 %
+        teams.add_member(db, None, agent, m.id, member.id, duties, 20)
     submitted = match_svc.submit(db, agent, m.id, stage.plan)
     with db.session() as s:
         d = s.get(Demand, demand_id)

@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from standardwebhooks.webhooks import Webhook as Signer
 
 from matcher.config import Settings
-from tests.conftest import COMPLETE_PARTS, auth, start_server
+from tests.conftest import COMPLETE_PARTS, auth, start_server, talent_signs_in
 from tests.services.test_inbox import Mailbox, Receiver
 
 pytestmark = pytest.mark.once("sqlite")
@@ -141,3 +141,42 @@ def test_a_saved_search_alerts_once_for_one_new_demand(world: dict[str, Any]) ->
     assert len([m for m in box.messages if "赤泥" in str(m["Subject"])]) == 1
     listed = httpx.get(base + "/api/v1/saved-searches", headers=mine, timeout=10).json()
     assert [x["name"] for x in listed] == ["赤泥"] and listed[0]["runs"] >= 2
+
+
+FLY_ASH = {**DEMAND, "title": "粉煤灰制备地聚合物胶凝材料",
+           "description": "我公司电厂粉煤灰堆存量大，希望专家指导粉煤灰碱激发制备地聚合物胶凝材料，"
+                          "提高早期强度并降低成本。"}
+
+
+def test_a_followed_demand_alerts_new_top_talents_and_never_a_withdrawn_one(world: dict[str, Any]) -> None:
+    """The enterprise follows its demand; two talents withdraw — one just outside the top 10, then the
+    first — so others enter the list: each newcomer is announced once, the withdrawn never."""
+    base = world["base"]
+    boss = auth("enterprise")
+
+    def call(method: str, path: str, role: str | None, json: Any = None) -> httpx.Response:
+        return httpx.request(method, base + path, headers=auth(role) if role else {}, json=json, timeout=30)
+
+    d = httpx.post(base + "/api/v1/demands", json=FLY_ASH, headers=boss, timeout=30).json()
+    ranked = httpx.get(f"{base}/api/v1/demands/{d['id']}/matches?mode=flexible&k=12", headers=boss,
+                       timeout=30).json()["items"]
+    assert len(ranked) == 12, ranked
+    follow = httpx.post(base + "/api/v1/saved-searches", headers=boss, timeout=10,
+                        json={"kind": "talents", "demand_id": d["id"]})
+    assert follow.status_code == 201 and follow.json()["filters"] == {"mode": "flexible"}, follow.text
+    first, outside = ranked[0]["talent"], ranked[10]["talent"]
+    for gone in (outside, first):  # the one outside first: it never had a chance to be announced
+        assert call("POST", "/api/v1/me/withdraw", None).status_code == 401
+        me = talent_signs_in(call, gone["id"])
+        assert httpx.post(base + "/api/v1/me/withdraw", headers=me, timeout=30).status_code == 200
+
+    def alerts() -> list[Any]:
+        found = httpx.get(base + "/api/v1/inbox?kind=new_talent&state=all&limit=100", headers=boss,
+                          timeout=10).json()["items"]
+        return [i for i in found if i["entity_id"] == str(d["id"])]
+
+    until(alerts, 60)
+    time.sleep(3)  # more alert jobs in both workers: nothing twice
+    titles = [i["title"] for i in alerts()]
+    assert titles and len(titles) == len(set(titles)), titles
+    assert not any(first["name"] in t or outside["name"] in t for t in titles), titles

@@ -19,7 +19,7 @@ from matcher.views import DemandView, TalentView
 TALENT_BOOKKEEPING = {"id", "consent_propose", "consent_contact", "consent_propose_version", "withdrawn_at",
                       "merged_into_id", "self_corrected", "created_at", "updated_at"}
 #: Facts the service derives instead of copying (services/pool/facts.to_facts).
-DERIVED_FACTS = {"id", "text", "load", "same_person", "consented_modes"}
+DERIVED_FACTS = {"id", "text", "load", "same_person", "consented_modes", "graded_history"}
 #: What the view adds to the declared fields: the id and how the caller may see the record.
 VIEW_EXTRAS = {"id", "contact_masked", "contact_via_office", "consent_propose", "consent_contact"}
 

@@ -612,13 +612,16 @@ def set_budget(
         return budget_view(b)
 
 
-def list_budgets(db: Database, actor: Actor, year: int | None = None) -> list[BudgetView]:
+def list_budgets(db: Database, actor: Actor, year: int | None = None, programme: str | None = None
+                 ) -> list[BudgetView]:
     require(actor, Role.OFFICIAL, Role.ADMIN)
     tree = office_tree()
     with db.session() as s:
         stmt = select(Budget).order_by(Budget.year, Budget.programme_key, Budget.office_code)
         if year is not None:
             stmt = stmt.where(Budget.year == year)
+        if programme:
+            stmt = stmt.where(Budget.programme_key == programme)
         mine = actor.office_code
         return [
             budget_view(b)
