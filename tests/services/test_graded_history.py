@@ -65,3 +65,14 @@ def test_a_team_member_carries_the_teams_grades_and_the_features_show_them(db) -
     assert all(c.name != "graded_history" for c in contributions)  # the hand weights do not use it
     _, none = features("flexible", demand, facts[ids[2]], RankingConfig())
     assert (none["graded_history"], none["graded_known"]) == (0.0, 0.0)
+
+
+def test_a_members_graded_history_lists_the_teams_grades(db) -> None:  # type: ignore[no-untyped-def]
+    from matcher.services.access import Actor
+    from matcher.services.engagements.assessments import talent_grades
+    with db.session() as s:
+        lead, member = f.talent(s), f.talent(s)
+        graded(s, lead, ["good", "excellent"], member=member)
+        ids = (lead.id, member.id)
+    for tid in ids:
+        assert [g.grade for g in talent_grades(db, Actor(None, "official"), tid)] == ["good", "excellent"]

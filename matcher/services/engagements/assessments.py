@@ -5,7 +5,7 @@ the intermediary's forms are in, and once the period has ended. A period without
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from matcher.domain import engagements as rules
@@ -169,7 +169,7 @@ def assessments(db: Database, actor: Actor, engagement_id: int) -> tuple[list[As
 
 
 def talent_grades(db: Database, actor: Actor, talent_id: int) -> list[GradeView]:
-    """A talent's graded history (their own, or an official's view of it)."""
+    """A talent's graded history (their own, or an official's view of it): as lead or team member."""
     if actor.role == Role.TALENT:
         if actor.talent_id != talent_id:
             raise Forbidden("a talent sees their own graded history")
@@ -180,7 +180,8 @@ def talent_grades(db: Database, actor: Actor, talent_id: int) -> list[GradeView]
             select(EngagementGrade)
             .join(Engagement, Engagement.id == EngagementGrade.engagement_id)
             .join(Match, Match.id == Engagement.match_id)
-            .where(Match.talent_id == talent_id)
+            .where(or_(Match.talent_id == talent_id,
+                       Match.id.in_(select(MatchMember.match_id).where(MatchMember.talent_id == talent_id))))
             .order_by(EngagementGrade.created_at)
         )
         return [grade_view(g) for g in rows]
