@@ -157,3 +157,18 @@ def test_a_conflict_of_interest_is_checked_per_member(settings: Settings, tmp_pa
         teams.add_member(db, pool, agent, mid, insider, "负责现场", 10)
     assert bad.value.field == "talent_id" and "not eligible" in bad.value.message
     assert [x.name for x in teams.add_member(db, pool, agent, mid, outsider, "负责现场", 10)] == ["外部专家"]
+
+
+def test_a_members_withdrawal_scrubs_their_name_from_the_teams_texts(db) -> None:  # type: ignore[no-untyped-def]
+    """Seam teams × withdrawal: the intermediary's plan names the members; a member who withdraws is erased
+    from the plan of a team they did not lead, as from their own matches."""
+    from matcher.services.people import me
+    mid, agent, (a, _, _) = team_match(db)
+    with db.session() as s:
+        s.get(Talent, a).name = "赵明远"
+    teams.add_member(db, None, agent, mid, a, "负责催化剂表征", 20)
+    match_svc.submit(db, agent, mid, "赵明远负责催化剂表征，负责人统筹工艺诊断")
+    me.withdraw(db, None, Actor(None, "talent", talent_id=a))
+    with db.session() as s:
+        plan = s.get(Match, mid).plan
+    assert "赵明远" not in plan and "负责人统筹工艺诊断" in plan

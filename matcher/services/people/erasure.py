@@ -41,6 +41,7 @@ from matcher.storage.models import (
     Engagement,
     EngagementGrade,
     Match,
+    MatchMember,
     Relation,
     ServiceRecord,
     Talent,
@@ -103,7 +104,9 @@ def erase(session: Session, records: Iterable[Talent], pseudonym: str,
             if f.personal:
                 setattr(t, f.name, f.empty())
         t.name = pseudonym if t.id == records[0].id else f"{pseudonym}（合并记录#{t.id}）"
-    matches = list(session.scalars(select(Match).where(Match.talent_id.in_(ids))))
+    # the matches they lead and those whose team they are a member of (a plan may name every member)
+    matches = list(session.scalars(select(Match).where(or_(
+        Match.talent_id.in_(ids), Match.id.in_(select(MatchMember.match_id).where(MatchMember.talent_id.in_(ids)))))))
     for m in matches:
         explanation = {k: v for k, v in (m.explanation or {}).items() if k not in ("talent_phrases", "aligned")}
         m.explanation = scrub(explanation, needles)
