@@ -37,12 +37,13 @@ from sqlalchemy import select
 
 from matcher.config import get_settings
 from matcher.engine.explain import sentences_of
-from matcher.engine.metrics import mean_ci, ndcg_at, paired_difference
+from matcher.engine.metrics import ndcg_at
 from matcher.engine.ranking import fuse
 from matcher.services.pool.facts import demand_facts
 from matcher.storage.models import Demand, Talent
 from matcher.tools.evaluation import load_qrels, loaded
 from matcher.tools.splits import EVAL_DIR, read_split
+from matcher.tools.study_report import paired_report, print_paired
 
 DEV_SETS: tuple[str, ...] = ("demo", "small", "csl")
 TEST_SETS: tuple[str, ...] = ("heldout", "demo", "small", "csl")
@@ -116,17 +117,6 @@ def choose(dev: dict[str, dict[Point, dict[str, float]]]) -> tuple[Point, list[A
     return rows[0][1], rows
 
 
-def report(test: dict[str, dict[Point, dict[str, float]]], chosen: Point) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, scores in test.items():
-        ids = sorted(scores[HYBRID_POINT])
-        base = [scores[HYBRID_POINT][q] for q in ids]
-        new = [scores[chosen][q] for q in ids]
-        out[name] = {"demands": len(ids), "hybrid": mean_ci(base), "chosen": mean_ci(new),
-                     "paired": paired_difference(new, base)}
-    return out
-
-
 def main(argv: Sequence[str] = ()) -> None:
     adaptive = "--adaptive" in argv
     dev: dict[str, dict[Point, dict[str, float]]] = {}
@@ -147,12 +137,8 @@ def main(argv: Sequence[str] = ()) -> None:
     print(f"chosen on dev: a={chosen[0]:.2f} (max-sim share of the dense score), w={chosen[1]:.2f} (dense share), "
           f"lexical floor={chosen[2]:.2f}")
     print("test parts: nDCG@10 [95% CI], chosen − hybrid [95% CI], Wilcoxon p")
-    result = report(test, chosen)
-    for name, r in result.items():
-        h, c, d = r["hybrid"], r["chosen"], r["paired"]
-        print(f"  {name} ({r['demands']}): hybrid {h[0]:.4f} [{h[1]:.4f}, {h[2]:.4f}]  chosen {c[0]:.4f} "
-              f"[{c[1]:.4f}, {c[2]:.4f}]  diff {d['diff']:+.4f} [{d['lo']:+.4f}, {d['hi']:+.4f}] p={d['p']:.3f} "
-              f"(better {int(d['wins'])} / worse {int(d['losses'])})")
+    result = paired_report(test, chosen, HYBRID_POINT)
+    print_paired(result)
     if "--json" in argv:
         print(json.dumps({"chosen": chosen, "test": result}, default=float))
 

@@ -38,12 +38,13 @@ import numpy as np
 from sqlalchemy import select
 
 from matcher.config import get_settings
-from matcher.engine.metrics import mean_ci, ndcg_at, paired_difference
+from matcher.engine.metrics import ndcg_at
 from matcher.engine.ranking import fuse
 from matcher.services.pool.facts import demand_facts
 from matcher.storage.models import Demand, Talent
 from matcher.tools.evaluation import load_qrels, loaded
 from matcher.tools.splits import EVAL_DIR, read_split
+from matcher.tools.study_report import paired_report, print_paired
 
 DEV_SETS: tuple[str, ...] = ("demo", "small", "csl")
 FEEDBACK: tuple[int, ...] = (3, 5, 10)  # m: the first list's best profiles fed back
@@ -134,17 +135,6 @@ def choose(dev: dict[str, dict[Point, dict[str, float]]], no_worse: bool = False
     return allowed[0][1], allowed
 
 
-def report(test: dict[str, dict[Point, dict[str, float]]], chosen: Point) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, scores in test.items():
-        ids = sorted(scores[HYBRID_POINT])
-        base = [scores[HYBRID_POINT][q] for q in ids]
-        new = [scores[chosen][q] for q in ids]
-        out[name] = {"demands": len(ids), "hybrid": mean_ci(base), "chosen": mean_ci(new),
-                     "paired": paired_difference(new, base)}
-    return out
-
-
 def main(argv: Sequence[str] = ()) -> None:
     dev: dict[str, dict[Point, dict[str, float]]] = {}
     test: dict[str, dict[Point, dict[str, float]]] = {}
@@ -164,12 +154,8 @@ def main(argv: Sequence[str] = ()) -> None:
     print(f"chosen on dev: m={chosen[0]} profiles fed back, beta={chosen[1]:.2f} (expansion's lexical weight), "
           f"gamma={chosen[2]:.2f} (Rocchio step), gate={chosen[3]:.2f} (best lexical cosine below which)")
     print("test parts (demo, small, csl: seen sets): nDCG@10 [95% CI], chosen − hybrid [95% CI], Wilcoxon p")
-    result = report(test, chosen)
-    for name, r in result.items():
-        h, c, d = r["hybrid"], r["chosen"], r["paired"]
-        print(f"  {name} ({r['demands']}): hybrid {h[0]:.4f} [{h[1]:.4f}, {h[2]:.4f}]  chosen {c[0]:.4f} "
-              f"[{c[1]:.4f}, {c[2]:.4f}]  diff {d['diff']:+.4f} [{d['lo']:+.4f}, {d['hi']:+.4f}] p={d['p']:.3f} "
-              f"(better {int(d['wins'])} / worse {int(d['losses'])})")
+    result = paired_report(test, chosen, HYBRID_POINT)
+    print_paired(result)
     if "--json" in argv:
         print(json.dumps({"chosen": chosen, "test": result}, default=float))
 

@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.config import Settings
@@ -39,7 +38,7 @@ from matcher.errors import Conflict, Invalid, NotFound
 from matcher.services import jobs
 from matcher.services.access import Actor, actor_of, demand_scope, proposable_ids, require, visible_demand
 from matcher.services.audit import record
-from matcher.services.inbox.items import open_item
+from matcher.services.inbox.items import open_item_once
 from matcher.services.pool.facts import demand_facts, ready
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, SavedSearch, Talent, User, iso
@@ -158,12 +157,7 @@ def _top(s: Session, pool: TalentPool | None, d: Demand, mode: str, n: int) -> l
 
 def _open_once(s: Session, kind: Any, user_id: int, entity: str, entity_id: int, subject: str, link: str,
                key: str) -> bool:
-    try:
-        with s.begin_nested():
-            return open_item(s, kind, (Audience.USER, str(user_id)), entity, str(entity_id), subject, link,
-                             key) is not None
-    except IntegrityError:  # a concurrent run opened the same key
-        return False
+    return open_item_once(s, kind, (Audience.USER, str(user_id)), entity, str(entity_id), subject, link, key)
 
 
 def _matches(d: Demand, filters: dict[str, str]) -> bool:

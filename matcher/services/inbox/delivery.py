@@ -224,12 +224,19 @@ def webhook_body(flavour: str, msg: Message, base: str) -> bytes:
 def send_webhook(settings: Settings, hook: Webhook, msg: Message) -> None:
     check_url(settings, hook.url)
     body = webhook_body(hook.flavour, msg, settings.public_url.rstrip("/"))
-    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "industry-talent-matcher"}
+    headers: dict[str, str] = {}
     if hook.flavour == "standard":
         now = datetime.now(UTC)
         headers.update({"webhook-id": msg.key, "webhook-timestamp": str(int(now.timestamp())),
                         "webhook-signature": Signer(hook.secret).sign(msg.key, now, body.decode())})
-    request = urllib.request.Request(hook.url, data=body, headers=headers, method="POST")
+    post_json(hook.url, body, headers)
+
+
+def post_json(url: str, body: bytes, headers: dict[str, str]) -> None:
+    """POST a JSON body (webhooks, the SMS gateway); a 2xx is success, any other answer raises with its
+    status, which the delivery log keeps."""
+    every = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "industry-talent-matcher", **headers}
+    request = urllib.request.Request(url, data=body, headers=every, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
             if not 200 <= response.status < 300:
@@ -276,18 +283,10 @@ def send_sms(settings: Settings, mobile: str, msg: Message) -> None:
     de-duplicates drops a repeat after a crash."""
     if not settings.sms_gateway_url:
         raise RuntimeError("no SMS gateway configured (MATCHER_SMS_GATEWAY_URL)")
-    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "industry-talent-matcher",
-               "Idempotency-Key": msg.key}
+    headers = {"Idempotency-Key": msg.key}
     if settings.sms_gateway_token:
         headers[settings.sms_gateway_auth_header] = settings.sms_gateway_token
-    request = urllib.request.Request(settings.sms_gateway_url, data=sms_body(settings, mobile, msg),
-                                     headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            if not 200 <= response.status < 300:
-                raise RuntimeError(f"HTTP {response.status}")
-    except urllib.error.HTTPError as exc:
-        raise RuntimeError(f"HTTP {exc.code}") from exc
+    post_json(settings.sms_gateway_url, sms_body(settings, mobile, msg), headers)
 
 
 def _send_email(settings: Settings, n: Notification, msg: Message, s: Session) -> None:

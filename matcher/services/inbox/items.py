@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.domain.inbox import CONFIRM_AGREEMENT, CONTACT_SHARED, ENDS_DEMAND, KINDS, WATCHED, Audience, InboxKind
@@ -151,6 +152,17 @@ def open_item(s: Session, kind: InboxKind, target: Target, entity: str, entity_i
     s.flush()
     queue(s, item)
     return item
+
+
+def open_item_once(s: Session, kind: InboxKind, target: Target, entity: str, entity_id: str, subject: str,
+                   link: str, key: str) -> bool:
+    """``open_item`` for the periodic jobs (reminders, alerts), which several workers may run at the same
+    moment: inside a savepoint, so a concurrent insert of the same key loses quietly. Whether it opened."""
+    try:
+        with s.begin_nested():
+            return open_item(s, kind, target, entity, entity_id, subject, link, key) is not None
+    except IntegrityError:
+        return False
 
 
 # ------------------------------------------------------------------ who sees what

@@ -27,7 +27,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.domain.calendar import WorkCalendar
@@ -37,7 +36,7 @@ from matcher.domain.programmes import ProgrammeSet
 from matcher.domain.vocabulary import Role
 from matcher.services import jobs
 from matcher.services.access import Actor
-from matcher.services.inbox.items import open_item
+from matcher.services.inbox.items import open_item_once
 from matcher.services.programme import deadlines
 from matcher.storage.db import Database
 from matcher.storage.models import InboxItem, User
@@ -101,15 +100,9 @@ def _subject(item: DueItem, escalated: bool) -> str:
 
 
 def _open_once(s: Session, kind: InboxKind, target: Target, item: DueItem, key: str) -> bool:
-    """Open the notice unless its key exists; a concurrent sweep's insert of the same key loses quietly."""
-    escalated = kind is OVERDUE
-    try:
-        with s.begin_nested():
-            made = open_item(s, kind, target, item.kind, str(item.id), _subject(item, escalated),
-                             _link(item, target), key)
-    except IntegrityError:
-        return False
-    return made is not None
+    """Open the notice unless its key exists (``items.open_item_once``: a concurrent sweep loses quietly)."""
+    return open_item_once(s, kind, target, item.kind, str(item.id), _subject(item, kind is OVERDUE),
+                          _link(item, target), key)
 
 
 def sweep(db: Database, *, today: date | None = None, calendar: WorkCalendar | None = None,

@@ -1,0 +1,32 @@
+"""What the relevance studies share once a setting is chosen on the development parts: the chosen setting
+against the baseline on each test part — both means with their 95 % bootstrap intervals and the paired
+difference (``engine/metrics``) — and the lines they print. One place, so every study reports alike."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from matcher.engine.metrics import mean_ci, paired_difference
+
+
+def paired_report(test: Mapping[str, Mapping[Any, Mapping[str, float]]], chosen: Hashable, baseline: Hashable
+                  ) -> dict[str, Any]:
+    """Per test part: demands, the baseline's and the chosen setting's nDCG@10 with intervals, the paired
+    difference (chosen − baseline) with its interval and the Wilcoxon test."""
+    out: dict[str, Any] = {}
+    for name, scores in test.items():
+        ids = sorted(scores[baseline])
+        base = [scores[baseline][q] for q in ids]
+        new = [scores[chosen][q] for q in ids]
+        out[name] = {"demands": len(ids), "hybrid": mean_ci(base), "chosen": mean_ci(new),
+                     "paired": paired_difference(new, base)}
+    return out
+
+
+def print_paired(result: Mapping[str, Any]) -> None:
+    for name, r in result.items():
+        h, c, d = r["hybrid"], r["chosen"], r["paired"]
+        print(f"  {name} ({r['demands']}): hybrid {h[0]:.4f} [{h[1]:.4f}, {h[2]:.4f}]  chosen {c[0]:.4f} "
+              f"[{c[1]:.4f}, {c[2]:.4f}]  diff {d['diff']:+.4f} [{d['lo']:+.4f}, {d['hi']:+.4f}] p={d['p']:.3f} "
+              f"(better {int(d['wins'])} / worse {int(d['losses'])})")
