@@ -43,7 +43,7 @@ from matcher.services.pool.facts import demand_facts
 from matcher.storage.models import Demand, Talent
 from matcher.tools.evaluation import load_qrels, loaded
 from matcher.tools.splits import EVAL_DIR, read_split
-from matcher.tools.study_report import paired_report, print_paired
+from matcher.tools.study_report import mean_rows, paired_report, print_dev, print_paired
 
 DEV_SETS: tuple[str, ...] = ("demo", "small", "csl")
 TEST_SETS: tuple[str, ...] = ("heldout", "demo", "small", "csl")
@@ -108,11 +108,7 @@ def score_set(dataset: Path, n: int = 200, k: int = 10,
 def choose(dev: dict[str, dict[Point, dict[str, float]]]) -> tuple[Point, list[Any]]:
     """The grid point with the best mean over the sets of their dev nDCG@10 (each set weighing the same);
     ties go to the hybrid's side (smaller a, then w nearer 0.5, then a lower floor)."""
-    rows = []
-    points = next(iter(dev.values())).keys()
-    for point in points:
-        per_set = {name: float(np.mean(list(scores[point].values()))) for name, scores in dev.items()}
-        rows.append((float(np.mean(list(per_set.values()))), point, per_set))
+    rows = mean_rows(dev)
     rows.sort(key=lambda r: (-round(r[0], 6), r[1][0], abs(r[1][1] - 0.5), r[1][2]))
     return rows[0][1], rows
 
@@ -129,11 +125,7 @@ def main(argv: Sequence[str] = ()) -> None:
         if name in TEST_SETS:
             test[name] = scored["test"]
     chosen, rows = choose(dev)
-    print("development parts: mean dev nDCG@10 over the sets, the best grid points and the hybrid")
-    hybrid_row = next(r for r in rows if r[1] == HYBRID_POINT)
-    for mean, (a, w, floor), per_set in [*rows[:5], hybrid_row]:
-        sets = ", ".join(f"{k} {v:.4f}" for k, v in per_set.items())
-        print(f"  a={a:.2f} w={w:.2f} floor={floor:.2f}: {mean:.4f} ({sets})")
+    print_dev(rows, HYBRID_POINT, 5, lambda p: f"a={p[0]:.2f} w={p[1]:.2f} floor={p[2]:.2f}")
     print(f"chosen on dev: a={chosen[0]:.2f} (max-sim share of the dense score), w={chosen[1]:.2f} (dense share), "
           f"lexical floor={chosen[2]:.2f}")
     print("test parts: nDCG@10 [95% CI], chosen − hybrid [95% CI], Wilcoxon p")

@@ -44,7 +44,7 @@ from matcher.services.pool.facts import demand_facts
 from matcher.storage.models import Demand, Talent
 from matcher.tools.evaluation import load_qrels, loaded
 from matcher.tools.splits import EVAL_DIR, read_split
-from matcher.tools.study_report import paired_report, print_paired
+from matcher.tools.study_report import mean_rows, paired_report, print_dev, print_paired
 
 DEV_SETS: tuple[str, ...] = ("demo", "small", "csl")
 FEEDBACK: tuple[int, ...] = (3, 5, 10)  # m: the first list's best profiles fed back
@@ -125,10 +125,7 @@ def choose(dev: dict[str, dict[Point, dict[str, float]]], no_worse: bool = False
     """The grid point with the best mean over the sets of their dev nDCG@10 (each set weighing the same);
     ties go to the hybrid's side (smaller β and γ, then fewer profiles). ``no_worse``: only among the points
     no set's dev part ranks below the hybrid with (the issue's "never worse than plain retrieval")."""
-    rows = []
-    for point in next(iter(dev.values())):
-        per_set = {name: float(np.mean(list(scores[point].values()))) for name, scores in dev.items()}
-        rows.append((float(np.mean(list(per_set.values()))), point, per_set))
+    rows = mean_rows(dev)
     rows.sort(key=lambda r: (-round(r[0], 6), r[1][1] + r[1][2], r[1][0], -r[1][3]))
     hybrid = next(r[2] for r in rows if r[1] == HYBRID_POINT)
     allowed = [r for r in rows if not no_worse or all(r[2][k] >= hybrid[k] for k in hybrid)]
@@ -146,11 +143,7 @@ def main(argv: Sequence[str] = ()) -> None:
         print("scoring heldout …", file=sys.stderr)
         test["heldout"] = score_set(EVAL_DIR / "heldout", ("test",), gated="--gated" in argv)["test"]
     chosen, rows = choose(dev, no_worse="--no-worse" in argv)
-    print("development parts: mean dev nDCG@10 over the sets, the best grid points and the hybrid")
-    hybrid_row = next(r for r in rows if r[1] == HYBRID_POINT)
-    for mean, (m, beta, gamma, gate), per_set in [*rows[:6], hybrid_row]:
-        sets = ", ".join(f"{k} {v:.4f}" for k, v in per_set.items())
-        print(f"  m={m} beta={beta:.2f} gamma={gamma:.2f} gate={gate:.2f}: {mean:.4f} ({sets})")
+    print_dev(rows, HYBRID_POINT, 6, lambda p: f"m={p[0]} beta={p[1]:.2f} gamma={p[2]:.2f} gate={p[3]:.2f}")
     print(f"chosen on dev: m={chosen[0]} profiles fed back, beta={chosen[1]:.2f} (expansion's lexical weight), "
           f"gamma={chosen[2]:.2f} (Rocchio step), gate={chosen[3]:.2f} (best lexical cosine below which)")
     print("test parts (demo, small, csl: seen sets): nDCG@10 [95% CI], chosen − hybrid [95% CI], Wilcoxon p")

@@ -44,12 +44,30 @@ def prepare_database(settings: Settings, demo: bool = False,
     creates_local = not settings.database_url and not (settings.var_dir / "matcher.db").exists()
     db = Database.from_settings(settings)
     db.upgrade()
-    if creates_local or demo:
+    seeded = creates_local or demo
+    if seeded:
         seed_demo(db, talents=settings.demo_talents, demands=settings.demo_demands, seed=settings.demo_seed,
                   log=log, duplicates=settings.demo_duplicates, namesakes=settings.demo_namesakes)
     elif not _has_talents(db):
         log("the configured database is not one this command created: no demo data loaded (use --demo for a trial)")
-    return db, ensure_demo_users(db)
+    tokens = ensure_demo_users(db)
+    if seeded and tokens:
+        _demo_saved_search(db, settings)
+    return db, tokens
+
+
+def _demo_saved_search(db: Database, settings: Settings) -> None:
+    """The demo intermediary's 订阅 of the board's 现代煤化工 demands (``services/inbox/alerts``), made once with
+    the demo: its notification page shows one, and a coal-chemical demand posted later is announced."""
+    from matcher.services.access import actor_of
+    from matcher.services.inbox import alerts
+    from matcher.storage.models import User
+
+    with db.session() as s:
+        u = s.scalar(select(User).where(User.username == "demo_intermediary"))
+        who = actor_of(s, u) if u is not None else None
+    if who is not None:
+        alerts.create(db, None, settings, who, "demands", "现代煤化工新需求", {"sector": "coal_chemical"})
 
 
 def _has_talents(db: Database) -> bool:

@@ -4,10 +4,32 @@ difference (``engine/metrics``) — and the lines they print. One place, so ever
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
+import numpy as np
+
 from matcher.engine.metrics import mean_ci, paired_difference
+
+#: (mean of the sets' dev nDCG@10, grid point, set → its dev nDCG@10)
+Row = tuple[float, Any, dict[str, float]]
+
+
+def mean_rows(dev: Mapping[str, Mapping[Any, Mapping[str, float]]]) -> list[Row]:
+    """Each grid point with the mean over the sets of their dev nDCG@10 (each set weighing the same)."""
+    rows: list[Row] = []
+    for point in next(iter(dev.values())):
+        per_set = {name: float(np.mean(list(scores[point].values()))) for name, scores in dev.items()}
+        rows.append((float(np.mean(list(per_set.values()))), point, per_set))
+    return rows
+
+
+def print_dev(rows: list[Row], baseline: Hashable, shown: int, describe: Callable[[Any], str]) -> None:
+    """The best ``shown`` rows (already in the study's order) and the baseline's."""
+    print("development parts: mean dev nDCG@10 over the sets, the best grid points and the hybrid")
+    for mean, point, per_set in [*rows[:shown], next(r for r in rows if r[1] == baseline)]:
+        sets = ", ".join(f"{k} {v:.4f}" for k, v in per_set.items())
+        print(f"  {describe(point)}: {mean:.4f} ({sets})")
 
 
 def paired_report(test: Mapping[str, Mapping[Any, Mapping[str, float]]], chosen: Hashable, baseline: Hashable
