@@ -35,6 +35,7 @@ from matcher.domain.offices import LABELS as OFFICE_LABELS
 from matcher.domain.offices import OfficeLevel
 from matcher.domain.rewards import RewardRule, parse_rules
 from matcher.domain.versions import VERSION as _VERSION
+from matcher.errors import Invalid
 from matcher.reference import shown_path
 
 PROGRAMMES_DIR = PROJECT_ROOT / "data" / "programmes"
@@ -246,6 +247,12 @@ class ProgrammeSet:
             return self._programmes[key]
         except KeyError:
             raise ValueError(f"unknown programme '{key}' (one of {', '.join(self._programmes)})") from None
+
+    def require(self, key: str, field: str = "programme") -> Programme:
+        """The programme a request names, or a 422 naming ``field`` (the one message every door gives)."""
+        if key not in self._programmes:
+            raise Invalid(f"unknown programme '{key}' (one of {', '.join(self._programmes)})", field=field)
+        return self._programmes[key]
 
     def _programme(self, programme: ProgrammeRef) -> Programme:
         return programme if isinstance(programme, Programme) else self.get(programme)

@@ -25,7 +25,6 @@ vectors are cached for the next run)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from itertools import product
@@ -43,7 +42,7 @@ from matcher.services.pool.facts import demand_facts
 from matcher.storage.models import Demand, Talent
 from matcher.tools.evaluation import load_qrels, loaded
 from matcher.tools.splits import EVAL_DIR, read_split
-from matcher.tools.study_report import mean_rows, paired_report, print_dev, print_paired
+from matcher.tools.study_report import finish, mean_rows, print_dev
 
 DEV_SETS: tuple[str, ...] = ("demo", "small", "csl")
 TEST_SETS: tuple[str, ...] = ("heldout", "demo", "small", "csl")
@@ -128,11 +127,8 @@ def main(argv: Sequence[str] = ()) -> None:
     print_dev(rows, HYBRID_POINT, 5, lambda p: f"a={p[0]:.2f} w={p[1]:.2f} floor={p[2]:.2f}")
     print(f"chosen on dev: a={chosen[0]:.2f} (max-sim share of the dense score), w={chosen[1]:.2f} (dense share), "
           f"lexical floor={chosen[2]:.2f}")
-    print("test parts: nDCG@10 [95% CI], chosen − hybrid [95% CI], Wilcoxon p")
-    result = paired_report(test, chosen, HYBRID_POINT)
-    print_paired(result)
-    if "--json" in argv:
-        print(json.dumps({"chosen": chosen, "test": result}, default=float))
+    finish(test, chosen, HYBRID_POINT, "test parts: nDCG@10 [95% CI], chosen − hybrid [95% CI], Wilcoxon p",
+           "--json" in argv)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ come from the cache)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -44,7 +43,7 @@ from matcher.services.pool.facts import demand_facts
 from matcher.storage.models import Demand, Talent
 from matcher.tools.evaluation import load_qrels, loaded
 from matcher.tools.splits import EVAL_DIR, read_split
-from matcher.tools.study_report import mean_rows, paired_report, print_dev, print_paired
+from matcher.tools.study_report import finish, mean_rows, print_dev
 
 DEV_SETS: tuple[str, ...] = ("demo", "small", "csl")
 FEEDBACK: tuple[int, ...] = (3, 5, 10)  # m: the first list's best profiles fed back
@@ -146,11 +145,8 @@ def main(argv: Sequence[str] = ()) -> None:
     print_dev(rows, HYBRID_POINT, 6, lambda p: f"m={p[0]} beta={p[1]:.2f} gamma={p[2]:.2f} gate={p[3]:.2f}")
     print(f"chosen on dev: m={chosen[0]} profiles fed back, beta={chosen[1]:.2f} (expansion's lexical weight), "
           f"gamma={chosen[2]:.2f} (Rocchio step), gate={chosen[3]:.2f} (best lexical cosine below which)")
-    print("test parts (demo, small, csl: seen sets): nDCG@10 [95% CI], chosen − hybrid [95% CI], Wilcoxon p")
-    result = paired_report(test, chosen, HYBRID_POINT)
-    print_paired(result)
-    if "--json" in argv:
-        print(json.dumps({"chosen": chosen, "test": result}, default=float))
+    finish(test, chosen, HYBRID_POINT, "test parts (demo, small, csl: seen sets): nDCG@10 [95% CI], "
+           "chosen − hybrid [95% CI], Wilcoxon p", "--json" in argv)
 
 
 if __name__ == "__main__":

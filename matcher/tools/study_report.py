@@ -4,6 +4,7 @@ difference (``engine/metrics``) — and the lines they print. One place, so ever
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
@@ -44,6 +45,17 @@ def paired_report(test: Mapping[str, Mapping[Any, Mapping[str, float]]], chosen:
         out[name] = {"demands": len(ids), "hybrid": mean_ci(base), "chosen": mean_ci(new),
                      "paired": paired_difference(new, base)}
     return out
+
+
+def finish(test: Mapping[str, Mapping[Any, Mapping[str, float]]], chosen: Any, baseline: Hashable, header: str,
+           as_json: bool) -> dict[str, Any]:
+    """The test parts' report, printed under ``header`` (and as one JSON line when asked); returned."""
+    print(header)
+    result = paired_report(test, chosen, baseline)
+    print_paired(result)
+    if as_json:
+        print(json.dumps({"chosen": chosen, "test": result}, default=float))
+    return result
 
 
 def print_paired(result: Mapping[str, Any]) -> None:

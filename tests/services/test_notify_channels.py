@@ -92,7 +92,7 @@ def test_a_digest_sends_a_days_items_as_one_mail_once(db, settings, smtp) -> Non
     box, port = smtp
     cfg = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
     who = account(db, email="digest@taiyuan.example.gov.cn")
-    at_once = account(db, email="now@taiyuan.example.gov.cn")
+    account(db, email="now@taiyuan.example.gov.cn")  # the same items, at once
     preferences.set_prefs(db, who, digest=True, digest_hour=8)
     mids = [submitted(db, "flexible")[0] for _ in range(3)]
     now = datetime.now(UTC)
@@ -118,7 +118,6 @@ def test_a_digest_sends_a_days_items_as_one_mail_once(db, settings, smtp) -> Non
     assert "3条新通知" in str(digests[0]["Subject"])
     text = digests[0].get_content()
     assert all(f"/console/matches/{mid}" in text for mid in mids)
-    assert at_once.user_id != who.user_id
 
 
 def test_quiet_hours_hold_a_mail_until_they_end(db, settings, smtp) -> None:  # type: ignore[no-untyped-def]  # noqa: F811

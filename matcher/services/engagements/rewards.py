@@ -562,8 +562,7 @@ def set_budget(
     """Create or change a budget of the caller's office (the province may set any office's). A total below
     what is committed and paid is refused."""
     require(actor, Role.OFFICIAL, Role.ADMIN)
-    if programme not in programmes():
-        raise Invalid(f"unknown programme '{programme}' (one of {', '.join(programmes().keys())})", field="programme")
+    programmes().require(programme)
     tree = office_tree()
     code = office_code or actor.office_code or tree.province.code
     if code not in tree:
@@ -621,7 +620,7 @@ def list_budgets(db: Database, actor: Actor, year: int | None = None, programme:
         if year is not None:
             stmt = stmt.where(Budget.year == year)
         if programme:
-            stmt = stmt.where(Budget.programme_key == programme)
+            stmt = stmt.where(Budget.programme_key == programmes().require(programme).key)
         mine = actor.office_code
         return [
             budget_view(b)

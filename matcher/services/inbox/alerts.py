@@ -40,6 +40,7 @@ from matcher.services.access import Actor, actor_of, demand_scope, proposable_id
 from matcher.services.audit import record
 from matcher.services.inbox.items import open_item_once
 from matcher.services.pool.facts import demand_facts, ready
+from matcher.services.workflow.demands import asks_mode, demand_filters
 from matcher.storage.db import Database
 from matcher.storage.models import AuditEvent, Demand, SavedSearch, Talent, User, iso
 from matcher.views import SavedSearchView
@@ -160,17 +161,6 @@ def _open_once(s: Session, kind: Any, user_id: int, entity: str, entity_id: int,
     return open_item_once(s, kind, (Audience.USER, str(user_id)), entity, str(entity_id), subject, link, key)
 
 
-def _matches(d: Demand, filters: dict[str, str]) -> bool:
-    if filters.get("sector") and d.sector != filters["sector"]:
-        return False
-    if filters.get("city") and d.city != filters["city"]:
-        return False
-    if filters.get("mode") and filters["mode"] not in (d.modes or []):
-        return False
-    q = filters.get("q")
-    return not q or q in (d.title or "") or q in (d.description or "")
-
-
 def run_board(s: Session, search: SavedSearch, owner: Actor) -> int:
     """Alert the owner to each open demand new to this search; returns the alerts opened."""
     top_id, top_event = _demand_marks(s)
@@ -178,12 +168,14 @@ def run_board(s: Session, search: SavedSearch, owner: Actor) -> int:
         AuditEvent.id > search.event_mark, AuditEvent.id <= top_event, AuditEvent.entity == "demand",
         AuditEvent.action == "publish")))
     fresh = [int(i) for i in published if str(i).isdigit()]
-    where = [demand_scope(owner), Demand.status == DemandStatus.OPEN,
+    filters = search.filters or {}
+    where = [demand_scope(owner), *demand_filters(status=DemandStatus.OPEN, sector=filters.get("sector"),
+                                                  city=filters.get("city"), q=filters.get("q")),
              or_(Demand.id > search.high_water, Demand.id.in_(fresh)) if fresh else Demand.id > search.high_water,
              Demand.id <= top_id]
     opened = 0
     for d in s.scalars(select(Demand).where(*where).order_by(Demand.id)):
-        if _matches(d, search.filters or {}):
+        if asks_mode(d, filters.get("mode")):
             opened += _open_once(s, NEW_DEMAND, search.user_id, "demand", d.id, f"{d.title}（{d.city or '全省'}）",
                                  f"/console/demands/{d.id}", f"alert:{search.id}:demand:{d.id}")
     won = s.execute(update(SavedSearch).where(

@@ -124,11 +124,8 @@ def _check_programme(values: dict[str, Any], field: str) -> None:
     key = values.get("programme")
     if key is None:
         return
-    rules = programmes()
-    if key not in rules:
-        raise Invalid(f"unknown programme '{key}' (one of {', '.join(rules.keys())})", field="programme")
     wanted = list(values.get("modes") or [])
-    covered = rules.get(key).modes
+    covered = programmes().require(key).modes
     if not set(wanted) & set(covered):
         raise Invalid(f"programme '{key}' covers {', '.join(covered)}, none of the demand's modes "
                       f"({', '.join(wanted) or 'none'})", field=field)
@@ -409,26 +406,38 @@ def get_demand(db: Database, actor: Actor, demand_id: int) -> DemandView:
         return demand_view(visible_demand(s, actor, demand_id))
 
 
+def demand_filters(*, status: str | None = None, sector: str | None = None, city: str | None = None,
+                   q: str | None = None, closed_reason: str | None = None, programme: str | None = None
+                   ) -> list[ColumnElement[bool]]:
+    """The board's filters as SQL conditions (a blank one filters nothing): what the lists and the saved
+    searches' alerts (``services/inbox/alerts``) select by, so a saved search matches what its board shows.
+    The mode is checked apart (``asks_mode``)."""
+    out: list[ColumnElement[bool]] = [col == value for col, value in (
+        (Demand.status, status), (Demand.sector, sector), (Demand.city, city),
+        (Demand.closed_reason, closed_reason), (Demand.programme, programme)) if value]
+    if q:
+        out.append(or_(Demand.title.contains(q), Demand.description.contains(q)))
+    return out
+
+
+def asks_mode(d: Demand, mode: str | None) -> bool:
+    """Whether the demand asks for ``mode`` (None: any). Modes are a JSON list, so this is read in Python to
+    stay portable across SQLite and PostgreSQL."""
+    return not mode or mode in (d.modes or [])
+
+
 def list_demands(db: Database, actor: Actor, *, status: str | None = None, sector: str | None = None,
                  city: str | None = None, mode: str | None = None, q: str | None = None, limit: int = 20,
                  offset: int = 0, closed_reason: str | None = None, programme: str | None = None
                  ) -> tuple[list[DemandView], int]:
     """The demands the caller may see (``demand_scope``), filtered. ``status="incomplete"`` is an office's
     待完善 queue (its area's only); ``closed_reason="expired"`` lists those the system closed."""
-    stmt = select(Demand).where(demand_scope(actor))
-    if programme and programme not in programmes():
-        raise Invalid(f"unknown programme '{programme}' (one of {', '.join(programmes().keys())})",
-                      field="programme")
-    for col, value in ((Demand.status, status), (Demand.sector, sector), (Demand.city, city),
-                       (Demand.closed_reason, closed_reason), (Demand.programme, programme)):
-        if value:
-            stmt = stmt.where(col == value)
-    if q:
-        stmt = stmt.where(or_(Demand.title.contains(q), Demand.description.contains(q)))
+    if programme:
+        programmes().require(programme)
+    stmt = select(Demand).where(demand_scope(actor), *demand_filters(
+        status=status, sector=sector, city=city, q=q, closed_reason=closed_reason, programme=programme))
     with db.session() as s:
-        rows = list(s.scalars(stmt.order_by(Demand.id.desc())))
-        if mode:  # modes is a JSON list; filtered here to stay portable across SQLite and PostgreSQL
-            rows = [d for d in rows if mode in (d.modes or [])]
+        rows = [d for d in s.scalars(stmt.order_by(Demand.id.desc())) if asks_mode(d, mode)]
         total = len(rows)
         today = shanghai_today()
         return [demand_view(d, today) for d in rows[offset:offset + limit]], total

@@ -313,9 +313,7 @@ def list_matches(db: Database, actor: Actor, *, status: str | None = None, deman
     if mode:
         stmt = stmt.where(Match.mode == mode)
     if programme:  # the programme a match was submitted under, else the one its demand names
-        if programme not in programmes():
-            raise Invalid(f"unknown programme '{programme}' (one of {', '.join(programmes().keys())})",
-                          field="programme")
+        programmes().require(programme)
         stmt = stmt.where(or_(Match.programme_key == programme,
                               and_(Match.programme_key.is_(None), Demand.programme == programme)))
     rules = programmes()
