@@ -46,9 +46,12 @@ class Settings(BaseSettings):
                                     "talents, HNSW beyond (see docs/bench/ann-study.json for the HNSW defaults).")
     hnsw_above: int = Field(default=50_000, ge=0, description="Pool size from which 'auto' uses HNSW (an exact search "
                             "over 100k vectors costs 11 ms per request, HNSW 0.2 ms at recall@10 ≈ 0.98).")
-    # chosen by `matcher bench-ann` on 27k distinct real encodings (docs/bench/ann-study.json)
+    # chosen by `matcher bench-ann` on 27k distinct real encodings (docs/bench/ann-study.json); efConstruction
+    # 120, not 200: recall@10 at efSearch 128 0.972 against 0.978 on the real encodings
+    # (docs/bench/ann-efc-study.json), 0.799 against 0.790 at 1M (synthetic mixtures,
+    # docs/bench/hnsw-build-1m.json), for 58 % of the 1M build time (83 s against 144 s)
     hnsw_m: int = 16
-    hnsw_ef_construction: int = 200
+    hnsw_ef_construction: int = 120
     hnsw_ef_search: int = 128
     region: str = Field(default="shanxi", description="Region file in data/regions/ (or a path): province, "
                         "cities and neighbours, near provinces, the wording of the three ties.")

@@ -26,9 +26,8 @@ from pathlib import Path
 MIB = 1024 * 1024
 #: A worker's own memory with the model loaded and no pool (measured: 1,042–1,055 MiB per demo worker).
 RUNTIME_MIB = 1100.0
-#: Facts and text of one talent in a worker, with what serving adds per talent (the lexical row cache,
-#: allocator slack): 1.2 KiB of facts measured at 1M, ≈ 1.4 KiB per talent beside the runtime after a
-#: load run (docs/scaling.md).
+#: Facts and text of one talent in a worker, with what serving adds per talent (allocator slack): 1.2 KiB
+#: of facts measured at 1M, ≈ 1.4 KiB per talent beside the runtime after a load run (docs/scaling.md).
 FACTS_BYTES = 1500
 #: The TF-IDF row of an indexed talent, rows and columns (≈ 700 n-grams × (4 + 4) bytes × 2).
 LEXICAL_BYTES = 11_000

@@ -95,14 +95,20 @@ class TalentPool(PoolSearch):
     def checksum(self) -> str:
         return content_checksum((f.id, text_hash(f.text)) for f in self.facts.values())
 
-    def load_or_build(self, facts: Iterable[TalentFacts], progress: bool = False,
-                      log_fn: Callable[[str], None] | None = None) -> str:
+    def load_or_build(self, facts: Iterable[TalentFacts] | Callable[[], Iterable[TalentFacts]], progress: bool = False,
+                      log_fn: Callable[[str], None] | None = None,
+                      kind_for: Callable[[int], str] | None = None) -> str:
         """Use the persisted index if its manifest matches these talents; otherwise rebuild it.
 
-        Returns 'loaded' or 'rebuilt: <why>'."""
+        ``facts`` may be a function, called once the index directory's lock is held: a worker that waits
+        for another's build then reads what that build saved beside the index (the facts' snapshot,
+        ``services/pool/snapshot.py``) instead of reading the database while the build runs. ``kind_for``
+        chooses the index kind from the number of talents. Returns 'loaded' or 'rebuilt: <why>'."""
         say = log_fn or log.info
         with self._write, directory_lock(self.index_dir):
-            self.facts = {f.id: f for f in facts}
+            self.facts = {f.id: f for f in (facts() if callable(facts) else facts)}
+            if kind_for is not None:
+                self.kind = kind_for(len(self.facts))
             self._arrays = None
             checksum = self.checksum()
             outcome = "rebuilt"

@@ -27,6 +27,7 @@ Threads, each with one job so a slow one cannot starve another:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -208,6 +209,9 @@ class Runtime:
             self._use_ranker(pool)
             self.follower = FeedFollower(self.db, pool, start)
             self.follower.poll()
+            # The pool's facts (a million objects at 1M) live as long as the process: out of the cyclic
+            # collector's generations, a full collection no longer walks them (docs/scaling.md).
+            gc.freeze()
             self.pool = pool
             self.status = f"ready ({len(pool.facts)} talents)"
             log.info("matching index %s; index %s (process %d, %.1f s)", self.status, pool.outcome, os.getpid(),

@@ -29,6 +29,7 @@ from matcher.engine.ranking import RankingConfig
 from matcher.errors import NotReady
 from matcher.services.access import proposable_filter, proposable_ids
 from matcher.services.people.conflicts import conflicted_talents
+from matcher.services.pool import snapshot
 from matcher.services.pool.feed import talents_changed
 from matcher.storage.db import Database
 from matcher.storage.models import (
@@ -265,17 +266,22 @@ def demand_facts(session: Session, d: Demand) -> DemandFacts:
 def build_pool(settings: Settings, db: Database, progress: bool = False,
                log: Callable[[str], None] | None = None, persist: bool = True,
                embedder: CachedEmbedder | None = None) -> TalentPool:
-    """Load the model once (or use ``embedder``) and the talents from the database; reuse the saved index
+    """Load the model once (or use ``embedder``) and the talents (the snapshot saved beside the index and
+    the change feed since, or the database in full: ``services/pool/snapshot.py``); reuse the saved index
     when it still fits."""
     embedder = embedder or load_embedder(settings.embedding_model, settings.model_cache_dir,
                                          settings.embedding_cache_dir, settings.embedding_batch_size,
                                          settings.embedding_backend)
-    with db.session() as s:
-        facts = all_talent_facts(s)
-    pool = TalentPool(embedder, settings.index_dir if persist else None, kind=settings.index_kind_for(len(facts)),
-                      cfg=RankingConfig(), hnsw_m=settings.hnsw_m, ef_search=settings.hnsw_ef_search,
+    index_dir = settings.index_dir if persist else None
+
+    def read() -> list[TalentFacts]:
+        with db.session() as s:
+            return snapshot.read_facts(s, index_dir, all_talent_facts, pool_facts, say=log or snapshot.log.info)
+
+    pool = TalentPool(embedder, index_dir, kind=settings.index_kind_for(0), cfg=RankingConfig(),
+                      hnsw_m=settings.hnsw_m, ef_search=settings.hnsw_ef_search,
                       ef_construction=settings.hnsw_ef_construction)
-    pool.load_or_build(facts, progress=progress, log_fn=log)
+    pool.load_or_build(read, progress=progress, log_fn=log, kind_for=settings.index_kind_for)
     return pool
 
 
