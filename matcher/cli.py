@@ -535,8 +535,13 @@ def serve(prepare: bool = typer.Option(False, help="create the database, the mod
     typer.echo(f"memory: {plan.explain()}")
     if n > 1 and db.url.startswith("sqlite"):
         typer.echo(f"{n} workers on SQLite: fine for a trial; use PostgreSQL (DATABASE_URL) for production")
+    # uvicorn's supervisor pings each worker and replaces one that does not answer within
+    # ``timeout_worker_healthcheck`` (5 s by default); its answer needs the GIL, which a CPU-bound job in
+    # that worker can hold longer at a million talents (seen: the first duplicate scan's candidate pairs,
+    # one pandas step over 1M records; the worker was killed, its job lost and run again). A hung worker
+    # is still replaced, after a minute.
     config = uvicorn.Config("api.app:create_app", factory=True, host=host or s.host, port=port or s.port,
-                            log_level="info", workers=n)
+                            log_level="info", workers=n, timeout_worker_healthcheck=60)
     if n == 1:
         uvicorn.Server(config).run()
         return

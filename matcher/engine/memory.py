@@ -96,3 +96,23 @@ def available(meminfo: Path = Path("/proc/meminfo")) -> float:
     except OSError:
         pass
     return float("inf")
+
+
+def release_free_heap() -> bool:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``); False where there is none.
+
+    Why: a build at 1M allocates gigabytes of temporary arrays (the encoded vectors, the neighbour rows)
+    and a duplicate scan hundreds of MiB of candidate pairs; once freed, glibc keeps most of them mapped in
+    the process, so the worker that built or scanned stayed ≈ 2.5 GiB above the one that loaded (measured
+    at 1M: RSS 6.9 against 4.2 GiB). Called after a build and after each job, never on a request."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):
+        return False

@@ -24,6 +24,7 @@ from matcher.engine.embedding import CachedEmbedder, text_hash
 from matcher.engine.index import IndexCorrupt, VectorIndex, content_checksum
 from matcher.engine.lexical import LexicalIndex
 from matcher.engine.ltr import LearnedRanker
+from matcher.engine.memory import release_free_heap
 from matcher.engine.neighbours import IDS_FILE, TABLE_FILE, NeighbourTable
 from matcher.engine.ranking import RankingConfig
 from matcher.engine.search import Filters, PoolSearch, Proposal
@@ -204,6 +205,7 @@ class TalentPool(PoolSearch):
         self._save()
         self._remap()
         lap("save")
+        release_free_heap()  # the build's temporary arrays, freed, go back to the system
         say(f"index built for {len(ids)} talents in {sum(took.values()):.1f} s: "
             + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in took.items()))
         return lexical_fitted

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from matcher.config import Settings
 from matcher.domain.vocabulary import Role
+from matcher.engine.memory import release_free_heap
 from matcher.engine.pool import TalentPool
 from matcher.errors import NotFound
 from matcher.services.access import SYSTEM, Actor, office_covers
@@ -302,6 +303,14 @@ def sweep(db: Database) -> int:
     return failed
 
 
+def _run_and_release(ctx: JobContext, kind: JobKind, job_id: int) -> None:
+    """Run one job, then hand the heap it freed back to the system (``memory.release_free_heap``)."""
+    try:
+        run(ctx, kind, job_id)
+    finally:
+        release_free_heap()
+
+
 class Executor:
     """This process's runner of jobs: one thread per lane (a round and an import may run side by side; two
     imports one after the other)."""
@@ -319,7 +328,7 @@ class Executor:
             if lane is None:
                 lane = self._lanes[k.lane_name] = ThreadPoolExecutor(max_workers=1,
                                                                      thread_name_prefix=f"job-{k.lane_name}")
-        lane.submit(run, self.ctx, k, job_id)
+        lane.submit(_run_and_release, self.ctx, k, job_id)
 
     def shutdown(self) -> None:
         with self._lock:

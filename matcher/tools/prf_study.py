@@ -74,14 +74,31 @@ def expansion(pool: Any, texts: Sequence[str], demand_text: str) -> str:
     return " ".join(kept)
 
 
-def score_set(dataset: Path, parts_wanted: tuple[str, ...], n: int = 200, k: int = 10, gated: bool = False
+def list_features(text: str, dense: np.ndarray, lexical: np.ndarray) -> dict[str, float]:
+    """What is known of a list before it is re-ranked (study 6's model of the list): the demand's length,
+    how well the pool answers it in words and in meaning, how sharply the dense side separates its head,
+    and whether the two sides agree on it."""
+    d = np.sort(dense)[::-1]
+    lx = np.sort(lexical)[::-1]
+    top_d, top_l = set(np.argsort(-dense)[:10].tolist()), set(np.argsort(-lexical)[:10].tolist())
+    return {"log_length": float(np.log1p(len(text))), "best_lexical": float(lx[0]) if lx.size else 0.0,
+            "lexical_top10": float(lx[:10].mean()) if lx.size else 0.0,
+            "dense_top1": float(d[0]) if d.size else 0.0,
+            "dense_margin": float(d[0] - d[min(9, len(d) - 1)]) if d.size else 0.0,
+            "dense_spread": float(d[:20].std()) if d.size else 0.0,
+            "agreement": len(top_d & top_l) / 10.0}
+
+
+def score_set(dataset: Path, parts_wanted: tuple[str, ...], n: int = 200, k: int = 10, gated: bool = False,
+              points: Sequence[Point] | None = None, features: dict[str, dict[str, dict[str, float]]] | None = None
               ) -> dict[str, dict[Point, dict[str, float]]]:
-    """Part → (m, β, γ) → demand → nDCG@10, for every grid point (one candidate pass per demand)."""
+    """Part → (m, β, γ) → demand → nDCG@10, for every grid point (one candidate pass per demand), or for
+    ``points``; ``features`` (part → demand → ``list_features``) is filled when given."""
     settings = get_settings()
     qrels = load_qrels(dataset / "qrels.csv")
     parts = read_split(dataset)
     out: dict[str, dict[Point, dict[str, float]]] = {p: {} for p in parts_wanted}
-    points = grid(gated)
+    points = list(points) if points is not None else grid(gated)
     with loaded(dataset, settings) as (db, pool):
         with db.session() as s:
             ext = {tid: e for tid, e in s.execute(select(Talent.id, Talent.external_id))}
@@ -99,7 +116,9 @@ def score_set(dataset: Path, parts_wanted: tuple[str, ...], n: int = 200, k: int
             dense, lexical = c.dense.astype(np.float64), c.lexical.astype(np.float64)
             first = np.lexsort((ids, -fuse(dense, lexical, 0.5)))
             best_lexical = float(lexical.max()) if lexical.size else 0.0
-            for m in FEEDBACK:
+            if features is not None:
+                features.setdefault(part, {})[ext_id] = list_features(facts.text, dense, lexical)
+            for m in sorted({point[0] for point in points}):
                 top = first[:m]
                 extra = expansion(pool, [texts[j] for j in top], facts.text)
                 lex2 = pool.lexical.score(extra, [int(i) for i in ids]).astype(np.float64) if extra else \
