@@ -478,16 +478,13 @@ def dedup_eval(talents: int = typer.Option(2000, help="demo talents"),
 
 def _memory_plan(db: Database, workers: int) -> MemoryPlan:
     """The memory the configured workers will take for the talents the database holds (engine/memory.py)."""
-    from sqlalchemy import func, select
-
     from matcher.engine.memory import estimate
     from matcher.engine.ranking import RankingConfig
-    from matcher.services.access import proposable_filter
-    from matcher.storage.models import Talent
+    from matcher.services.access import proposable_count
 
     s = get_settings()
     with db.session() as session:
-        talents = int(session.scalar(select(func.count()).select_from(Talent).where(proposable_filter())) or 0)
+        talents = proposable_count(session)
     return estimate(talents, workers, kind=s.index_kind_for(talents), hnsw_m=s.hnsw_m,
                     graph_k=RankingConfig().graph_k, building=not (s.index_dir / "manifest.json").exists())
 

@@ -106,6 +106,7 @@ class LexicalIndex:
                 self._df = np.zeros(0, dtype=np.int64)
             return
         X = vec.fit_transform(texts).tocsr()
+        self._rows_of(vec, [])  # its numpy transform now (queries and edits use it), not at the first request
         base = _Segment.of(0, X)
         df = np.diff(base.csc.indptr).astype(np.int64)
         id_arr = np.asarray(ids, dtype=np.int64)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from matcher.config import get_settings
@@ -207,6 +207,11 @@ def proposable_filter(propose_pending: bool | None = None) -> ColumnElement[bool
                          withdrawn_twin_as(DuplicatePair.b_id, DuplicatePair.a_id))
     return and_(Talent.active.is_(True), Talent.withdrawn_at.is_(None), Talent.merged_into_id.is_(None), consent,
                 ~withdrawn_twin)
+
+
+def proposable_count(session: Session) -> int:
+    """How many talents ``proposable_filter`` lets through (the pool's size, before it is read)."""
+    return int(session.scalar(select(func.count()).select_from(Talent).where(proposable_filter())) or 0)
 
 
 def proposable_ids(session: Session, talent_ids: Iterable[int] | None = None) -> set[int]:

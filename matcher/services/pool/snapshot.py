@@ -36,13 +36,13 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from matcher.config import get_settings
 from matcher.domain.facts import TalentFacts
-from matcher.services.access import proposable_filter
-from matcher.storage.models import Talent, TalentChange
+from matcher.services.access import proposable_count
+from matcher.storage.models import TalentChange
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,6 @@ class Mark:
 
 def _iso(at: datetime) -> str:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()
-
-
-def proposable_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Talent).where(proposable_filter())) or 0)
 
 
 def save(directory: Path, facts: list[TalentFacts], mark: Mark, policy: str) -> None:
@@ -138,7 +134,8 @@ def policy() -> str:
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a million facts are made (none of them is garbage): the
-    collector's passes over the growing heap cost ≈ 15 % of a full read and ≈ 60 % of an unpickling."""
+    collector's passes over the growing heap cost ≈ 12 % of a full read and ≈ 60 % of an unpickling
+    (measured at 1M: 41 → 36 s and 10.6 → 4.0 s)."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -152,21 +149,22 @@ def _collector_paused() -> Iterator[None]:
 ReadSome = Callable[[Session, list[int]], tuple[dict[int, TalentFacts], set[int]]]
 
 
-def restore(session: Session, directory: Path, policy: str, read_some: ReadSome) -> tuple[list[TalentFacts], str]:
-    """The snapshot brought up to date through the feed, and how (``"restored …"``), or ``[]`` and why not."""
+def restore(session: Session, directory: Path, policy: str, read_some: ReadSome
+            ) -> tuple[list[TalentFacts] | None, str]:
+    """The snapshot brought up to date through the feed and how, or None and why it cannot be used."""
     loaded = _load(directory, policy)
     if isinstance(loaded, str):
-        return [], loaded
+        return None, loaded
     facts, mark = loaded
     if mark.seq:
         at = session.scalar(select(TalentChange.at).where(TalentChange.seq == mark.seq))
         if at is None or _iso(at) != mark.seq_at:
-            return [], "written for another database"
+            return None, "written for another database"
     since = datetime.fromtimestamp(mark.taken_at, UTC) - timedelta(seconds=REPLAY_WINDOW)
     named = set(session.scalars(select(TalentChange.talent_id).distinct()
                                 .where(or_(TalentChange.seq > mark.seq, TalentChange.at >= since))))
     if len(named) > max(REPLAY_MIN, REPLAY_LIMIT * len(facts)):
-        return [], f"the feed names {len(named):,} talents since it was written"
+        return None, f"the feed names {len(named):,} talents since it was written"
     by_id = {f.id: f for f in facts}
     ids = sorted(named)
     for start in range(0, len(ids), 5000):
@@ -176,7 +174,7 @@ def restore(session: Session, directory: Path, policy: str, read_some: ReadSome)
             by_id.pop(i, None)
     expected = proposable_count(session)
     if len(by_id) != expected:
-        return [], f"holds {len(by_id):,} talents where the database has {expected:,}"
+        return None, f"holds {len(by_id):,} talents where the database has {expected:,}"
     out = sorted(by_id.values(), key=lambda f: f.id)
     return out, f"restored from the snapshot and {len(named):,} change(s) since"
 
@@ -190,10 +188,10 @@ def read_facts(session: Session, directory: Path | None, read_all: Callable[[Ses
     rule = policy()
     with _collector_paused():
         if directory is not None:
-            facts, how = restore(session, directory, rule, read_some)
-            if facts or how.startswith("restored"):
-                say(f"talent facts {how} ({len(facts):,} talents, {time.monotonic() - began:.1f} s)")
-                return facts
+            restored, how = restore(session, directory, rule, read_some)
+            if restored is not None:
+                say(f"talent facts {how} ({len(restored):,} talents, {time.monotonic() - began:.1f} s)")
+                return restored
             say(f"talent facts snapshot not used ({how}): reading every talent from the database")
         mark = Mark.now(session)  # before the read: whatever changes during it is replayed next time
         facts = read_all(session)
